@@ -1,0 +1,120 @@
+// Public types of the engine library. The language server and the CLI depend only on these
+// (plus Engine in ./engine.ts); nothing here imports vscode or LSP code.
+
+export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+export type Provider = 'cpu' | 'webgpu' | 'cuda';
+/** How the prompt boundary at the cursor is handled. */
+export type BoundaryMode = 'token' | 'heal' | 'byte';
+export const BOUNDARY_MODES: readonly BoundaryMode[] = ['token', 'heal', 'byte'];
+export type EnsembleMode = 'mixture' | 'product';
+export const ENSEMBLE_MODES: readonly EnsembleMode[] = ['mixture', 'product'];
+
+export interface SamplingOptions {
+  /** 0 (default) means greedy. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+}
+
+export interface UscdOptions {
+  enabled: boolean;
+  /** Weight of the lame distribution subtracted from the standard one. */
+  alpha?: number;
+  /** Contrast only when normalised entropy of p_std is at least this (0..1). */
+  threshold?: number;
+  /** Plausibility cut: keep tokens with p_std >= beta * max p_std. */
+  beta?: number;
+}
+
+export interface ContextSnippet {
+  /** Path or name shown to the model (e.g. a comment line before the snippet). */
+  path: string;
+  text: string;
+}
+
+export interface CompletionRequest {
+  /** Text before the cursor. */
+  prefix: string;
+  /** Text after the cursor. */
+  suffix: string;
+  /** Extra context (other open files); dropped by USCD's lame prompt. */
+  snippets?: ContextSnippet[];
+  mode?: BoundaryMode;
+  maxTokens?: number;
+  /** Wall-clock cap for generation, ms. */
+  maxTimeMs?: number;
+  /** Generation stops before any of these strings (they are not included). */
+  stop?: string[];
+  sampling?: SamplingOptions;
+  uscd?: UscdOptions;
+  signal?: AbortSignal;
+}
+
+export type StopReason = 'eot' | 'stop' | 'max_tokens' | 'max_time' | 'aborted';
+
+export interface CompletionResult {
+  completion: string;
+  mode: BoundaryMode;
+  models: string[];
+  promptTokens: number;
+  generatedTokens: number;
+  ms: number;
+  stopReason: StopReason;
+  /** Byte mode: covers considered at the prompt boundary. */
+  covers?: number;
+  /** USCD: number of decoding steps that were contrasted / total steps. */
+  contrastedSteps?: number;
+  steps?: number;
+  /** Whether the prompt's KV prefix came from the cache (tokens reused). */
+  cachedTokens?: number;
+}
+
+export interface EngineOptions {
+  /** Model folders; default: the bundled tiny-code-b. */
+  models?: string[];
+  weights?: number[];
+  ensemble?: EnsembleMode;
+  device?: Device;
+  /** ONNX file inside `onnx/`: model.onnx (default), model_quantized.onnx, model_fp16.onnx, or a path. */
+  variant?: string;
+  threads?: number;
+  /** Override the FIM convention detected from the tokenizer. */
+  fim?: FimOverride;
+  /** Token budgets for prompt parts. */
+  prefixTokens?: number;
+  suffixTokens?: number;
+  log?: Logger;
+}
+
+export interface FimOverride {
+  format?: 'PSM' | 'SPM';
+  prefix?: string;
+  suffix?: string;
+  middle?: string;
+  eot?: string;
+  /** Disable FIM: prompt left-to-right with the prefix only. */
+  disabled?: boolean;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type Logger = (level: LogLevel, message: string) => void;
+
+/** Errors the engine throws on purpose carry a code and a message meant for users. */
+export class BytefillError extends Error {
+  constructor(
+    readonly code:
+      | 'MODEL_NOT_FOUND'
+      | 'MODEL_INVALID'
+      | 'TOKENIZER_MISMATCH'
+      | 'PROVIDER_UNAVAILABLE'
+      | 'BAD_ARGUMENT'
+      | 'FILE_NOT_FOUND'
+      | 'ABORTED'
+      | 'UNSUPPORTED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BytefillError';
+  }
+}
