@@ -1,5 +1,11 @@
-// The engine facade: load models once, complete many times. (Stub being filled in; the signature is fixed.)
-import { CompletionRequest, CompletionResult, EngineOptions, Provider } from './types';
+// The engine facade: load models once, complete many times. Requests run one at a time (the
+// models are CPU-bound and share the prefix caches); a queued request whose signal fires before
+// its turn returns at once.
+import * as path from 'node:path';
+import { BOUNDARY_MODES, BytefillError, CompletionRequest, CompletionResult, EngineOptions, ENSEMBLE_MODES, Logger, Provider } from './types';
+import { ModelBundle, defaultModelDir } from './model-bundle';
+import { completeSingle } from '../complete/single-model';
+import { DEFAULT_BUDGET, PromptBudget } from '../complete/prompt';
 
 export interface ModelInfo {
   name: string;
@@ -15,16 +21,105 @@ export interface EngineInfo {
   ensemble: string | null;
 }
 
+/** Hooks that features in other folders register (ensembles, USCD) without a dependency cycle. */
+export interface EngineExtensions {
+  completeEnsemble?: (engine: Engine, req: CompletionRequest) => Promise<CompletionResult>;
+  completeUscd?: (engine: Engine, bundle: ModelBundle, req: CompletionRequest) => Promise<CompletionResult>;
+}
+export const engineExtensions: EngineExtensions = {};
+
 export class Engine {
-  private constructor() {}
-  static async create(_opts: EngineOptions = {}): Promise<Engine> {
-    throw new Error('Engine.create: not implemented yet');
+  private queue: Promise<unknown> = Promise.resolve();
+  readonly budget: PromptBudget;
+
+  private constructor(
+    readonly bundles: ModelBundle[],
+    readonly opts: EngineOptions,
+    readonly log: Logger,
+  ) {
+    this.budget = {
+      prefixTokens: opts.prefixTokens ?? DEFAULT_BUDGET.prefixTokens,
+      suffixTokens: opts.suffixTokens ?? DEFAULT_BUDGET.suffixTokens,
+      snippetTokens: DEFAULT_BUDGET.snippetTokens,
+    };
   }
-  async complete(_req: CompletionRequest): Promise<CompletionResult> {
-    throw new Error('not implemented yet');
+
+  static async create(opts: EngineOptions = {}): Promise<Engine> {
+    const log: Logger = opts.log ?? (() => {});
+    const dirs = opts.models && opts.models.length > 0 ? opts.models : [defaultModelDir()];
+    if (opts.ensemble && !ENSEMBLE_MODES.includes(opts.ensemble)) {
+      throw new BytefillError('BAD_ARGUMENT', `unknown ensemble mode '${opts.ensemble}' (expected ${ENSEMBLE_MODES.join(' or ')})`);
+    }
+    if (opts.weights && opts.weights.length !== dirs.length) {
+      throw new BytefillError('BAD_ARGUMENT', `${opts.weights.length} weights given for ${dirs.length} models`);
+    }
+    if (opts.weights && opts.weights.some((w) => !(w >= 0)) ) throw new BytefillError('BAD_ARGUMENT', 'weights must be non-negative numbers');
+    const bundles: ModelBundle[] = [];
+    try {
+      for (const dir of dirs) {
+        log('info', `loading model ${path.resolve(dir)}`);
+        bundles.push(await ModelBundle.load(dir, { device: opts.device, variant: opts.variant, threads: opts.threads, log, fim: opts.fim }));
+      }
+    } catch (e) {
+      for (const b of bundles) await b.dispose();
+      throw e;
+    }
+    return new Engine(bundles, opts, log);
   }
+
+  get isEnsemble(): boolean {
+    return this.bundles.length > 1;
+  }
+
+  /** Completes at the cursor between req.prefix and req.suffix. */
+  complete(req: CompletionRequest): Promise<CompletionResult> {
+    return this.exclusive(req.signal, () => this.completeNow(req));
+  }
+
+  /** Runs `fn` when no other request is running (for eval/score helpers that use the models). */
+  exclusive<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => {
+      if (signal?.aborted) throw new BytefillError('ABORTED', 'request cancelled before it started');
+      return fn();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async completeNow(req: CompletionRequest): Promise<CompletionResult> {
+    const mode = req.mode ?? 'byte';
+    if (!BOUNDARY_MODES.includes(mode)) throw new BytefillError('BAD_ARGUMENT', `unknown mode '${mode}' (expected token, heal or byte)`);
+    if (req.maxTokens !== undefined && !(Number.isInteger(req.maxTokens) && req.maxTokens >= 0)) {
+      throw new BytefillError('BAD_ARGUMENT', `maxTokens must be a non-negative integer, got ${req.maxTokens}`);
+    }
+    if (this.isEnsemble) {
+      if (req.uscd?.enabled) throw new BytefillError('UNSUPPORTED', 'USCD with an ensemble is not supported: use one model, or turn USCD off');
+      if (!engineExtensions.completeEnsemble) throw new BytefillError('UNSUPPORTED', 'ensembles are not available in this build');
+      return engineExtensions.completeEnsemble(this, req);
+    }
+    if (req.uscd?.enabled) {
+      if (!engineExtensions.completeUscd) throw new BytefillError('UNSUPPORTED', 'USCD is not available in this build');
+      return engineExtensions.completeUscd(this, this.bundles[0], req);
+    }
+    return completeSingle(this.bundles[0], req, this.budget);
+  }
+
   info(): EngineInfo {
-    throw new Error('not implemented yet');
+    return {
+      models: this.bundles.map((b) => ({
+        name: b.name,
+        dir: b.model.dir,
+        provider: b.model.provider,
+        vocabSize: b.tok.vocabSize,
+        fim: b.template.fim ? `${b.template.fim.name} ${b.template.fim.format}` : null,
+      })),
+      device: this.bundles.map((b) => b.model.provider).join(','),
+      ensemble: this.isEnsemble ? this.opts.ensemble ?? 'mixture' : null,
+    };
   }
-  async dispose(): Promise<void> {}
+
+  async dispose(): Promise<void> {
+    await this.queue;
+    for (const b of this.bundles) await b.dispose();
+  }
 }

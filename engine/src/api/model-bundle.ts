@@ -1,0 +1,75 @@
+// One loaded model with everything that belongs to it: tokenizer, prompt template, vocabulary
+// index for the byte layer, and its prefix KV cache.
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { BytefillError, Device, FimOverride, Logger } from './types';
+import { OnnxModel } from '../model/onnx-model';
+import { PrefixCache } from '../model/prefix-cache';
+import { assertModelDir } from '../model/config';
+import { Tokenizer } from '../tokenizer/tokenizer';
+import { detectTemplate, PromptTemplate } from '../fim/template';
+import { VocabIndex } from '../byte/vocab-index';
+
+export class ModelBundle {
+  private vocabIndex?: VocabIndex;
+  readonly cache: PrefixCache;
+
+  private constructor(
+    readonly model: OnnxModel,
+    readonly tok: Tokenizer,
+    readonly template: PromptTemplate,
+  ) {
+    this.cache = new PrefixCache(model, { maxEntries: 4 });
+  }
+
+  static async load(dir: string, o: { device?: Device; variant?: string; threads?: number; log?: Logger; fim?: FimOverride }): Promise<ModelBundle> {
+    const abs = path.resolve(dir);
+    assertModelDir(abs);
+    const tokFile = path.join(abs, 'tokenizer.json');
+    if (!fs.existsSync(tokFile)) throw new BytefillError('MODEL_INVALID', `Model folder ${abs} has no tokenizer.json`);
+    const tok = Tokenizer.fromFile(tokFile);
+    const model = await OnnxModel.load(abs, { device: o.device, variant: o.variant, threads: o.threads, log: o.log });
+    // The tokenizer must belong to the model: every id it can produce must index the logits, and
+    // the vocabularies should be the same size (a few padding rows in the embedding are allowed).
+    const V = model.config.vocabSize;
+    if (tok.vocabSize > V || tok.vocabSize < V - 256) {
+      await model.dispose();
+      throw new BytefillError(
+        'TOKENIZER_MISMATCH',
+        `tokenizer.json in ${abs} has ${tok.vocabSize} ids but the model's vocabulary has ${V}: the tokenizer does not belong to this model`,
+      );
+    }
+    const template = detectTemplate(tok, model.config.fim, o.fim, model.config.eosTokenId);
+    return new ModelBundle(model, tok, template);
+  }
+
+  get name(): string {
+    return this.model.name;
+  }
+
+  get index(): VocabIndex {
+    return (this.vocabIndex ??= new VocabIndex(this.tok));
+  }
+
+  async dispose(): Promise<void> {
+    this.cache.clear();
+    await this.model.dispose();
+  }
+}
+
+/** The bundled default model: models/tiny-code-b, found by walking up from this file. */
+export function bundledModelsDir(): string {
+  const fromEnv = process.env.BYTEFILL_MODELS_DIR;
+  if (fromEnv) return fromEnv;
+  let dir = __dirname;
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'models', 'tiny-code-b', 'config.json'))) return path.join(dir, 'models');
+    const up = path.dirname(dir);
+    if (up === dir) throw new BytefillError('MODEL_NOT_FOUND', `bundled models not found above ${__dirname}; set BYTEFILL_MODELS_DIR or pass a model folder`);
+    dir = up;
+  }
+}
+
+export function defaultModelDir(): string {
+  return path.join(bundledModelsDir(), 'tiny-code-b');
+}

@@ -1,0 +1,198 @@
+// Covers of a pending byte string u after a fixed context (DESIGN.md, "The byte layer").
+//
+// A cover is a valid token sequence enc(u[:j]) ++ [τ] whose last token τ starts with u[j:] and runs
+// past the end of u (j = |u|: any token after enc(u)). Its weight is the model's probability of the
+// sequence given the context. Everything needed comes from one batched forward over the branches
+// enc(u[:j]); validity (encode(decode(t)) == t) is checked exactly with the real tokenizer.
+import { Tokenizer } from '../tokenizer/tokenizer';
+import { concatBytes } from '../tokenizer/utf8';
+import { BranchScore, BranchScorer } from './branch-scorer';
+import { VocabIndex } from './vocab-index';
+
+export interface Cover {
+  /** Split point in u: the cover's last token starts at byte j of u. */
+  j: number;
+  token: number;
+  /** log P(cover | context). */
+  logw: number;
+  /** True for an end-of-text token right after enc(u): the text ends exactly at u. */
+  end: boolean;
+}
+
+export const END = 256; // index of end-of-text in next-byte distributions
+
+interface Row {
+  j: number;
+  ids: number[];
+  logP: number;
+  next: Float64Array;
+}
+
+export interface CoverTreeOptions {
+  /** Ids that end the text (end of middle / end of text). */
+  stopIds: ReadonlySet<number>;
+  /**
+   * Candidates after enc(u) range over the whole vocabulary; checking every one is exact but slow.
+   * Candidates are checked in order of probability until the unchecked mass is below this share of
+   * the total (unchecked ones count as valid). 0 = check all (exact).
+   */
+  uncheckedMass?: number;
+}
+
+export class CoverTree {
+  private readonly validCache = new Map<number, boolean>();
+  readonly rows: Row[];
+
+  private constructor(
+    readonly tok: Tokenizer,
+    readonly index: VocabIndex,
+    readonly u: Uint8Array,
+    rows: Row[],
+    readonly opts: CoverTreeOptions,
+  ) {
+    this.rows = rows;
+  }
+
+  /** Builds the branch rows enc(u[:j]) for every split point j that a token can still cross. */
+  static async build(tok: Tokenizer, index: VocabIndex, scorer: BranchScorer, u: Uint8Array, opts: CoverTreeOptions, signal?: AbortSignal): Promise<CoverTree> {
+    const js = splitPoints(index, u);
+    const branches = js.map((j) => (j === 0 ? [] : tok.encodeBytes(u.subarray(0, j))));
+    const scores: BranchScore[] = await scorer.score(branches, signal);
+    const rows = js.map((j, k) => ({ j, ids: branches[k], logP: sum(scores[k].stepLogp), next: scores[k].next }));
+    return new CoverTree(tok, index, u, rows, opts);
+  }
+
+  /** Row position (branch index of the scorer) of split point j. */
+  rowOf(j: number): number {
+    return this.rows.findIndex((r) => r.j === j);
+  }
+
+  /** All candidate covers with their weights, validity not yet checked, best first. */
+  candidates(): Cover[] {
+    const out: Cover[] = [];
+    const n = this.u.length;
+    for (const row of this.rows) {
+      if (row.logP === -Infinity) continue;
+      if (row.j < n) {
+        for (const id of this.index.extending(this.u.subarray(row.j))) out.push({ j: row.j, token: id, logw: row.logP + row.next[id], end: false });
+      } else {
+        for (let id = 0; id < row.next.length; id++) {
+          const isStop = this.opts.stopIds.has(id);
+          if (!isStop && this.index.firstByte[id] < 0) continue;
+          out.push({ j: n, token: id, logw: row.logP + row.next[id], end: isStop });
+        }
+      }
+    }
+    out.sort((a, b) => b.logw - a.logw);
+    return out;
+  }
+
+  /** Exact validity: enc(u[:j] ++ bytes(τ)) == enc(u[:j]) ++ [τ]. End covers are valid. */
+  isValid(c: Cover): boolean {
+    if (c.end) return true;
+    const key = c.j * 4_194_304 + c.token;
+    let v = this.validCache.get(key);
+    if (v === undefined) {
+      const row = this.rows[this.rowOf(c.j)];
+      const bytes = concatBytes(this.u.subarray(0, c.j), this.tok.tokenBytes(c.token));
+      const enc = this.tok.encodeBytes(bytes);
+      v = enc.length === row.ids.length + 1 && enc[enc.length - 1] === c.token && row.ids.every((id, i) => enc[i] === id);
+      this.validCache.set(key, v);
+    }
+    return v;
+  }
+
+  /** The valid covers, best first (exact: every candidate checked). */
+  validCovers(): Cover[] {
+    return this.candidates().filter((c) => this.isValid(c));
+  }
+
+  /** Number of candidate covers checked valid so far (a cost indicator for reports). */
+  validCoversCount(): number {
+    let n = 0;
+    for (const v of this.validCache.values()) if (v) n++;
+    return n;
+  }
+
+  /** Next byte after u: 256 bytes + END, normalised. */
+  nextByteDistribution(): Float64Array {
+    const dist = new Float64Array(257);
+    const n = this.u.length;
+    const cands = this.candidates();
+    const eps = this.opts.uncheckedMass ?? 0;
+    let total = 0;
+    for (const c of cands) total += Math.exp(c.logw);
+    let remaining = total;
+    for (const c of cands) {
+      const w = Math.exp(c.logw);
+      // Lazy exactness: once the unchecked tail is negligible, count it without checking.
+      const check = eps === 0 || remaining > eps * total;
+      remaining -= w;
+      if (check && !this.isValid(c)) continue;
+      const b = c.end ? END : this.tok.tokenBytes(c.token)[n - c.j];
+      dist[b] += w;
+    }
+    let s = 0;
+    for (let i = 0; i < 257; i++) s += dist[i];
+    if (s > 0) for (let i = 0; i < 257; i++) dist[i] /= s;
+    return dist;
+  }
+
+  /** log P(u is a prefix of the text | context) = log Σ valid covers (end covers included). */
+  logPrefixProb(): number {
+    let m = -Infinity;
+    const ws = this.validCovers().map((c) => c.logw);
+    for (const w of ws) m = Math.max(m, w);
+    if (m === -Infinity) return m;
+    let s = 0;
+    for (const w of ws) s += Math.exp(w - m);
+    return m + Math.log(s);
+  }
+
+  /**
+   * Picks a cover: the most probable valid one (greedy), or one sampled in proportion to
+   * weight^(1/temperature) among valid ones (rejection of invalid draws keeps it exact).
+   */
+  pick(greedy: boolean, random: () => number, temperature = 1): Cover | null {
+    const cands = this.candidates();
+    if (greedy) return cands.find((c) => this.isValid(c)) ?? null;
+    const ws = cands.map((c) => Math.exp((c.logw - cands[0].logw) / temperature));
+    const alive = ws.map(() => true);
+    let total = ws.reduce((a, b) => a + b, 0);
+    while (total > 0) {
+      let r = random() * total;
+      let k = 0;
+      for (; k < cands.length; k++) {
+        if (!alive[k]) continue;
+        r -= ws[k];
+        if (r <= 0) break;
+      }
+      k = Math.min(k, cands.length - 1);
+      if (this.isValid(cands[k])) return cands[k];
+      alive[k] = false;
+      total -= ws[k];
+    }
+    return null;
+  }
+
+  /** Bytes a cover adds after u. */
+  overhang(c: Cover): Uint8Array {
+    return c.end ? new Uint8Array(0) : this.tok.tokenBytes(c.token).subarray(this.u.length - c.j);
+  }
+}
+
+/** Split points j whose suffix u[j:] still fits inside one token. */
+function splitPoints(index: VocabIndex, u: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let j = 0; j <= u.length; j++) {
+    if (j < u.length && index.range(u.subarray(j))[0] === index.range(u.subarray(j))[1]) continue;
+    out.push(j);
+  }
+  return out;
+}
+
+function sum(xs: number[]): number {
+  let s = 0;
+  for (const x of xs) s += x;
+  return s;
+}

@@ -1,0 +1,69 @@
+// The vocabulary's byte strings in sorted order, so "all tokens whose bytes start with s" is a
+// contiguous range found by binary search (no per-request scan of the vocabulary).
+import { Tokenizer } from '../tokenizer/tokenizer';
+
+function compare(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+export class VocabIndex {
+  /** Non-special token ids sorted by their bytes. */
+  readonly sorted: Int32Array;
+  private readonly bytes: Uint8Array[];
+  /** For each id, the first byte of its bytes (-1 for specials and empty tokens). */
+  readonly firstByte: Int16Array;
+
+  constructor(readonly tok: Tokenizer) {
+    this.bytes = tok.normalTokenBytes();
+    const ids: number[] = [];
+    this.firstByte = new Int16Array(this.bytes.length).fill(-1);
+    this.bytes.forEach((b, id) => {
+      if (b.length > 0) {
+        ids.push(id);
+        this.firstByte[id] = b[0];
+      }
+    });
+    ids.sort((x, y) => compare(this.bytes[x], this.bytes[y]));
+    this.sorted = Int32Array.from(ids);
+  }
+
+  /** [lo, hi) in `sorted` of the tokens whose bytes start with `prefix`. */
+  range(prefix: Uint8Array): [number, number] {
+    const s = this.sorted;
+    let lo = 0;
+    let hi = s.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compare(this.bytes[s[mid]], prefix) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const start = lo;
+    hi = s.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const b = this.bytes[s[mid]];
+      if (startsWith(b, prefix)) lo = mid + 1;
+      else hi = mid;
+    }
+    return [start, lo];
+  }
+
+  /** Ids of tokens that start with `prefix` and are strictly longer than it. */
+  extending(prefix: Uint8Array): number[] {
+    const [lo, hi] = this.range(prefix);
+    const out: number[] = [];
+    for (let k = lo; k < hi; k++) {
+      const id = this.sorted[k];
+      if (this.bytes[id].length > prefix.length) out.push(id);
+    }
+    return out;
+  }
+}
+
+function startsWith(b: Uint8Array, p: Uint8Array): boolean {
+  if (b.length < p.length) return false;
+  for (let i = 0; i < p.length; i++) if (b[i] !== p[i]) return false;
+  return true;
+}

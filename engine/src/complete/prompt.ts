@@ -1,0 +1,71 @@
+// Builds the prompt pieces for one model and one request: budgets, snippets, and the split of the
+// prefix at the prompt boundary that the byte layer works on.
+import { CompletionRequest } from '../api/types';
+import { ModelBundle } from '../api/model-bundle';
+import { trimPrefix, trimSuffix } from '../fim/budget';
+import { buildPrompt } from '../fim/template';
+import { utf8Encode } from '../tokenizer/utf8';
+
+export interface PromptBudget {
+  prefixTokens: number;
+  suffixTokens: number;
+  snippetTokens: number;
+}
+
+export const DEFAULT_BUDGET: PromptBudget = { prefixTokens: 600, suffixTokens: 200, snippetTokens: 160 };
+
+/** Longest pending byte string the byte layer handles; longer last pieces are cut to their tail. */
+const MAX_PENDING = 48;
+
+export interface PreparedPrompt {
+  prefix: string;
+  suffix: string;
+  prefixBytes: Uint8Array;
+  suffixIds: number[];
+  /** Tokens placed before the FIM prompt (extra context). */
+  snippetIds: number[];
+}
+
+export function preparePrompt(b: ModelBundle, req: CompletionRequest, budget: PromptBudget, opts: { dropContext?: boolean } = {}): PreparedPrompt {
+  const prefix = trimPrefix(b.tok, req.prefix, budget.prefixTokens);
+  const suffix = opts.dropContext ? '' : trimSuffix(b.tok, req.suffix, budget.suffixTokens);
+  const suffixIds = b.template.fim ? b.tok.encode(suffix) : [];
+  const snippetIds: number[] = [];
+  if (!opts.dropContext && req.snippets?.length) {
+    const sep = b.tok.tokenId('<file_sep>') ?? b.tok.tokenId('<|file_sep|>');
+    for (const s of req.snippets) {
+      const ids = b.tok.encode(`${s.path}\n${s.text}\n`);
+      if (snippetIds.length + ids.length + 1 > budget.snippetTokens) break;
+      if (sep !== undefined) snippetIds.push(sep);
+      snippetIds.push(...ids);
+    }
+  }
+  return { prefix, suffix, prefixBytes: utf8Encode(prefix), suffixIds, snippetIds };
+}
+
+/** The prompt ids with `prefixIds` as the prefix part (which may be the whole prefix or a cut). */
+export function promptIds(b: ModelBundle, p: PreparedPrompt, prefixIds: number[]): number[] {
+  const ids = [...p.snippetIds, ...buildPrompt(b.template, prefixIds, p.suffixIds)];
+  if (ids.length === 0) {
+    // Left-to-right model with nothing before the cursor: start a document with end-of-text.
+    const eos = [b.model.config.eosTokenId ?? 0].flat()[0] ?? 0;
+    ids.push(eos);
+  }
+  return ids;
+}
+
+/**
+ * Where the byte layer cuts the prefix: the start of its last pre-token piece (the part a token
+ * can still grow across), at most MAX_PENDING bytes back.
+ */
+export function boundarySplit(b: ModelBundle, prefixBytes: Uint8Array): number {
+  const n = prefixBytes.length;
+  if (n === 0) return 0;
+  const starts = b.tok.pieceStarts(prefixBytes);
+  let L = starts[starts.length - 1];
+  if (n - L > MAX_PENDING) {
+    L = n - MAX_PENDING;
+    while (L < n && (prefixBytes[L] & 0xc0) === 0x80) L++;
+  }
+  return L;
+}

@@ -1,0 +1,124 @@
+// Completion with one model in the three prompt-boundary modes:
+//   token: encode the prefix as it is (the naive prompt);
+//   heal:  back up the last prefix token and constrain the first generated token to extend it;
+//   byte:  move the last pre-token piece into the middle and choose a cover of it by probability
+//          (exact byte-level conditioning), then continue with ordinary token decoding.
+import { BytefillError, CompletionRequest, CompletionResult, StopReason } from '../api/types';
+import { ModelBundle } from '../api/model-bundle';
+import { CoverTree } from '../byte/cover-tree';
+import { OnnxBranchScorer } from '../byte/branch-scorer';
+import { generate, GenerateResult } from '../decode/generate';
+import { Sampler } from '../decode/sampler';
+import { PlainStepper, TokenStepper } from '../decode/stepper';
+import { startsWithBytes } from '../tokenizer/utf8';
+import { boundarySplit, PreparedPrompt, preparePrompt, promptIds, PromptBudget } from './prompt';
+import { KVState } from '../model/kv-state';
+
+export interface SingleModelDeps {
+  /** Builds the stepper used after the boundary (plain, or USCD's two-prompt stepper). */
+  makeStepper?: (ctx: StepperContext) => Promise<TokenStepper>;
+}
+
+export interface StepperContext {
+  bundle: ModelBundle;
+  prepared: PreparedPrompt;
+  /** The standard prompt's state and logits after the boundary fix (ready for the next token). */
+  state: KVState;
+  logits: Float32Array;
+  /** Tokens of the middle already decided by the boundary fix (moved prefix + cover token). */
+  middleIds: number[];
+  /** The prefix ids the standard prompt used (a cut of the prefix in byte/heal modes). */
+  prefixIds: number[];
+  signal?: AbortSignal;
+}
+
+export async function completeSingle(b: ModelBundle, req: CompletionRequest, budget: PromptBudget, deps: SingleModelDeps = {}): Promise<CompletionResult> {
+  const t0 = performance.now();
+  const mode = req.mode ?? 'byte';
+  const sampler = new Sampler(req.sampling);
+  const p = preparePrompt(b, req, budget);
+  const maxTokensWanted = req.maxTokens ?? 64;
+  const deadline = req.maxTimeMs !== undefined ? Date.now() + req.maxTimeMs : undefined;
+  const signal = req.signal;
+  const stepperFor = async (state: KVState, logits: Float32Array, prefixIds: number[], middleIds: number[]) =>
+    deps.makeStepper ? deps.makeStepper({ bundle: b, prepared: p, state, logits, middleIds, prefixIds, signal }) : new PlainStepper(b.model, state, logits);
+
+  let prompt: number[];
+  let gen: GenerateResult;
+  let covers: number | undefined;
+  let cachedTokens = 0;
+  const maxTokensFor = (promptLen: number) => Math.max(0, Math.min(maxTokensWanted, b.model.config.maxPositions - promptLen - 2));
+
+  if (mode === 'token' || mode === 'heal') {
+    let prefixIds = b.tok.encode(p.prefix);
+    let removed: Uint8Array | null = null;
+    if (mode === 'heal' && prefixIds.length > 0 && !b.tok.isSpecial(prefixIds[prefixIds.length - 1])) {
+      removed = b.tok.tokenBytes(prefixIds[prefixIds.length - 1]);
+      prefixIds = prefixIds.slice(0, -1);
+    }
+    prompt = promptIds(b, p, prefixIds);
+    const pre = await b.cache.prefill(prompt, signal);
+    cachedTokens = pre.reused;
+    const healed = removed;
+    gen = await generate({
+      tokenizer: b.tok,
+      stepper: await stepperFor(pre.state, pre.lastLogits, prefixIds, []),
+      sampler,
+      stopIds: b.template.stopIds,
+      maxTokens: maxTokensFor(prompt.length),
+      deadline,
+      stopStrings: req.stop,
+      signal,
+      firstTokenAllowed: healed ? (id) => !b.tok.isSpecial(id) && startsWithBytes(b.tok.tokenBytes(id), healed) : undefined,
+      dropPrefixBytes: healed?.length ?? 0,
+    });
+  } else if (mode === 'byte') {
+    const x = p.prefixBytes;
+    const L = boundarySplit(b, x);
+    const u = x.subarray(L);
+    const prefixIds = b.tok.encodeBytes(x.subarray(0, L));
+    prompt = promptIds(b, p, prefixIds);
+    const pre = await b.cache.prefill(prompt, signal);
+    cachedTokens = pre.reused;
+    const scorer = new OnnxBranchScorer(b.model, pre.state, pre.lastLogits);
+    const tree = await CoverTree.build(b.tok, b.index, scorer, u, { stopIds: b.template.stopIds }, signal);
+    const temperature = sampler.greedy ? 1 : sampler.opts.temperature!;
+    const cover = tree.pick(sampler.greedy, () => sampler.random(), temperature);
+    covers = tree.rows.length;
+    if (!cover || cover.end) {
+      gen = { text: '', tokens: [], stopReason: 'eot', steps: 0, contrastedSteps: 0 };
+    } else {
+      const row = tree.rows[tree.rowOf(cover.j)];
+      const next = await scorer.extend(tree.rowOf(cover.j), [cover.token], signal);
+      gen = await generate({
+        tokenizer: b.tok,
+        stepper: await stepperFor(next.state, next.logits, prefixIds, [...row.ids, cover.token]),
+        sampler,
+        stopIds: b.template.stopIds,
+        maxTokens: Math.max(0, maxTokensFor(prompt.length + row.ids.length + 1) - 1),
+        deadline,
+        stopStrings: req.stop,
+        signal,
+        initialBytes: tree.overhang(cover),
+      });
+      gen.steps += 1;
+      covers = tree.validCoversCount();
+    }
+  } else {
+    throw new BytefillError('BAD_ARGUMENT', `unknown mode '${mode}' (expected token, heal or byte)`);
+  }
+  const stopReason: StopReason = signal?.aborted ? 'aborted' : gen.stopReason;
+  return {
+    completion: gen.text,
+    mode,
+    models: [b.name],
+    promptTokens: prompt.length,
+    generatedTokens: gen.tokens.length,
+    ms: performance.now() - t0,
+    stopReason,
+    covers,
+    steps: gen.steps,
+    contrastedSteps: deps.makeStepper ? gen.contrastedSteps : undefined,
+    cachedTokens,
+  };
+}

@@ -1,0 +1,94 @@
+// The token decoding loop: pick, check stops, advance. Works on bytes so that a completion can
+// start with an overhang (byte mode) and so partial UTF-8 at token ends is held back.
+import { StopReason } from '../api/types';
+import { Tokenizer } from '../tokenizer/tokenizer';
+import { concatBytes, incompleteUtf8Tail, utf8DecodeLenient } from '../tokenizer/utf8';
+import { Sampler } from './sampler';
+import { TokenStepper } from './stepper';
+
+export interface GenerateOptions {
+  tokenizer: Tokenizer;
+  stepper: TokenStepper;
+  sampler: Sampler;
+  stopIds: ReadonlySet<number>;
+  maxTokens: number;
+  /** Absolute time (Date.now()) after which generation stops. */
+  deadline?: number;
+  stopStrings?: string[];
+  signal?: AbortSignal;
+  /** Bytes already produced before the first token (the byte layer's overhang). */
+  initialBytes?: Uint8Array;
+  /** Restricts the first generated token (token healing). */
+  firstTokenAllowed?: (id: number) => boolean;
+  /** Bytes to drop from the front of the output (the healed token's already-typed text). */
+  dropPrefixBytes?: number;
+}
+
+export interface GenerateResult {
+  text: string;
+  tokens: number[];
+  stopReason: StopReason;
+  steps: number;
+  contrastedSteps: number;
+}
+
+export async function generate(o: GenerateOptions): Promise<GenerateResult> {
+  let bytes = o.initialBytes ?? new Uint8Array(0);
+  const tokens: number[] = [];
+  let stopReason: StopReason = 'max_tokens';
+  let contrasted = 0;
+  const temperature = o.sampler.greedy ? 1 : o.sampler.opts.temperature!;
+  const visible = () => {
+    const drop = Math.min(o.dropPrefixBytes ?? 0, bytes.length);
+    return bytes.subarray(drop, bytes.length - incompleteUtf8Tail(bytes));
+  };
+  const stopAt = (text: string): number => {
+    let cut = -1;
+    for (const s of o.stopStrings ?? []) {
+      const i = s ? text.indexOf(s) : -1;
+      if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+    }
+    return cut;
+  };
+  // The initial overhang may already contain a stop string.
+  let text = utf8DecodeLenient(visible());
+  if (stopAt(text) >= 0) return { text: text.slice(0, stopAt(text)), tokens, stopReason: 'stop', steps: 0, contrastedSteps: 0 };
+
+  for (let step = 0; step < o.maxTokens; step++) {
+    if (o.signal?.aborted) {
+      stopReason = 'aborted';
+      break;
+    }
+    if (o.deadline !== undefined && Date.now() > o.deadline) {
+      stopReason = 'max_time';
+      break;
+    }
+    const probs = o.stepper.probs(temperature);
+    if (o.stepper.lastStepContrasted) contrasted++;
+    const id = o.sampler.pick(probs, step === 0 ? o.firstTokenAllowed : undefined);
+    if (id < 0 || o.stopIds.has(id)) {
+      stopReason = 'eot';
+      break;
+    }
+    tokens.push(id);
+    bytes = concatBytes(bytes, o.tokenizer.tokenBytes(id));
+    text = utf8DecodeLenient(visible());
+    const cut = stopAt(text);
+    if (cut >= 0) {
+      text = text.slice(0, cut);
+      return { text, tokens, stopReason: 'stop', steps: step + 1, contrastedSteps: contrasted };
+    }
+    if (step + 1 < o.maxTokens) {
+      try {
+        await o.stepper.advance(id, o.signal);
+      } catch (e) {
+        if (o.signal?.aborted) {
+          stopReason = 'aborted';
+          break;
+        }
+        throw e;
+      }
+    }
+  }
+  return { text: utf8DecodeLenient(visible()), tokens, stopReason, steps: tokens.length, contrastedSteps: contrasted };
+}

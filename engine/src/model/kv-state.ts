@@ -1,0 +1,148 @@
+// The past (KV cache) of a batch. Immutable: every operation returns a new KVState with new
+// tensors, so a state held by a cache can be shared with callers that extend it.
+//
+// Slot layout: tensors are [B, Hkv, S, D]; slot s of row b is a real token when mask[b*S+s] = 1
+// (rows may hold padding slots from left-padded forward calls). nextPos[b] is the position id the
+// next token of row b gets (= number of real tokens so far).
+//
+// Device tensors (location 'gpu-buffer', webgpu/cuda) cannot be read synchronously: select,
+// expand and truncate throw UNSUPPORTED for them; call `await state.toHost()` first, which
+// downloads with tensor.getData() and returns CPU tensors (forward accepts either).
+
+import * as ort from 'onnxruntime-node';
+import { BytefillError } from '../api/types';
+
+export type KVDType = 'float32' | 'float16';
+type KVArray = Float32Array | Uint16Array;
+
+export interface KVShape {
+  numLayers: number;
+  numKvHeads: number;
+  headDim: number;
+  dtype: KVDType;
+}
+
+function alloc(dtype: KVDType, n: number): KVArray {
+  return dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n);
+}
+
+export class KVState {
+  /** Set by PrefixCache: dispose() of a cached state is ignored (the cache owns it). */
+  pinned = false;
+
+  constructor(
+    readonly shape: KVShape,
+    readonly batch: number,
+    /** S: slots per row, padding slots included. */
+    readonly length: number,
+    /** [batch*S], 1 = real token. */
+    readonly mask: Uint8Array,
+    /** [batch], position id of the next token of each row. */
+    readonly nextPos: Int32Array,
+    /** 2*numLayers tensors [B,Hkv,S,D]: key, value of layer 0, then layer 1, ... */
+    readonly tensors: ort.Tensor[],
+  ) {}
+
+  static empty(shape: KVShape, batch: number): KVState {
+    const tensors: ort.Tensor[] = [];
+    for (let i = 0; i < 2 * shape.numLayers; i++) {
+      tensors.push(new ort.Tensor(shape.dtype, alloc(shape.dtype, 0), [batch, shape.numKvHeads, 0, shape.headDim]));
+    }
+    return new KVState(shape, batch, 0, new Uint8Array(0), new Int32Array(batch), tensors);
+  }
+
+  get onDevice(): boolean {
+    return this.tensors.some((t) => t.location !== 'cpu');
+  }
+
+  /** Real tokens of row b. */
+  tokens(b: number): number {
+    return this.nextPos[b];
+  }
+
+  private hostData(): KVArray[] {
+    if (this.onDevice) {
+      throw new BytefillError('UNSUPPORTED', 'KVState holds device tensors: call `await state.toHost()` before select/expand/truncate');
+    }
+    return this.tensors.map((t) => t.data as KVArray);
+  }
+
+  /** Copies device tensors to the host (no-op for CPU states). */
+  async toHost(): Promise<KVState> {
+    if (!this.onDevice) return this;
+    const ts: ort.Tensor[] = [];
+    for (const t of this.tensors) {
+      const data = (await t.getData()) as KVArray;
+      ts.push(new ort.Tensor(this.shape.dtype, data, t.dims as number[]));
+    }
+    return new KVState(this.shape, this.batch, this.length, this.mask, this.nextPos, ts);
+  }
+
+  /** Gathers rows (indices may repeat) into a new batch. */
+  select(rows: number[]): KVState {
+    for (const r of rows) {
+      if (!Number.isInteger(r) || r < 0 || r >= this.batch) throw new BytefillError('BAD_ARGUMENT', `KVState.select: row ${r} out of range [0, ${this.batch})`);
+    }
+    const { numKvHeads: H, headDim: D, dtype } = this.shape;
+    const S = this.length;
+    const block = H * S * D;
+    const data = this.hostData();
+    const tensors = data.map((src) => {
+      const dst = alloc(dtype, rows.length * block);
+      rows.forEach((r, i) => dst.set(src.subarray(r * block, (r + 1) * block), i * block));
+      return new ort.Tensor(dtype, dst, [rows.length, H, S, D]);
+    });
+    const mask = new Uint8Array(rows.length * S);
+    const nextPos = new Int32Array(rows.length);
+    rows.forEach((r, i) => {
+      mask.set(this.mask.subarray(r * S, (r + 1) * S), i * S);
+      nextPos[i] = this.nextPos[r];
+    });
+    return new KVState(this.shape, rows.length, S, mask, nextPos, tensors);
+  }
+
+  /** Batch 1 -> n identical rows. */
+  expand(n: number): KVState {
+    if (this.batch !== 1) throw new BytefillError('BAD_ARGUMENT', `KVState.expand needs batch 1 (got ${this.batch})`);
+    if (!Number.isInteger(n) || n < 1) throw new BytefillError('BAD_ARGUMENT', `KVState.expand: n must be a positive integer (got ${n})`);
+    return this.select(new Array<number>(n).fill(0));
+  }
+
+  /** Keeps the first `len` slots (batch 1; with padding, nextPos counts the real ones kept). */
+  truncate(len: number): KVState {
+    if (this.batch !== 1) throw new BytefillError('BAD_ARGUMENT', `KVState.truncate needs batch 1 (got ${this.batch})`);
+    if (!Number.isInteger(len) || len < 0 || len > this.length) throw new BytefillError('BAD_ARGUMENT', `KVState.truncate: length ${len} out of range [0, ${this.length}]`);
+    if (len === this.length) return this;
+    const { numKvHeads: H, headDim: D, dtype } = this.shape;
+    const S = this.length;
+    const data = this.hostData();
+    const tensors = data.map((src) => {
+      const dst = alloc(dtype, H * len * D);
+      for (let h = 0; h < H; h++) dst.set(src.subarray(h * S * D, h * S * D + len * D), h * len * D);
+      return new ort.Tensor(dtype, dst, [1, H, len, D]);
+    });
+    const mask = this.mask.slice(0, len);
+    let real = 0;
+    for (let s = 0; s < len; s++) real += mask[s];
+    return new KVState(this.shape, 1, len, mask, Int32Array.of(real), tensors);
+  }
+
+  /** Releases device memory; CPU tensors are left to the garbage collector (other states may share them). */
+  dispose(): void {
+    if (this.pinned) return;
+    this.release();
+  }
+
+  /** @internal Releases even a pinned state (used by PrefixCache on eviction). */
+  release(): void {
+    for (const t of this.tensors) {
+      if (t.location === 'gpu-buffer') {
+        try {
+          t.dispose();
+        } catch {
+          // already disposed or downloading: nothing to free
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,261 @@
+// A decoder model in the Hugging Face ONNX layout, run with onnxruntime-node.
+//
+// forward() appends one segment of tokens per row to a KVState and returns a new KVState (the
+// `present.*` outputs) and logits. Rows of unequal length are left-padded inside the segment.
+//
+// Note: onnxruntime-node runs the graph synchronously on the calling JS thread (inside a
+// setImmediate), so a forward blocks the event loop for its duration and an AbortSignal can only
+// be honoured between calls. Run the engine in a worker_thread to keep a server responsive.
+
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { BytefillError, Device, Logger, Provider } from '../api/types';
+import { findOnnxFile, loadModelConfig, ModelConfig } from './config';
+import { KVDType, KVShape, KVState } from './kv-state';
+import { createSession } from './session';
+
+export interface LoadOptions {
+  device?: Device;
+  /** ONNX file in onnx/: undefined (model.onnx), 'quantized', 'fp16', 'name.onnx' or a path. */
+  variant?: string;
+  threads?: number;
+  log?: Logger;
+}
+
+export interface ForwardOptions {
+  /** Logits of every real token of each row (default: only the last real token's). */
+  allLogits?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ForwardResult {
+  state: KVState;
+  /** logits[b]: one Float32Array(V) per real token of row b (allLogits) or just the last; [] for an empty row. */
+  logits: Float32Array[][];
+}
+
+type IntType = 'int64' | 'int32';
+
+// float16 -> float32 through a 64K-entry table (logits of fp16 models).
+let halfTable: Float32Array | undefined;
+function halfToFloat(src: Uint16Array, dst: Float32Array): void {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) {
+      const s = h & 0x8000 ? -1 : 1;
+      const e = (h >> 10) & 0x1f;
+      const m = h & 0x3ff;
+      halfTable[h] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+    }
+  }
+  for (let i = 0; i < src.length; i++) dst[i] = halfTable[src[i]];
+}
+
+function errMsg(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
+}
+
+export class OnnxModel {
+  private readonly kvShape: KVShape;
+  private readonly idType: IntType;
+  private readonly maskType: IntType;
+  private readonly hasPositionIds: boolean;
+  private readonly hasCacheBranch: boolean;
+  private readonly logitsType: KVDType;
+  private disposed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly name: string,
+    readonly config: ModelConfig,
+    readonly provider: Provider,
+    readonly file: string,
+    private readonly session: ort.InferenceSession,
+  ) {
+    const meta = new Map<string, ort.InferenceSession.ValueMetadata>();
+    for (const m of [...session.inputMetadata, ...session.outputMetadata]) meta.set(m.name, m);
+    const typeOf = (n: string): string | undefined => {
+      const m = meta.get(n);
+      return m && m.isTensor ? m.type : undefined;
+    };
+
+    // Check the layout against the config and name what differs.
+    const L = config.numLayers;
+    const needIn = ['input_ids', 'attention_mask'];
+    const needOut = ['logits'];
+    for (let i = 0; i < L; i++) {
+      needIn.push(`past_key_values.${i}.key`, `past_key_values.${i}.value`);
+      needOut.push(`present.${i}.key`, `present.${i}.value`);
+    }
+    const missIn = needIn.filter((n) => !session.inputNames.includes(n));
+    const missOut = needOut.filter((n) => !session.outputNames.includes(n));
+    const known = new Set([...needIn, 'position_ids', 'use_cache_branch']);
+    const extraIn = session.inputNames.filter((n) => !known.has(n));
+    if (missIn.length || missOut.length || extraIn.length) {
+      const parts: string[] = [];
+      if (missIn.length) parts.push(`missing inputs ${missIn.slice(0, 6).join(', ')}${missIn.length > 6 ? ', ...' : ''}`);
+      if (missOut.length) parts.push(`missing outputs ${missOut.slice(0, 6).join(', ')}${missOut.length > 6 ? ', ...' : ''}`);
+      if (extraIn.length) parts.push(`unexpected inputs ${extraIn.join(', ')}`);
+      throw new BytefillError('MODEL_INVALID', `Model layout not supported: ${file} (${config.numLayers} layers in config.json): ${parts.join('; ')}`);
+    }
+    this.hasPositionIds = session.inputNames.includes('position_ids');
+    this.hasCacheBranch = session.inputNames.includes('use_cache_branch');
+    const intType = (n: string): IntType => (typeOf(n) === 'int32' ? 'int32' : 'int64');
+    this.idType = intType('input_ids');
+    this.maskType = intType('attention_mask');
+
+    const pastType = typeOf('past_key_values.0.key');
+    if (pastType !== 'float32' && pastType !== 'float16') {
+      throw new BytefillError('MODEL_INVALID', `Model layout not supported: ${file}: past_key_values dtype ${pastType} (float32 or float16 expected)`);
+    }
+    const lt = typeOf('logits');
+    if (lt !== 'float32' && lt !== 'float16') throw new BytefillError('MODEL_INVALID', `Model layout not supported: ${file}: logits dtype ${lt}`);
+    this.logitsType = lt;
+
+    // Where the graph states fixed KV dims, they must agree with config.json.
+    const shp = meta.get('past_key_values.0.key') as { shape?: ReadonlyArray<number | string> } | undefined;
+    const dims = shp?.shape ?? [];
+    if (typeof dims[1] === 'number' && dims[1] !== config.numKvHeads) {
+      throw new BytefillError('MODEL_INVALID', `Model config mismatch: ${file} has ${dims[1]} KV heads, config.json says ${config.numKvHeads}`);
+    }
+    if (typeof dims[3] === 'number' && dims[3] !== config.headDim) {
+      throw new BytefillError('MODEL_INVALID', `Model config mismatch: ${file} has head size ${dims[3]}, config.json says ${config.headDim}`);
+    }
+    this.kvShape = { numLayers: L, numKvHeads: config.numKvHeads, headDim: config.headDim, dtype: pastType };
+  }
+
+  static async load(dir: string, opts: LoadOptions = {}): Promise<OnnxModel> {
+    const abs = path.resolve(dir);
+    const config = loadModelConfig(abs);
+    const file = findOnnxFile(abs, opts.variant);
+    const presents: string[] = [];
+    for (let i = 0; i < config.numLayers; i++) presents.push(`present.${i}.key`, `present.${i}.value`);
+    const { session, provider } = await createSession(file, {
+      device: opts.device,
+      threads: opts.threads,
+      log: opts.log,
+      deviceOutputs: presents,
+      hostOutputs: ['logits'],
+    });
+    try {
+      return new OnnxModel(abs, path.basename(abs), config, provider, file, session);
+    } catch (e) {
+      await session.release().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  get kvDType(): KVDType {
+    return this.kvShape.dtype;
+  }
+
+  emptyState(batch: number): KVState {
+    return KVState.empty(this.kvShape, batch);
+  }
+
+  private intTensor(type: IntType, values: ArrayLike<number>, dims: number[]): ort.Tensor {
+    if (type === 'int32') return new ort.Tensor('int32', Int32Array.from(values), dims);
+    const a = new BigInt64Array(values.length);
+    for (let i = 0; i < values.length; i++) a[i] = BigInt(values[i]);
+    return new ort.Tensor('int64', a, dims);
+  }
+
+  async forward(past: KVState | null, rows: number[][], opts: ForwardOptions = {}): Promise<ForwardResult> {
+    if (opts.signal?.aborted) throw new BytefillError('ABORTED', 'Model forward aborted before it ran');
+    if (this.disposed) throw new BytefillError('BAD_ARGUMENT', `Model ${this.name} was disposed`);
+    const B = rows.length;
+    if (B === 0) throw new BytefillError('BAD_ARGUMENT', 'forward needs at least one row');
+    const st = past ?? this.emptyState(B);
+    if (st.batch !== B) throw new BytefillError('BAD_ARGUMENT', `forward: past has batch ${st.batch} but ${B} rows were given`);
+    const V = this.config.vocabSize;
+    const maxPos = this.config.maxPositions;
+    let T = 0;
+    for (let b = 0; b < B; b++) {
+      const r = rows[b];
+      for (const id of r) {
+        if (!Number.isInteger(id) || id < 0 || id >= V) throw new BytefillError('BAD_ARGUMENT', `Token id ${id} out of range [0, ${V}) for model ${this.name}`);
+      }
+      if (st.nextPos[b] + r.length > maxPos) {
+        throw new BytefillError('BAD_ARGUMENT', `Sequence too long for model ${this.name}: ${st.nextPos[b]} + ${r.length} tokens > max ${maxPos} positions`);
+      }
+      T = Math.max(T, r.length);
+    }
+    if (T === 0) return { state: st, logits: rows.map(() => []) };
+
+    const S = st.length;
+    const N = S + T;
+    const ids = new Array<number>(B * T).fill(0);
+    const pos = new Array<number>(B * T).fill(0);
+    const mask = new Uint8Array(B * N);
+    const nextPos = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      const r = rows[b];
+      const pad = T - r.length;
+      const p0 = st.nextPos[b];
+      mask.set(st.mask.subarray(b * S, (b + 1) * S), b * N);
+      for (let t = 0; t < T; t++) {
+        if (t < pad) {
+          // Padding: masked out; any valid position id will do.
+          pos[b * T + t] = Math.min(p0, maxPos - 1);
+        } else {
+          ids[b * T + t] = r[t - pad];
+          pos[b * T + t] = p0 + t - pad;
+          mask[b * N + S + t] = 1;
+        }
+      }
+      nextPos[b] = p0 + r.length;
+    }
+
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: this.intTensor(this.idType, ids, [B, T]),
+      attention_mask: this.intTensor(this.maskType, mask, [B, N]),
+    };
+    if (this.hasPositionIds) feeds.position_ids = this.intTensor(this.idType, pos, [B, T]);
+    if (this.hasCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(S > 0 ? 1 : 0), [1]);
+    for (let i = 0; i < this.config.numLayers; i++) {
+      feeds[`past_key_values.${i}.key`] = st.tensors[2 * i];
+      feeds[`past_key_values.${i}.value`] = st.tensors[2 * i + 1];
+    }
+
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await this.session.run(feeds);
+    } catch (e) {
+      throw new BytefillError('MODEL_INVALID', `onnxruntime failed running ${this.name} (batch ${B}, ${T} new tokens, ${S} past slots): ${errMsg(e)}`);
+    }
+
+    const tensors: ort.Tensor[] = [];
+    for (let i = 0; i < this.config.numLayers; i++) tensors.push(out[`present.${i}.key`], out[`present.${i}.value`]);
+    const state = new KVState(this.kvShape, B, N, mask, nextPos, tensors);
+
+    // Logits [B,T,V]: float32 output is used in place (subarray views); float16 is converted once.
+    const lt = out.logits;
+    const raw = (lt.location === 'cpu' ? lt.data : await lt.getData()) as Float32Array | Uint16Array;
+    let all: Float32Array;
+    if (this.logitsType === 'float16') {
+      all = new Float32Array(raw.length);
+      halfToFloat(raw as Uint16Array, all);
+    } else {
+      all = raw as Float32Array;
+    }
+    const logits: Float32Array[][] = [];
+    for (let b = 0; b < B; b++) {
+      const n = rows[b].length;
+      const row: Float32Array[] = [];
+      if (opts.allLogits) {
+        for (let t = T - n; t < T; t++) row.push(all.subarray((b * T + t) * V, (b * T + t + 1) * V));
+      } else if (n > 0) {
+        // A copy, so the caller does not keep the whole [B,T,V] buffer alive.
+        row.push(all.slice((b * T + T - 1) * V, (b * T + T) * V));
+      }
+      logits.push(row);
+    }
+    return { state, logits };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.session.release();
+  }
+}

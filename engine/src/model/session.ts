@@ -1,0 +1,149 @@
+// Creates the onnxruntime InferenceSession and picks the execution provider.
+//
+// Order for device 'auto' (linux/win): cuda (only when onnxruntime-node's CUDA binaries were
+// downloaded at install), then webgpu (only when BYTEFILL_WEBGPU=1), then cpu.
+//
+// Why webgpu is opt-in under 'auto': measured on a machine without a GPU and without the Vulkan
+// loader, creating a webgpu session fails fast (~20 ms, "Failed to get a WebGPU adapter"), but a
+// machine with a software Vulkan driver (lavapipe/SwiftShader) would hand Dawn a CPU "adapter"
+// that works and is far slower than the CPU provider, and on GPUs the per-step KV transfers make
+// it slower than the CPU for small models (see models/README.md). So 'auto' never silently picks
+// it; users opt in with device 'webgpu' or BYTEFILL_WEBGPU=1.
+
+import * as os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { BytefillError, Device, Logger, Provider } from '../api/types';
+
+export interface SessionOptions {
+  device?: Device;
+  threads?: number;
+  log?: Logger;
+  /** Output names that should stay on the device (present.* KV) on webgpu/cuda. */
+  deviceOutputs?: string[];
+  /** Output names that must come to the CPU (logits). */
+  hostOutputs?: string[];
+}
+
+export interface CreatedSession {
+  session: ort.InferenceSession;
+  provider: Provider;
+  threads: number;
+}
+
+const noLog: Logger = () => undefined;
+
+/** First line of an onnxruntime error, without its source-location preamble. */
+function ortMessage(e: unknown, max = 300): string {
+  let m = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  const i = m.indexOf(' was false. ');
+  if (i >= 0) m = m.slice(i + 12);
+  return m.slice(0, max);
+}
+
+/** Whether onnxruntime-node reports `name` as a bundled (installed) backend. */
+export function backendInstalled(name: string): boolean {
+  try {
+    return ort.listSupportedBackends().some((b) => b.name === name && b.bundled);
+  } catch {
+    return false;
+  }
+}
+
+const CUDA_MISSING =
+  "the CUDA provider is not installed: onnxruntime-node's install script must download the CUDA 12 binaries " +
+  '(run npm install with network access, without ONNXRUNTIME_NODE_INSTALL=skip / onnxruntime-node-install=skip; ' +
+  'it also needs an NVIDIA driver with CUDA 12 and cuDNN 9)';
+
+export function defaultThreads(): number {
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(cores, 8));
+}
+
+function sessionOptions(provider: Provider, threads: number, o: SessionOptions): ort.InferenceSession.SessionOptions {
+  const opts: ort.InferenceSession.SessionOptions = {
+    executionProviders: [provider],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    logSeverityLevel: 3,
+  };
+  if (provider !== 'cpu' && o.deviceOutputs?.length) {
+    // Keep the KV cache on the device between steps; only the logits come back to the host.
+    // onnxruntime-node accepts 'gpu-buffer' for both webgpu and cuda outputs.
+    const loc: Record<string, ort.Tensor.DataLocation> = {};
+    for (const n of o.deviceOutputs) loc[n] = 'gpu-buffer';
+    for (const n of o.hostOutputs ?? []) loc[n] = 'cpu';
+    opts.preferredOutputLocation = loc;
+  }
+  return opts;
+}
+
+async function tryCreate(file: string, provider: Provider, threads: number, o: SessionOptions): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(file, sessionOptions(provider, threads, o));
+}
+
+function invalidModel(file: string, e: unknown): BytefillError {
+  const msg = ortMessage(e, 400);
+  return new BytefillError('MODEL_INVALID', `Model file invalid: onnxruntime could not load ${file}: ${msg}`);
+}
+
+export async function createSession(file: string, o: SessionOptions = {}): Promise<CreatedSession> {
+  const log = o.log ?? noLog;
+  const threads = o.threads ?? defaultThreads();
+  const device = o.device ?? 'auto';
+  const gpuPlatform = process.platform === 'linux' || process.platform === 'win32';
+
+  if (device === 'cpu') {
+    try {
+      return { session: await tryCreate(file, 'cpu', threads, o), provider: 'cpu', threads };
+    } catch (e) {
+      throw invalidModel(file, e);
+    }
+  }
+
+  if (device === 'cuda' || device === 'webgpu') {
+    if (device === 'cuda' && (!gpuPlatform || !backendInstalled('cuda'))) {
+      throw new BytefillError('PROVIDER_UNAVAILABLE', `Device 'cuda' unavailable: ${gpuPlatform ? CUDA_MISSING : `no CUDA provider on ${process.platform}`}`);
+    }
+    try {
+      const session = await tryCreate(file, device, threads, o);
+      log('info', `model runs on ${device} (asked for explicitly)`);
+      return { session, provider: device, threads };
+    } catch (e) {
+      const msg = ortMessage(e);
+      throw new BytefillError('PROVIDER_UNAVAILABLE', `Device '${device}' unavailable: onnxruntime could not create a ${device} session for ${file}: ${msg}`);
+    }
+  }
+
+  // auto: each skipped or failed provider logs why; the last line says which one runs.
+  if (!gpuPlatform) log('info', `cuda skipped: not available on ${process.platform}`);
+  else if (!backendInstalled('cuda')) log('info', `cuda skipped: ${CUDA_MISSING}`);
+  else {
+    try {
+      const session = await tryCreate(file, 'cuda', threads, o);
+      log('info', 'model runs on cuda (auto: CUDA binaries present and a session was created)');
+      return { session, provider: 'cuda', threads };
+    } catch (e) {
+      log('warn', `cuda skipped: session creation failed (${ortMessage(e, 200)})`);
+    }
+  }
+  if (process.env.BYTEFILL_WEBGPU === '1') {
+    try {
+      const session = await tryCreate(file, 'webgpu', threads, o);
+      log('info', 'model runs on webgpu (auto, BYTEFILL_WEBGPU=1)');
+      return { session, provider: 'webgpu', threads };
+    } catch (e) {
+      log('warn', `webgpu skipped: session creation failed (${ortMessage(e, 200)})`);
+    }
+  } else {
+    log('info', "webgpu skipped: not tried under 'auto' unless BYTEFILL_WEBGPU=1 (pick device 'webgpu' to use it)");
+  }
+  try {
+    const session = await tryCreate(file, 'cpu', threads, o);
+    log('info', `model runs on cpu with ${threads} threads (auto: no GPU provider available)`);
+    return { session, provider: 'cpu', threads };
+  } catch (e) {
+    throw invalidModel(file, e);
+  }
+}

@@ -1,0 +1,231 @@
+// A tokenizer.json (Hugging Face) byte-level BPE tokenizer: normalizer -> pre-tokenizer -> BPE.
+// User text is always encoded as plain text: special-token strings in it stay text. Our own
+// implementation (checked against @huggingface/tokenizers in the tests) because the byte layer
+// needs the pre-tokenizer's piece boundaries and a fast encode of short byte strings.
+import * as fs from 'node:fs';
+import { BytefillError } from '../api/types';
+import { byteLevelToBytes } from './byte-level';
+import { BpeModel } from './bpe';
+import { buildPreTokenizer, PreTokenizer } from './pretokenizer';
+import { isValidUtf8, utf8DecodeLenient, utf8Encode } from './utf8';
+
+// Invalid UTF-8 bytes are carried through the regex split as code points of this private-use
+// range (one per byte) and mapped back afterwards; they behave like punctuation in the patterns.
+const INVALID_BYTE_BASE = 0x10ff00;
+
+export interface AddedToken {
+  id: number;
+  content: string;
+  special: boolean;
+}
+
+export class Tokenizer {
+  readonly vocabSize: number;
+  readonly added: AddedToken[];
+  private readonly idToBytes: Uint8Array[];
+  private readonly specialSet: Set<number>;
+  private readonly addedByContent: Map<string, number>;
+  private readonly normalize: ((s: string) => string) | null;
+
+  private constructor(
+    private readonly pre: PreTokenizer,
+    private readonly bpe: BpeModel,
+    added: AddedToken[],
+    normalize: ((s: string) => string) | null,
+  ) {
+    this.added = added;
+    this.normalize = normalize;
+    let max = -1;
+    for (const id of bpe.vocab.values()) max = Math.max(max, id);
+    for (const t of added) max = Math.max(max, t.id);
+    this.vocabSize = max + 1;
+    this.idToBytes = new Array(this.vocabSize).fill(new Uint8Array(0));
+    for (const [tok, id] of bpe.vocab) {
+      const b = byteLevelToBytes(tok);
+      if (b) this.idToBytes[id] = b;
+    }
+    this.addedByContent = new Map();
+    this.specialSet = new Set();
+    for (const t of added) {
+      this.idToBytes[t.id] = utf8Encode(t.content);
+      this.addedByContent.set(t.content, t.id);
+      if (t.special) this.specialSet.add(t.id);
+    }
+  }
+
+  static fromFile(path: string): Tokenizer {
+    let text: string;
+    try {
+      text = fs.readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new BytefillError('MODEL_INVALID', `Cannot read tokenizer file ${path}: ${(e as Error).message}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new BytefillError('MODEL_INVALID', `Tokenizer file ${path} is not valid JSON: ${(e as Error).message}`);
+    }
+    try {
+      return Tokenizer.fromJSON(json);
+    } catch (e) {
+      if (e instanceof BytefillError) throw new BytefillError(e.code, `${path}: ${e.message}`);
+      throw new BytefillError('MODEL_INVALID', `Tokenizer file ${path} is not usable: ${(e as Error).message}`);
+    }
+  }
+
+  static fromJSON(json: any): Tokenizer {
+    const model = json?.model;
+    if (!model || model.type !== 'BPE' || typeof model.vocab !== 'object') {
+      throw new BytefillError('UNSUPPORTED', `only byte-level BPE tokenizers are supported (model type '${model?.type}')`);
+    }
+    if (model.byte_fallback) throw new BytefillError('UNSUPPORTED', 'SentencePiece-style byte_fallback BPE is not supported');
+    const vocab = new Map<string, number>(Object.entries(model.vocab as Record<string, number>));
+    const bpe = new BpeModel(vocab, model.merges ?? [], !!model.ignore_merges);
+    const added: AddedToken[] = (json.added_tokens ?? []).map((t: any) => ({ id: t.id, content: t.content, special: !!t.special }));
+    return new Tokenizer(buildPreTokenizer(json.pre_tokenizer), bpe, added, buildNormalizer(json.normalizer));
+  }
+
+  tokenBytes(id: number): Uint8Array {
+    return this.idToBytes[id];
+  }
+
+  isSpecial(id: number): boolean {
+    return this.specialSet.has(id);
+  }
+
+  get specialIds(): ReadonlySet<number> {
+    return this.specialSet;
+  }
+
+  /** Id of an added token or vocabulary entry by its exact string, if any. */
+  tokenId(content: string): number | undefined {
+    return this.addedByContent.get(content) ?? this.bpe.vocab.get(content);
+  }
+
+  /** Encodes plain text: special-token strings inside it are ordinary text. */
+  encode(text: string): number[] {
+    return this.encodeBytes(utf8Encode(text));
+  }
+
+  encodeBytes(bytes: Uint8Array): number[] {
+    const ids: number[] = [];
+    for (const piece of this.pieces(bytes)) for (const id of this.bpe.encodePiece(piece)) ids.push(id);
+    return ids;
+  }
+
+  /** Pre-token pieces of a byte string (concatenation = input, after normalisation). */
+  pieces(bytes: Uint8Array): Uint8Array[] {
+    if (bytes.length === 0) return [];
+    let text: string;
+    let invalid = false;
+    if (isValidUtf8(bytes)) text = utf8DecodeLenient(bytes);
+    else {
+      text = decodeMarkingInvalid(bytes);
+      invalid = true;
+    }
+    if (this.normalize) text = this.normalize(text);
+    if (this.pre.addPrefixSpace && !text.startsWith(' ')) text = ' ' + text;
+    return this.pre.split(text).map((p) => (invalid ? encodeMarked(p) : utf8Encode(p)));
+  }
+
+  /** Byte offsets at which pre-token pieces start (always includes 0 for non-empty input). */
+  pieceStarts(bytes: Uint8Array): number[] {
+    const starts: number[] = [];
+    let off = 0;
+    for (const p of this.pieces(bytes)) {
+      starts.push(off);
+      off += p.length;
+    }
+    return starts;
+  }
+
+  decodeBytes(ids: readonly number[], opts: { skipSpecial?: boolean } = {}): Uint8Array {
+    let n = 0;
+    for (const id of ids) if (!(opts.skipSpecial && this.specialSet.has(id))) n += this.idToBytes[id]?.length ?? 0;
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const id of ids) {
+      if (opts.skipSpecial && this.specialSet.has(id)) continue;
+      const b = this.idToBytes[id];
+      if (b) {
+        out.set(b, o);
+        o += b.length;
+      }
+    }
+    return out;
+  }
+
+  decode(ids: readonly number[], opts: { skipSpecial?: boolean } = {}): string {
+    return utf8DecodeLenient(this.decodeBytes(ids, opts));
+  }
+
+  /** The bytes of every id (for tries over the vocabulary); special tokens get an empty array. */
+  normalTokenBytes(): Uint8Array[] {
+    return this.idToBytes.map((b, id) => (this.specialSet.has(id) ? new Uint8Array(0) : b));
+  }
+}
+
+function buildNormalizer(cfg: any): ((s: string) => string) | null {
+  if (!cfg) return null;
+  switch (cfg.type) {
+    case 'NFC':
+    case 'NFD':
+    case 'NFKC':
+    case 'NFKD':
+      return (s) => s.normalize(cfg.type);
+    case 'Sequence': {
+      const fs = (cfg.normalizers as any[]).map(buildNormalizer).filter((f): f is (s: string) => string => !!f);
+      return fs.length ? (s) => fs.reduce((acc, f) => f(acc), s) : null;
+    }
+    default:
+      throw new BytefillError('UNSUPPORTED', `normalizer type '${cfg.type}' is not supported`);
+  }
+}
+
+function decodeMarkingInvalid(bytes: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  while (i < bytes.length) {
+    const len = validSeqLen(bytes, i);
+    if (len > 0) {
+      out += utf8DecodeLenient(bytes.subarray(i, i + len));
+      i += len;
+    } else {
+      out += String.fromCodePoint(INVALID_BYTE_BASE + bytes[i]);
+      i++;
+    }
+  }
+  return out;
+}
+
+function encodeMarked(piece: string): Uint8Array {
+  const parts: number[] = [];
+  for (const ch of piece) {
+    const cp = ch.codePointAt(0)!;
+    if (cp >= INVALID_BYTE_BASE && cp < INVALID_BYTE_BASE + 256) parts.push(cp - INVALID_BYTE_BASE);
+    else for (const b of utf8Encode(ch)) parts.push(b);
+  }
+  return Uint8Array.from(parts);
+}
+
+/** Length of a valid UTF-8 sequence at i, or 0 if the bytes there are not one. */
+function validSeqLen(b: Uint8Array, i: number): number {
+  const c = b[i];
+  if (c < 0x80) return 1;
+  let need: number;
+  let min: number;
+  if (c >= 0xc2 && c <= 0xdf) (need = 1), (min = 0x80);
+  else if (c >= 0xe0 && c <= 0xef) (need = 2), (min = 0x800);
+  else if (c >= 0xf0 && c <= 0xf4) (need = 3), (min = 0x10000);
+  else return 0;
+  if (i + need >= b.length) return 0;
+  let cp = c & (0x3f >> need);
+  for (let k = 1; k <= need; k++) {
+    const x = b[i + k];
+    if (x === undefined || (x & 0xc0) !== 0x80) return 0;
+    cp = (cp << 6) | (x & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return need + 1;
+}

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Tokenizer } from '../src/tokenizer/tokenizer';
+import { utf8Encode } from '../src/tokenizer/utf8';
+import { repoRoot } from './helpers';
+
+const MODELS = ['tiny-code-a', 'tiny-code-b'];
+
+// Texts that exercise the pre-tokenizers: code, Unicode, CRLF, contractions, digits, whitespace runs.
+const TEXTS = [
+  'def foo(x):\n    return x + 1\n',
+  'for item in items:\n        conti',
+  "it's we'll they'RE I'M don't 'S",
+  'x = 12345678 + 3.14159e-10\n',
+  'const s = "héllo wörld 中文 🙂 emoji";\r\n\tif (a !== b) { return; }  \n\n\n   ',
+  '    \n\t\t  \r\n  x',
+  'a  b   c    ',
+  '<|endoftext|> and <fim_middle> are plain text here',
+  '\u00a0nbsp\u3000ideographic\u2028sep\u0085nel\ufeffbom',
+  'ÀÉÎõü ßẞ İı ǅ',
+  '',
+  ' ',
+  '1',
+  '##$$%%^^&&**(()) =>>= !==',
+];
+
+async function reference(modelDir: string) {
+  const { Tokenizer: HF } = await import('@huggingface/tokenizers');
+  const json = JSON.parse(fs.readFileSync(path.join(modelDir, 'tokenizer.json'), 'utf8'));
+  return new HF(json, {});
+}
+
+for (const m of MODELS) {
+  const dir = path.join(repoRoot, 'models', m);
+  test(`${m}: encode matches @huggingface/tokenizers on code and Unicode`, async () => {
+    const tok = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
+    const hf = await reference(dir);
+    // Also held-out code from this repo's own sources: a few hundred lines.
+    const src = fs.readFileSync(path.join(repoRoot, 'engine', 'src', 'tokenizer', 'tokenizer.ts'), 'utf8');
+    const texts = [...TEXTS.filter((t) => !t.includes('<|') && !t.includes('<fim')), src];
+    for (const t of texts) {
+      const ours = tok.encode(t);
+      const theirs = hf.encode(t, { add_special_tokens: false }).ids;
+      assert.deepEqual(ours, theirs, `mismatch on ${JSON.stringify(t.slice(0, 60))}`);
+    }
+  });
+
+  test(`${m}: decode(encode(x)) == x and special strings stay text`, () => {
+    const tok = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
+    for (const t of TEXTS) {
+      const ids = tok.encode(t);
+      assert.equal(tok.decode(ids), t);
+      for (const id of ids) assert.ok(!tok.isSpecial(id), `special id ${id} in ${JSON.stringify(t)}`);
+    }
+    assert.equal(tok.tokenId('<fim_middle>'), 2);
+    assert.ok(tok.isSpecial(0));
+  });
+
+  test(`${m}: arbitrary bytes (invalid UTF-8, cut characters) round-trip`, () => {
+    const tok = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
+    const full = utf8Encode('x = "中文🙂é"');
+    for (let cut = 0; cut <= full.length; cut++) {
+      const b = full.subarray(0, cut);
+      assert.deepEqual(tok.decodeBytes(tok.encodeBytes(b)), b);
+    }
+    const junk = Uint8Array.from([0xff, 0x41, 0xc3, 0x20, 0x80, 0x80, 0xe4, 0xb8]);
+    assert.deepEqual(tok.decodeBytes(tok.encodeBytes(junk)), junk);
+    const starts = tok.pieceStarts(utf8Encode('foo bar'));
+    assert.deepEqual(starts, [0, 3]);
+  });
+}
+
+test('lone surrogates are encoded as U+FFFD, not a crash', () => {
+  const tok = Tokenizer.fromFile(path.join(repoRoot, 'models', 'tiny-code-b', 'tokenizer.json'));
+  assert.equal(tok.decode(tok.encode('a\ud800b')), 'a\ufffdb');
+});
+
+test('unsupported tokenizer types fail with a clear error', () => {
+  assert.throws(() => Tokenizer.fromJSON({ model: { type: 'Unigram', vocab: [] } }), /only byte-level BPE/);
+  const tmp = fs.mkdtempSync('/tmp/bf-tok-');
+  fs.writeFileSync(path.join(tmp, 'tokenizer.json'), '{not json');
+  assert.throws(() => Tokenizer.fromFile(path.join(tmp, 'tokenizer.json')), /not valid JSON/);
+});
