@@ -71,3 +71,18 @@ test('covers include the overhanging merges and exclude invalid tokenizations', 
   const picked = tree.pick(true, Math.random)!;
   assert.equal(picked.logw, covers[0].logw);
 });
+
+test('greedy pruning of branch rows keeps the argmax cover', async () => {
+  for (const text of ['a', 'ab', ' ab', 'xé', 'c c', 'aab']) {
+    for (const salt of [1, 2, 3, 4, 5]) {
+      const x = utf8Encode(text);
+      const scorer = new SyntheticScorer(tok.vocabSize, [salt], salt);
+      const full = await CoverTree.build(tok, index, scorer, x, { stopIds: STOP });
+      const pruned = await CoverTree.build(tok, index, scorer, x, { stopIds: STOP, greedy: true });
+      const a = full.pick(true, Math.random)!;
+      const b = pruned.pick(true, Math.random)!;
+      assert.deepEqual([b.j, b.token], [a.j, a.token], `${text} salt ${salt}`);
+      assert.ok(pruned.rows.length <= full.rows.length);
+    }
+  }
+});

@@ -51,6 +51,9 @@ export class SyntheticScorer implements BranchScorer {
   logp(history: readonly number[]): Float64Array {
     return logSoftmax(syntheticLogits(history, this.vocabSize, this.salt));
   }
+  contextLogp(): Float64Array {
+    return this.logp(this.context);
+  }
   async score(branches: number[][]): Promise<BranchScore[]> {
     return branches.map((b) => {
       const stepLogp = b.map((id, i) => this.logp([...this.context, ...b.slice(0, i)])[id]);

@@ -6,6 +6,8 @@ import { BOUNDARY_MODES, BytefillError, CompletionRequest, CompletionResult, Eng
 import { ModelBundle, defaultModelDir } from './model-bundle';
 import { completeSingle } from '../complete/single-model';
 import { DEFAULT_BUDGET, PromptBudget } from '../complete/prompt';
+import { middleBitsPerByte } from '../complete/middle-score';
+import { BoundaryMode } from './types';
 
 export interface ModelInfo {
   name: string;
@@ -102,6 +104,11 @@ export class Engine {
       return engineExtensions.completeUscd(this, this.bundles[0], req);
     }
     return completeSingle(this.bundles[0], req, this.budget);
+  }
+
+  /** Bits per byte of a reference middle given prefix and suffix (first model), per boundary mode. */
+  middleBitsPerByte(prefix: string, suffix: string, middle: string, mode: BoundaryMode, signal?: AbortSignal): Promise<number> {
+    return this.exclusive(signal, () => middleBitsPerByte(this.bundles[0], prefix, suffix, middle, mode, this.budget, signal));
   }
 
   info(): EngineInfo {

@@ -26,6 +26,8 @@ interface Row {
   ids: number[];
   logP: number;
   next: Float64Array;
+  /** Position of this row's branch in the scorer call (-1: not scored, the context itself). */
+  branch: number;
 }
 
 export interface CoverTreeOptions {
@@ -53,13 +55,44 @@ export class CoverTree {
     this.rows = rows;
   }
 
-  /** Builds the branch rows enc(u[:j]) for every split point j that a token can still cross. */
-  static async build(tok: Tokenizer, index: VocabIndex, scorer: BranchScorer, u: Uint8Array, opts: CoverTreeOptions, signal?: AbortSignal): Promise<CoverTree> {
+  /**
+   * Builds the branch rows enc(u[:j]) for every split point j that a token can still cross.
+   * With `greedy`, rows that cannot hold the best cover are not run: a row's covers weigh at most
+   * the probability of its first token (known from the context), so any row below the best
+   * cover found without a model call (split 0) is skipped. The argmax is unchanged.
+   */
+  static async build(
+    tok: Tokenizer,
+    index: VocabIndex,
+    scorer: BranchScorer,
+    u: Uint8Array,
+    opts: CoverTreeOptions & { greedy?: boolean },
+    signal?: AbortSignal,
+  ): Promise<CoverTree> {
     const js = splitPoints(index, u);
     const branches = js.map((j) => (j === 0 ? [] : tok.encodeBytes(u.subarray(0, j))));
-    const scores: BranchScore[] = await scorer.score(branches, signal);
-    const rows = js.map((j, k) => ({ j, ids: branches[k], logP: sum(scores[k].stepLogp), next: scores[k].next }));
+    const ctx = scorer.contextLogp();
+    let keep = js.map(() => true);
+    if (opts.greedy && js[0] === 0 && u.length > 0) {
+      const first = new CoverTree(tok, index, u, [{ j: 0, ids: [], logP: 0, next: ctx, branch: -1 }], opts);
+      const best = first.validCovers()[0];
+      if (best) keep = branches.map((b, k) => js[k] === 0 || ctx[b[0]] >= best.logw);
+    }
+    const kept = branches.filter((_, k) => keep[k]);
+    const scores: BranchScore[] = await scorer.score(kept, signal);
+    const rows: Row[] = [];
+    let s = 0;
+    js.forEach((j, k) => {
+      if (!keep[k]) return;
+      rows.push({ j, ids: branches[k], logP: sum(scores[s].stepLogp), next: scores[s].next, branch: s });
+      s++;
+    });
     return new CoverTree(tok, index, u, rows, opts);
+  }
+
+  /** Index of split point j's branch in the scorer's last score() call (for scorer.extend). */
+  branchOf(j: number): number {
+    return this.rows[this.rowOf(j)].branch;
   }
 
   /** Row position (branch index of the scorer) of split point j. */

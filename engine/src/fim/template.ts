@@ -34,6 +34,8 @@ export interface PromptTemplate {
   fim: FimTemplate | null;
   /** Token ids that end generation (end of middle / end of text). */
   stopIds: Set<number>;
+  /** The id that ends a middle (or a document), for scoring complete middles. */
+  eotId: number | null;
 }
 
 export function detectTemplate(tok: Tokenizer, configFim: any, override: FimOverride = {}, eosTokenId?: number | number[] | null): PromptTemplate {
@@ -46,7 +48,9 @@ export function detectTemplate(tok: Tokenizer, configFim: any, override: FimOver
   // Any special token ends the middle: a model that emits <fim_prefix> or <file_sep> has finished.
   for (const id of tok.specialIds) stopIds.add(id);
 
-  if (override.disabled) return { fim: null, stopIds };
+  const eos = [eosTokenId ?? []].flat().find((x): x is number => typeof x === 'number');
+  const eotId = eos ?? tok.tokenId('<|endoftext|>') ?? null;
+  if (override.disabled) return { fim: null, stopIds, eotId };
   const explicit = override.prefix || override.suffix || override.middle ? override : configFim;
   let conv: { name: string; prefix: string; suffix: string; middle: string; eot: string[] } | undefined;
   if (explicit?.prefix && explicit?.suffix && explicit?.middle) {
@@ -54,14 +58,15 @@ export function detectTemplate(tok: Tokenizer, configFim: any, override: FimOver
   } else {
     conv = FIM_CONVENTIONS.find((c) => [c.prefix, c.suffix, c.middle].every((s) => tok.tokenId(s) !== undefined));
   }
-  if (!conv) return { fim: null, stopIds };
+  if (!conv) return { fim: null, stopIds, eotId };
   const ids = [conv.prefix, conv.suffix, conv.middle].map((s) => tok.tokenId(s));
   if (ids.some((id) => id === undefined)) {
     throw new BytefillError('TOKENIZER_MISMATCH', `FIM tokens ${conv.prefix} ${conv.suffix} ${conv.middle} are not all in the tokenizer`);
   }
   conv.eot.forEach(addStop);
+  const fimEot = conv.eot.map((s) => tok.tokenId(s)).find((x): x is number => x !== undefined);
   const format: FimFormat = override.format ?? (explicit?.format === 'SPM' ? 'SPM' : 'PSM');
-  return { fim: { name: conv.name, format, prefixId: ids[0]!, suffixId: ids[1]!, middleId: ids[2]! }, stopIds };
+  return { fim: { name: conv.name, format, prefixId: ids[0]!, suffixId: ids[1]!, middleId: ids[2]! }, stopIds, eotId: fimEot ?? eotId };
 }
 
 /**

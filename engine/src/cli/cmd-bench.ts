@@ -1,0 +1,98 @@
+import * as os from 'node:os';
+import { BoundaryMode, BOUNDARY_MODES, Logger } from '../api/types';
+import { Engine } from '../api/engine';
+import { measureForward } from '../model/microbench';
+import { loadMidtoken, percentile } from '../eval';
+import { intOpt, listOf, parseArgs } from './args';
+import { COMMON_FLAGS, ENGINE_OPTIONS, engineOptions, REQUEST_OPTIONS, requestOptions } from './options';
+
+interface ModeStats {
+  mode: string;
+  warmP50: number;
+  warmP95: number;
+  coldP50: number;
+  coldP95: number;
+  coversMean?: number;
+  coversMax?: number;
+  ratioToFirst?: number;
+}
+
+/**
+ * bench: forward latency (prefill of 512 tokens, one decode step) and whole single-line completion
+ * latency on fixed prompts (the first N cases of the mid-token suite: held-out code). "warm" is a
+ * keystroke: the same prompt one character shorter was completed just before (prefix KV cache
+ * warm); "cold" clears the caches first. Modes are interleaved per prompt so that they see the
+ * same machine load; compare them as ratios.
+ */
+export async function runBench(argv: string[], log: Logger): Promise<number> {
+  const a = parseArgs(argv, { flags: COMMON_FLAGS, options: [...ENGINE_OPTIONS, ...REQUEST_OPTIONS, 'prompts', 'prefill-tokens', 'decode-steps'] });
+  const modes = listOf<BoundaryMode>(a, 'mode', BOUNDARY_MODES, ['token', 'byte']);
+  const n = intOpt(a, 'prompts', 20)!;
+  const base = requestOptions({ ...a, options: new Map([...a.options].filter(([k]) => k !== 'mode')) });
+  const engine = await Engine.create(engineOptions(a, log));
+  const json = a.flags.has('json');
+  try {
+    const forward = [];
+    for (const b of engine.bundles) {
+      const m = await measureForward(b.model, { promptTokens: intOpt(a, 'prefill-tokens', 512), decodeSteps: intOpt(a, 'decode-steps', 32) });
+      forward.push({ model: b.name, provider: b.model.provider, prefillMs: m.prefillMs, decodeMsPerStep: m.decodeMsPerStep });
+    }
+    const cases = loadMidtoken(undefined, n);
+    const warm = new Map<string, number[]>(modes.map((m) => [m, []]));
+    const cold = new Map<string, number[]>(modes.map((m) => [m, []]));
+    const covers = new Map<string, number[]>(modes.map((m) => [m, []]));
+    const req = (prefix: string, suffix: string, mode: BoundaryMode) => engine.complete({ ...base, mode, prefix, suffix, stop: base.stop ?? ['\n'], maxTokens: intOpt(a, 'max-tokens', 24) });
+    for (const c of cases) {
+      for (const mode of modes) {
+        for (const b of engine.bundles) b.cache.clear();
+        const t0 = performance.now();
+        await req(c.prefix, c.suffix, mode);
+        cold.get(mode)!.push(performance.now() - t0);
+        await req(c.prefix.slice(0, -1), c.suffix, mode); // the previous keystroke
+        const t1 = performance.now();
+        const r = await req(c.prefix, c.suffix, mode);
+        warm.get(mode)!.push(performance.now() - t1);
+        if (r.covers !== undefined) covers.get(mode)!.push(r.covers);
+      }
+      if (!json) process.stderr.write('.');
+    }
+    if (!json) process.stderr.write('\n');
+    const stats: ModeStats[] = modes.map((mode) => {
+      const w = warm.get(mode)!;
+      const cv = covers.get(mode)!;
+      return {
+        mode,
+        warmP50: percentile(w, 0.5),
+        warmP95: percentile(w, 0.95),
+        coldP50: percentile(cold.get(mode)!, 0.5),
+        coldP95: percentile(cold.get(mode)!, 0.95),
+        coversMean: cv.length ? cv.reduce((x, y) => x + y, 0) / cv.length : undefined,
+        coversMax: cv.length ? Math.max(...cv) : undefined,
+      };
+    });
+    for (const s of stats) s.ratioToFirst = s.warmP50 / stats[0].warmP50;
+    const result = {
+      date: new Date().toISOString(),
+      machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+      models: engine.info().models.map((m) => m.name),
+      prompts: cases.length,
+      forward,
+      completion: stats,
+    };
+    if (json) console.log(JSON.stringify(result, null, 2));
+    else {
+      console.log(`machine: ${result.machine}`);
+      for (const f of forward) console.log(`${f.model} (${f.provider}): prefill 512 tokens ${f.prefillMs.toFixed(1)} ms, decode step ${f.decodeMsPerStep.toFixed(2)} ms`);
+      console.log(`single-line completion over ${cases.length} prompts (ms):`);
+      console.log('mode    warm p50  warm p95  cold p50  cold p95  warm ratio  covers mean/max');
+      for (const s of stats) {
+        console.log(
+          `${s.mode.padEnd(7)} ${s.warmP50.toFixed(1).padStart(8)}  ${s.warmP95.toFixed(1).padStart(8)}  ${s.coldP50.toFixed(1).padStart(8)}  ${s.coldP95.toFixed(1).padStart(8)}  ${s.ratioToFirst!.toFixed(2).padStart(10)}  ${s.coversMean !== undefined ? `${s.coversMean.toFixed(1)}/${s.coversMax}` : '-'}`,
+        );
+      }
+    }
+  } finally {
+    await engine.dispose();
+  }
+  return 0;
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// bytefill CLI: complete | eval | bench | score | compare. Errors print one clear line and exit 1.
+import * as fs from 'node:fs';
+import { BytefillError, Logger } from '../api/types';
+import '../features';
+import { parseArgs } from './args';
+import { runComplete } from './cmd-complete';
+import { runEvalCommand } from './cmd-eval';
+import { runBench } from './cmd-bench';
+import { runScore } from './cmd-score';
+import { runCompare } from './cmd-compare';
+
+const USAGE = `usage: bytefill <command> [options]
+
+commands:
+  complete --file PATH --cursor N     complete at character (code point) offset N of the file
+  eval humaneval --set SET | eval midtoken
+                                      pass@1, exact match, edit similarity, bits/byte, latency
+  bench                               prefill/decode latency and single-line completion p50/p95
+  score --files PATH...               exact bits per byte of files under a model or an ensemble
+  compare A.json B.json               two eval --json outputs side by side with 95% bootstrap CIs
+
+engine options:  --model DIR (repeat for an ensemble)  --weights 0.6,0.4  --ensemble mixture|product
+                 --device auto|cpu|webgpu|cuda  --variant model.onnx|quantized|fp16  --threads N
+                 --fim-format PSM|SPM  --no-fim  --prefix-tokens N  --suffix-tokens N
+request options: --mode byte|heal|token (default byte)  --max-tokens N  --max-time MS  --stop STR
+                 --temperature T  --top-p P  --top-k K  --seed S
+                 --uscd [--uscd-alpha A] [--uscd-threshold T] [--uscd-beta B]
+output:          --json  --verbose`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(USAGE);
+    return cmd ? 0 : 2;
+  }
+  const verbose = rest.includes('--verbose');
+  const log: Logger = (level, msg) => {
+    if (verbose || level === 'warn' || level === 'error') process.stderr.write(`[${level}] ${msg}\n`);
+  };
+  switch (cmd) {
+    case 'complete':
+      return runComplete(rest, log);
+    case 'eval':
+      return runEvalCommand(rest, log);
+    case 'bench':
+      return runBench(rest, log);
+    case 'score':
+      return runScore(rest, log);
+    case 'compare':
+      return runCompare(rest);
+    default:
+      throw new BytefillError('BAD_ARGUMENT', `unknown command '${cmd}'\n${USAGE}`);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      if (e instanceof BytefillError) process.stderr.write(`bytefill: ${e.message}\n`);
+      else process.stderr.write(`bytefill: unexpected error: ${(e as Error)?.stack ?? e}\n`);
+      process.exitCode = e instanceof BytefillError && e.code === 'BAD_ARGUMENT' ? 2 : 1;
+    },
+  );
+}
+
+export { parseArgs, fs };

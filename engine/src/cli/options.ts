@@ -1,0 +1,46 @@
+// Maps CLI options to engine options and request options (shared by complete, eval, bench, score).
+import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, Device, EngineOptions, ENSEMBLE_MODES, Logger } from '../api/types';
+import { intOpt, numOpt, oneOf, opt, ParsedArgs } from './args';
+
+export const ENGINE_OPTIONS = ['model', 'weights', 'ensemble', 'device', 'variant', 'threads', 'fim-format', 'prefix-tokens', 'suffix-tokens'];
+export const REQUEST_OPTIONS = ['mode', 'max-tokens', 'max-time', 'temperature', 'top-p', 'top-k', 'seed', 'stop', 'uscd-alpha', 'uscd-threshold', 'uscd-beta'];
+export const COMMON_FLAGS = ['json', 'uscd', 'verbose', 'no-fim'];
+
+export function engineOptions(a: ParsedArgs, log: Logger): EngineOptions {
+  const weights = opt(a, 'weights')?.split(',').map(Number);
+  if (weights && weights.some((w) => !Number.isFinite(w) || w < 0)) throw new BytefillError('BAD_ARGUMENT', `--weights must be comma-separated non-negative numbers, got '${opt(a, 'weights')}'`);
+  const ensembleArg = opt(a, 'ensemble');
+  return {
+    models: a.options.get('model'),
+    weights,
+    ensemble: ensembleArg === undefined ? undefined : oneOf(a, 'ensemble', ENSEMBLE_MODES, 'mixture'),
+    device: oneOf<Device>(a, 'device', ['auto', 'cpu', 'webgpu', 'cuda'], 'auto'),
+    variant: opt(a, 'variant'),
+    threads: intOpt(a, 'threads'),
+    fim: { format: opt(a, 'fim-format') ? oneOf(a, 'fim-format', ['PSM', 'SPM'] as const, 'PSM') : undefined, disabled: a.flags.has('no-fim') },
+    prefixTokens: intOpt(a, 'prefix-tokens'),
+    suffixTokens: intOpt(a, 'suffix-tokens'),
+    log,
+  };
+}
+
+export function modeOption(a: ParsedArgs, fallback: BoundaryMode = 'byte'): BoundaryMode {
+  return oneOf(a, 'mode', BOUNDARY_MODES, fallback);
+}
+
+export function requestOptions(a: ParsedArgs): Omit<CompletionRequest, 'prefix' | 'suffix'> {
+  const temperature = numOpt(a, 'temperature');
+  return {
+    mode: modeOption(a),
+    maxTokens: intOpt(a, 'max-tokens', 64),
+    maxTimeMs: intOpt(a, 'max-time'),
+    stop: a.options.get('stop')?.map(unescape),
+    sampling: { temperature, topP: numOpt(a, 'top-p'), topK: intOpt(a, 'top-k'), seed: intOpt(a, 'seed') },
+    uscd: a.flags.has('uscd') ? { enabled: true, alpha: numOpt(a, 'uscd-alpha'), threshold: numOpt(a, 'uscd-threshold'), beta: numOpt(a, 'uscd-beta') } : undefined,
+  };
+}
+
+/** Lets shells pass "\n" as a stop string. */
+function unescape(s: string): string {
+  return s.replace(/\\n/g, '\n').replace(/\\t/g, '\t');
+}

@@ -1,0 +1,10 @@
+// Public surface of the evaluation harness (the CLI's `eval` subcommand uses this).
+export * from './types';
+export * from './metrics';
+export * from './bootstrap';
+export * from './rng';
+export * from './humaneval';
+export * from './midtoken';
+export * from './execute';
+export { runEval, summarize, percentile, scoreCompletion, type RunEvalOptions, type EvalProgress } from './runner';
+export * from './report';
