@@ -1,0 +1,349 @@
+// End-to-end: the packaged VSIX in a real VS Code (code-server 4.100.3) driven through
+// Debian's chromium with playwright-core. Run with `npm run test:e2e` (which packages the
+// extension and runs scripts/e2e-setup.sh first).
+//
+// Env knobs: BYTEFILL_VSIX (VSIX to test), BYTEFILL_CODE_SERVER (binary),
+// BYTEFILL_E2E_CACHE (set-up cache), BYTEFILL_E2E_KEEP=1 (keep temp dirs),
+// BYTEFILL_E2E_READY_TIMEOUT_MS (model-load wait, default 150000),
+// BYTEFILL_E2E_DOCS_SCREENSHOT=0/1 (copy the Python ghost-text shot to docs/; default: only
+// when the VSIX is the repo's own).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { chromium } from 'playwright-core';
+import {
+  CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, SCREENSHOTS, collectLogs, findCodeServer, findVsix,
+  installExtension, log, mkTemp, readGhostText, readVsixManifest, rmrf, sleep,
+  startCodeServer, statusRecorderScript, userSettings, waitFor, writeProfile,
+} from './harness.mjs';
+
+const READY_TIMEOUT_MS = Number(process.env.BYTEFILL_E2E_READY_TIMEOUT_MS || 150_000);
+const MISSING_MODEL = '/nonexistent/model';
+
+const PY_FILE = 'totals.py';
+const PY_TEXT = 'def total(items):\n    result = 0\n    for item in items:\n        result += item\n    return res';
+const TS_FILE = 'average.ts';
+const TS_TEXT = 'export function average(values: number[]): number {\n  let total = 0;\n  for (const value of values) {\n    total += value;\n  }\n  return tot';
+const SCRATCH_FILE = 'scratch.py'; // typed into while the model loads (keeps totals.py clean for screenshots)
+const SCRATCH_TEXT = 'print("hello")\n';
+const TYPED = '# typed while loading';
+
+const timings = {};
+async function timed(name, fn) {
+  const s = Date.now();
+  try { return await fn(); } finally {
+    timings[name] = (Date.now() - s) / 1000;
+    log(`${name}: ${timings[name].toFixed(1)} s`);
+  }
+}
+
+// ------------------------------------------------------------------ status bar classification
+// The extension's item (extension/src/statusBar.ts) renders "$(loading~spin) bytefill",
+// "$(check) bytefill", "$(sync~spin) bytefill" (generating), "$(error) bytefill",
+// "$(circle-slash) bytefill"; the icon classes are read from the DOM. Text matches are kept
+// loose in case the wording changes.
+const ERROR_RE = /codicon-(error|warning)\b|error|fail|not found|missing|no model/i;
+const LOADING_RE = /codicon-loading\b|loading|starting|initiali|warming/i;
+const GENERATING_RE = /codicon-sync\b|generating/i;
+const DISABLED_RE = /codicon-circle-slash\b|disabled/i;
+function classify(hit) {
+  const s = `${hit.text} ${hit.aria} ${hit.icons}`;
+  if (ERROR_RE.test(s)) return 'error';
+  if (LOADING_RE.test(s)) return 'loading';
+  if (GENERATING_RE.test(s)) return 'generating';
+  if (DISABLED_RE.test(s)) return 'disabled';
+  return 'ready';
+}
+const statusSummary = (hist) => hist.map((h) => `+${h.t - hist[0].t}ms ${h.hits.map((x) => `${classify(x)}:"${x.text}"[${x.icons.replace(/codicon /g, '')}]`).join(' | ') || '(none)'}`);
+
+// ------------------------------------------------------------------ workbench actions
+async function openWorkbench(browser, server) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  await page.addInitScript(statusRecorderScript);
+  page.on('pageerror', (e) => log('page error:', e.message));
+  await page.goto(server.url, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  await page.waitForSelector('.statusbar', { timeout: 30_000 });
+  return { context, page };
+}
+
+async function quickInput(page, opener, text, rowMatch) {
+  await page.keyboard.press(opener);
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await page.keyboard.type(text, { delay: 10 });
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: rowMatch }).first();
+  await row.waitFor({ state: 'visible', timeout: 15_000 });
+  await row.click();
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
+}
+
+async function openFile(page, name) {
+  await quickInput(page, 'Control+P', name, name);
+  await page.locator(`.tabs-container .tab.active[aria-label*="${name}"], .tabs-container .tab.active:has-text("${name}")`)
+    .first().waitFor({ timeout: 15_000 });
+  await page.locator('.editor-instance .monaco-editor.focused').waitFor({ timeout: 15_000 });
+}
+
+async function runCommand(page, title) {
+  await quickInput(page, 'F1', title, title);
+}
+
+/** Ctrl+S, wait for the tab to be clean, read the file from disk. */
+async function saveAndRead(page, file) {
+  await page.keyboard.press('Control+S');
+  await waitFor(`${path.basename(file)} saved`, async () =>
+    (await page.locator('.tabs-container .tab.active.dirty').count()) === 0, { timeoutMs: 10_000 });
+  await sleep(200);
+  return fs.readFileSync(file, 'utf8');
+}
+
+async function statusNow(page) {
+  return page.evaluate(() => window.__bytefillReadStatus?.() ?? []);
+}
+
+async function waitForReady(page) {
+  return waitFor('bytefill status bar item to show ready (not loading, not error)', async () => {
+    const hits = await statusNow(page);
+    return hits.length && hits.every((h) => ['ready', 'generating'].includes(classify(h))) ? hits : null;
+  }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 250 });
+}
+
+async function screenshot(page, name) {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  const p = path.join(SCREENSHOTS, name);
+  await page.screenshot({ path: p });
+  log(`screenshot: ${path.relative(REPO_ROOT, p)}`);
+  return p;
+}
+
+/** Puts the cursor at the end of the file (mid-token), gets ghost text, accepts it with Tab. */
+async function ghostTextScenario(page, file, triggerTitles, shotName) {
+  const name = path.basename(file);
+  await openFile(page, name);
+  await page.keyboard.press('Control+End');
+  const before = await saveAndRead(page, file);
+  const lastChar = before.slice(-1);
+
+  // 1) the way a user gets it: type (here: retype the last character of the token)
+  await page.keyboard.press('Backspace');
+  await page.keyboard.type(lastChar);
+  let how = 'typing';
+  let ghost = await waitFor('ghost text', () => page.evaluate(readGhostText), { timeoutMs: 25_000 }).catch(() => null);
+  // 2) explicit triggers through the command palette
+  for (const title of triggerTitles) {
+    if (ghost) break;
+    log(`no ghost text after typing; running "${title}" from the command palette`);
+    await runCommand(page, title);
+    how = `command "${title}"`;
+    ghost = await waitFor('ghost text', () => page.evaluate(readGhostText), { timeoutMs: 20_000 }).catch(() => null);
+  }
+  if (!ghost) {
+    await screenshot(page, `FAILED-${shotName}`);
+    assert.fail(`no ghost text appeared in ${name} (tried typing and ${triggerTitles.join(', ')})`);
+  }
+  await sleep(300); // let a streaming/updated suggestion settle, then re-read
+  ghost = (await page.evaluate(readGhostText)) ?? ghost;
+  log(`ghost text in ${name} (via ${how}): ${JSON.stringify(ghost.text)}`);
+  const shot = await screenshot(page, shotName);
+  assert.ok(ghost.text.length > 0, 'ghost text is not empty');
+
+  await page.keyboard.press('Tab');
+  await waitFor('ghost text to disappear after Tab', async () => !(await page.evaluate(readGhostText)), { timeoutMs: 10_000 });
+  const after = await saveAndRead(page, file);
+  const lastLine = (s) => s.split('\n')[before.split('\n').length - 1];
+  log(`${name}: line before ${JSON.stringify(lastLine(before))} -> after ${JSON.stringify(lastLine(after))}`);
+  assert.equal(lastLine(after), lastLine(before) + ghost.inline, 'cursor line = line before + same-line ghost text');
+  assert.equal(after, before + ghost.text, 'document = document before + ghost text');
+  return { ghost, shot, how };
+}
+
+// ------------------------------------------------------------------ the test
+test('bytefill in code-server (VS Code 1.100) through chromium', { timeout: 600_000 }, async (t) => {
+  const tStart = Date.now();
+  fs.rmSync(SCREENSHOTS, { recursive: true, force: true }); // no stale FAILED-* shots from earlier runs
+  const vsix = findVsix();
+  const codeServer = findCodeServer();
+  const manifest = readVsixManifest(vsix.path);
+  const commands = manifest.contributes?.commands ?? [];
+  const titleOf = (id) => {
+    const c = commands.find((x) => x.command === id);
+    return c ? (c.category ? `${c.category}: ${c.title}` : c.title) : null;
+  };
+  const triggerTitles = [titleOf('bytefill.triggerCompletion'), 'Trigger Inline Suggestion'].filter(Boolean);
+  log(`VSIX: ${vsix.path} (${(fs.statSync(vsix.path).size / 1e6).toFixed(1)} MB)`);
+  log(`code-server: ${codeServer}`);
+  log(`contributed commands: ${commands.map((c) => c.command).join(', ') || '(none)'}`);
+
+  const cleanups = [];
+  const extensionsDir = mkTemp('ext');
+  cleanups.push(() => rmrf(extensionsDir));
+  let browser;
+  try {
+    const installUd = mkTemp('install-ud');
+    cleanups.push(() => rmrf(installUd));
+    await timed('install VSIX', () => installExtension(codeServer, vsix.path, extensionsDir, installUd));
+    log(`installed: ${fs.readdirSync(extensionsDir).join(', ')}`);
+    browser = await timed('launch chromium', () => chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true }));
+
+    // ---------------------------------------------------------- scenario 1: default settings
+    const wsRoot = mkTemp('ws');
+    const ws = path.join(wsRoot, 'demo-project');
+    fs.mkdirSync(ws);
+    const ud = mkTemp('ud');
+    cleanups.push(() => rmrf(wsRoot), () => rmrf(ud));
+    fs.writeFileSync(path.join(ws, PY_FILE), PY_TEXT);
+    fs.writeFileSync(path.join(ws, TS_FILE), TS_TEXT);
+    fs.writeFileSync(path.join(ws, SCRATCH_FILE), SCRATCH_TEXT);
+    writeProfile(ud, userSettings());
+    const server = await timed('start code-server', () => startCodeServer(codeServer, { userDataDir: ud, extensionsDir, folder: ws }));
+    cleanups.push(() => server.stop());
+    let page;
+    try {
+      ({ page } = await timed('workbench visible', () => openWorkbench(browser, server)));
+
+      const sub = (name, fn) => t.test(name, async () => {
+        try {
+          await fn();
+        } catch (e) {
+          await screenshot(page, `FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`).catch(() => {});
+          log(`logs:\n${collectLogs(ud)}`);
+          throw e;
+        }
+      });
+
+      await sub('typing is not blocked while the model loads', async () => {
+        await timed('open file + type while loading', async () => {
+          await openFile(page, SCRATCH_FILE);
+          await page.keyboard.press('Control+Home');
+          // Type right after the editor opens (the extension may not be active yet) and keep
+          // typing in small chunks until bytefill's status bar item has shown loading and left
+          // it (the loading window can be under a second), sampling the status between chunks.
+          const start = Date.now();
+          const lines = [TYPED];
+          await page.keyboard.type(TYPED);
+          let seenLoading = false;
+          let duringLoading = 0;
+          let firstStatus = null;
+          for (;;) {
+            const st = (await statusNow(page)).map((h) => classify(h));
+            if (st.length && !firstStatus) firstStatus = st;
+            if (st.includes('loading')) seenLoading = true;
+            else if (st.length && (seenLoading || Date.now() - start > 5_000)) break; // loaded (or missed)
+            if (Date.now() - start > 60_000 || lines.length > 40) break;
+            if (lines.at(-1).length >= 60) {
+              await page.keyboard.press('Escape');
+              await page.keyboard.press('Enter');
+              await page.keyboard.type('#');
+              lines.push('#');
+            }
+            await page.keyboard.type('xxxx');
+            lines[lines.length - 1] += 'xxxx';
+            if (st.includes('loading')) duringLoading += 4;
+          }
+          await page.keyboard.press('Escape');
+          await page.keyboard.press('Enter');
+          const typed = lines.join('\n');
+          log(`typed ${typed.length} characters in ${Date.now() - start} ms, ${duringLoading} of them while bytefill ` +
+            `showed loading (first status seen: ${JSON.stringify(firstStatus)})`);
+          if (!seenLoading) log('note: never saw the loading state while typing');
+          await page.locator('.editor-instance .monaco-editor .view-lines', { hasText: TYPED.replace(/ /g, '\u00a0') })
+            .or(page.locator('.editor-instance .monaco-editor .view-lines', { hasText: TYPED }))
+            .first().waitFor({ timeout: 5_000 });
+          const saved = await saveAndRead(page, path.join(ws, SCRATCH_FILE));
+          assert.equal(saved, `${typed}\n${SCRATCH_TEXT}`, 'all typed text landed at the top of the file');
+        });
+      });
+
+      await sub('status bar item shows loading, then ready', async () => {
+        await timed('model ready (status bar)', () => waitForReady(page));
+        const hist = await page.evaluate(() => window.__bytefillStatus);
+        log(`status bar history: ${statusSummary(hist).join('  ->  ')}`);
+        const kinds = hist.flatMap((h) => h.hits.map(classify));
+        const firstLoading = kinds.indexOf('loading');
+        assert.ok(firstLoading >= 0, `a loading state was shown (history: ${statusSummary(hist).join(' -> ')})`);
+        assert.ok(kinds.lastIndexOf('ready') > firstLoading, 'ready came after loading');
+        assert.ok(!kinds.includes('error'), 'no error state with the default model');
+        await screenshot(page, 'status-ready.png');
+      });
+
+      await sub('ghost text at a mid-token cursor in Python, accepted with Tab', async () => {
+        const r = await timed('python ghost text + Tab', () =>
+          ghostTextScenario(page, path.join(ws, PY_FILE), triggerTitles, 'ghost-text-python.png'));
+        const copy = process.env.BYTEFILL_E2E_DOCS_SCREENSHOT
+          ? process.env.BYTEFILL_E2E_DOCS_SCREENSHOT === '1' : vsix.fromRepo;
+        if (copy) {
+          fs.mkdirSync(path.join(REPO_ROOT, 'docs'), { recursive: true });
+          fs.copyFileSync(r.shot, path.join(REPO_ROOT, 'docs', 'screenshot-ghost-text.png'));
+          log('copied to docs/screenshot-ghost-text.png');
+        }
+      });
+
+      await sub('ghost text at a mid-token cursor in TypeScript, accepted with Tab', async () => {
+        await timed('typescript ghost text + Tab', () =>
+          ghostTextScenario(page, path.join(ws, TS_FILE), triggerTitles, 'ghost-text-typescript.png'));
+      });
+    } catch (e) {
+      log(`code-server output:\n${server.output().slice(-3000)}`);
+      log(`logs:\n${collectLogs(ud)}`);
+      throw e;
+    } finally {
+      await page?.context().close().catch(() => {});
+      await server.stop();
+    }
+
+    // ---------------------------------------------------------- scenario 2: missing model folder
+    await t.test(`missing model folder ${MISSING_MODEL}: error notification with a "Choose model folder" button`, async () => {
+      const ws2 = mkTemp('ws2');
+      const ud2 = mkTemp('ud2');
+      cleanups.push(() => rmrf(ws2), () => rmrf(ud2));
+      fs.writeFileSync(path.join(ws2, PY_FILE), PY_TEXT);
+      writeProfile(ud2, userSettings({ 'bytefill.models': [MISSING_MODEL] }));
+      const server2 = await timed('start code-server (2)', () => startCodeServer(codeServer, { userDataDir: ud2, extensionsDir, folder: ws2 }));
+      let page2;
+      try {
+        ({ page: page2 } = await timed('workbench visible (2)', () => openWorkbench(browser, server2)));
+        // activation may be on a Python file: open one
+        await openFile(page2, PY_FILE);
+        const toast = page2.locator('.notifications-toasts .notification-toast', { hasText: MISSING_MODEL }).first();
+        await timed('error notification', () => toast.waitFor({ timeout: READY_TIMEOUT_MS }));
+        const toastText = (await toast.innerText()).replace(/\s+/g, ' ');
+        log(`notification: ${JSON.stringify(toastText)}`);
+        const button = toast.locator('.monaco-button', { hasText: /choose model folder/i }).first();
+        assert.ok(await button.isVisible(), `notification has a "Choose model folder" button (text: ${toastText})`);
+        const isError = await toast.locator('.codicon-error, .codicon-notifications-error, .severity-icon.codicon-error').count();
+        log(`notification severity icon error: ${isError > 0}`);
+        await sleep(1000); // toast fade-in
+        await screenshot(page2, 'missing-model-notification.png');
+        // the button should open a folder picker (code-server: the simple file dialog, a quick input)
+        await button.click();
+        const picker = await page2.locator('.quick-input-widget').waitFor({ state: 'visible', timeout: 10_000 })
+          .then(() => true, () => false);
+        log(`"Choose model folder" opened a folder picker: ${picker}`);
+        if (picker) {
+          await screenshot(page2, 'choose-model-folder-picker.png');
+          await page2.keyboard.press('Escape');
+        }
+        assert.ok(picker, '"Choose model folder" opens a folder picker (code-server: a quick input file dialog)');
+        const hist = await page2.evaluate(() => window.__bytefillStatus);
+        log(`status bar history: ${statusSummary(hist).join('  ->  ')}`);
+      } catch (e) {
+        if (page2) await screenshot(page2, 'FAILED-missing-model.png').catch(() => {});
+        log(`code-server output:\n${server2.output().slice(-3000)}`);
+        log(`logs:\n${collectLogs(ud2)}`);
+        throw e;
+      } finally {
+        await page2?.context().close().catch(() => {});
+        await server2.stop();
+      }
+    });
+  } finally {
+    await browser?.close().catch(() => {});
+    for (const c of cleanups.reverse()) await c();
+    timings.total = (Date.now() - tStart) / 1000;
+    log(`timings (s): ${Object.entries(timings).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(', ')}`);
+  }
+});
