@@ -1,0 +1,80 @@
+// Maps the raw `bytefill.*` VS Code settings to the server configuration. Pure (no vscode
+// import) so it is unit-tested directly: expands ~ and ${workspaceFolder} in model paths,
+// then validates with the server's rules.
+import * as os from 'os';
+import * as path from 'path';
+import { normalizeConfig } from '../../language-server/src/config';
+import { ServerConfig } from '../../language-server/src/protocol';
+
+export interface PathContext {
+  /** First workspace folder (fs path), if any: relative model paths resolve against it. */
+  workspaceFolder?: string;
+  homeDir?: string;
+}
+
+export interface MappedConfig {
+  config: ServerConfig;
+  warnings: string[];
+}
+
+export function expandPath(p: string, ctx: PathContext): string {
+  const home = ctx.homeDir ?? os.homedir();
+  let s = p.trim();
+  if (s === '~') s = home;
+  else if (s.startsWith('~/') || s.startsWith('~\\')) s = path.join(home, s.slice(2));
+  if (ctx.workspaceFolder) s = s.replace(/\$\{workspaceFolder\}/g, ctx.workspaceFolder);
+  if (!path.isAbsolute(s) && ctx.workspaceFolder) s = path.join(ctx.workspaceFolder, s);
+  return s;
+}
+
+export function settingsToServerConfig(raw: unknown, ctx: PathContext = {}): MappedConfig {
+  const { config, warnings } = normalizeConfig(raw);
+  const models = config.models.map((m) => expandPath(m, ctx));
+  for (const m of models) {
+    if (!path.isAbsolute(m)) warnings.push(`bytefill.models: "${m}" is relative and there is no workspace folder`);
+  }
+  return { config: { ...config, models }, warnings };
+}
+
+/** Document selector entries for the `languages` setting. */
+export function documentSelectorFor(languages: string[]): { scheme: string; language?: string }[] {
+  if (languages.includes('*')) return [{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-notebook-cell' }];
+  return languages.flatMap((language) => [
+    { scheme: 'file', language },
+    { scheme: 'untitled', language },
+  ]);
+}
+
+/** Every `bytefill.*` setting key the extension reads (checked against package.json in tests). */
+export const SETTING_KEYS = [
+  'enable',
+  'models',
+  'ensemble',
+  'weights',
+  'mode',
+  'uscd.enabled',
+  'uscd.alpha',
+  'uscd.threshold',
+  'device',
+  'maxTokens',
+  'maxTimeMs',
+  'debounceMs',
+  'languages',
+  'extraContext',
+  'logLevel',
+] as const;
+
+/** Builds the raw settings object from a getter (VS Code's WorkspaceConfiguration.get). */
+export function readRawSettings(get: (key: string) => unknown): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const k of SETTING_KEYS) {
+    const v = get(k);
+    if (v !== undefined) raw[k] = v;
+  }
+  return raw;
+}
+
+/** Whether a settings change needs the client restarted (the document selector is fixed at start). */
+export function needsClientRestart(before: ServerConfig, after: ServerConfig): boolean {
+  return JSON.stringify(before.languages) !== JSON.stringify(after.languages);
+}

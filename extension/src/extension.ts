@@ -1,0 +1,160 @@
+// VS Code side of bytefill: starts the language server (IPC), shows its state, forwards
+// settings and offers commands. Inline completions come from vscode-languageclient's
+// standard LSP 3.18 inline completion feature (ghost text, Tab to accept).
+import * as vscode from 'vscode';
+import {
+  DidChangeConfigurationNotification,
+  LanguageClient,
+  LanguageClientOptions,
+  ServerOptions,
+  State,
+  TransportKind,
+} from 'vscode-languageclient/node';
+import type { ErrorParams, LoadProgressParams, ServerConfig, StatusResult } from '../../language-server/src/protocol';
+import { Methods } from '../../language-server/src/protocol';
+import { documentSelectorFor, needsClientRestart, readRawSettings, settingsToServerConfig } from './config';
+import { RestartingErrorHandler } from './errorHandler';
+import { StatusBar } from './statusBar';
+import { formatStatus } from './statusText';
+
+let client: LanguageClient | undefined;
+let output: vscode.LogOutputChannel;
+let statusBar: StatusBar;
+let current: ServerConfig;
+
+function currentConfig(): ServerConfig {
+  const c = vscode.workspace.getConfiguration('bytefill');
+  const { config, warnings } = settingsToServerConfig(readRawSettings((k) => c.get(k)), {
+    workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+  });
+  for (const w of warnings) output.appendLine(`[settings] ${w}`);
+  return config;
+}
+
+function createClient(context: vscode.ExtensionContext, config: ServerConfig): LanguageClient {
+  const module = context.asAbsolutePath('dist/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.ipc },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6011'] } },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: documentSelectorFor(config.languages),
+    initializationOptions: { bytefill: config },
+    outputChannel: output,
+    errorHandler: new RestartingErrorHandler(5, 3 * 60 * 1000, () => statusBar.setState('error', 'server stopped')),
+    middleware: {
+      provideInlineCompletionItems: async (document, position, ctx, token, next) => {
+        const done = statusBar.beginGenerating();
+        try {
+          return await next(document, position, ctx, token);
+        } finally {
+          done();
+        }
+      },
+    },
+  };
+  const c = new LanguageClient('bytefill', 'bytefill', serverOptions, clientOptions);
+  c.onNotification(Methods.loadProgress, (p: LoadProgressParams) => {
+    statusBar.setState(p.state, p.message);
+    if (p.state === 'error') void showLoadError(p);
+  });
+  c.onNotification(Methods.error, (p: ErrorParams) => output.appendLine(`[server error] ${p.message}`));
+  c.onDidChangeState((e) => {
+    if (e.newState === State.Starting) statusBar.setState('loading', 'Starting server…');
+  });
+  return c;
+}
+
+async function showLoadError(p: LoadProgressParams): Promise<void> {
+  const where = p.models && p.models.length ? p.models.join(', ') : 'the bundled model';
+  const choice = await vscode.window.showErrorMessage(
+    `bytefill could not load ${where}: ${p.message}`,
+    'Choose model folder',
+    'Show Logs',
+  );
+  if (choice === 'Choose model folder') await vscode.commands.executeCommand('bytefill.selectModelFolder');
+  else if (choice === 'Show Logs') output.show(true);
+}
+
+async function startClient(context: vscode.ExtensionContext): Promise<void> {
+  client = createClient(context, current);
+  try {
+    await client.start();
+  } catch (e) {
+    statusBar.setState('error', `server failed to start: ${e instanceof Error ? e.message : String(e)}`);
+    output.appendLine(`[client] start failed: ${e instanceof Error ? e.stack : String(e)}`);
+  }
+}
+
+async function setEnabled(enabled: boolean): Promise<void> {
+  await vscode.workspace.getConfiguration('bytefill').update('enable', enabled, vscode.ConfigurationTarget.Global);
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  output = vscode.window.createOutputChannel('bytefill', { log: true });
+  statusBar = new StatusBar();
+  context.subscriptions.push(output, statusBar);
+  current = currentConfig();
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand('bytefill.enable', () => setEnabled(true)),
+    vscode.commands.registerCommand('bytefill.disable', () => setEnabled(false)),
+    vscode.commands.registerCommand('bytefill.showLogs', () => output.show(true)),
+    vscode.commands.registerCommand('bytefill.triggerCompletion', () =>
+      vscode.commands.executeCommand('editor.action.inlineSuggest.trigger'),
+    ),
+    vscode.commands.registerCommand('bytefill.selectModelFolder', async () => {
+      const picked = await vscode.window.showOpenDialog({
+        canSelectFiles: false,
+        canSelectFolders: true,
+        canSelectMany: true,
+        openLabel: 'Use as bytefill model(s)',
+        title: 'Choose model folder(s): config.json, tokenizer.json, onnx/model.onnx',
+      });
+      if (!picked || picked.length === 0) return;
+      const folders = picked.map((u) => u.fsPath);
+      await vscode.workspace.getConfiguration('bytefill').update('models', folders, vscode.ConfigurationTarget.Global);
+      void vscode.window.showInformationMessage(`bytefill: loading ${folders.join(', ')}`);
+    }),
+    vscode.commands.registerCommand('bytefill.showStatus', async () => {
+      if (!client || client.state !== State.Running) {
+        void vscode.window.showWarningMessage('bytefill: the server is not running.', 'Show Logs').then((c) => {
+          if (c) output.show(true);
+        });
+        return;
+      }
+      try {
+        const s = (await client.sendRequest(Methods.status)) as StatusResult;
+        output.appendLine(`[status] ${JSON.stringify(s, null, 2)}`);
+        const choice = await vscode.window.showInformationMessage(formatStatus(s), 'Show Logs', 'Reload Model');
+        if (choice === 'Show Logs') output.show(true);
+        else if (choice === 'Reload Model') await client.sendRequest(Methods.reload, { bytefill: current });
+      } catch (e) {
+        void vscode.window.showErrorMessage(`bytefill: status failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }),
+    vscode.workspace.onDidChangeConfiguration(async (e) => {
+      if (!e.affectsConfiguration('bytefill')) return;
+      const before = current;
+      current = currentConfig();
+      if (needsClientRestart(before, current)) {
+        // The document selector is fixed when the client starts.
+        await client?.stop().catch(() => undefined);
+        await startClient(context);
+        return;
+      }
+      // Push the new settings; the server reloads the engine only if model settings changed.
+      if (client?.state === State.Running) {
+        await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { bytefill: current } });
+      }
+    }),
+  );
+
+  await startClient(context);
+}
+
+export async function deactivate(): Promise<void> {
+  const c = client;
+  client = undefined;
+  if (c) await c.stop(3000).catch(() => undefined);
+}

@@ -1,0 +1,65 @@
+// The status bar item: idle / loading / generating / error / disabled. Click -> showStatus.
+import * as vscode from 'vscode';
+import type { LoadState } from '../../language-server/src/protocol';
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private state: LoadState = 'loading';
+  private message = 'Starting…';
+  private generating = 0;
+
+  constructor() {
+    this.item = vscode.window.createStatusBarItem('bytefill.status', vscode.StatusBarAlignment.Right, 100);
+    this.item.name = 'bytefill';
+    this.item.command = 'bytefill.showStatus';
+    this.render();
+    this.item.show();
+  }
+
+  setState(state: LoadState, message: string): void {
+    this.state = state;
+    this.message = message;
+    this.render();
+  }
+
+  /** Counts requests in flight; shown as "generating" while any is. */
+  beginGenerating(): () => void {
+    this.generating++;
+    this.render();
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.generating--;
+      this.render();
+    };
+  }
+
+  private render(): void {
+    const i = this.item;
+    i.backgroundColor = undefined;
+    switch (this.state) {
+      case 'loading':
+        i.text = '$(loading~spin) bytefill';
+        i.tooltip = `bytefill: ${this.message}`;
+        break;
+      case 'error':
+        i.text = '$(error) bytefill';
+        i.tooltip = `bytefill: ${this.message} (click for status)`;
+        i.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+        break;
+      case 'disabled':
+        i.text = '$(circle-slash) bytefill';
+        i.tooltip = 'bytefill is disabled (run "bytefill: Enable")';
+        break;
+      case 'ready':
+        i.text = this.generating > 0 ? '$(sync~spin) bytefill' : '$(check) bytefill';
+        i.tooltip = this.generating > 0 ? 'bytefill: generating…' : `bytefill: ${this.message}`;
+        break;
+    }
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}

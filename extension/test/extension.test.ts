@@ -1,0 +1,136 @@
+// Unit tests of the extension's pure parts and of the manifest (package.json) they rely on.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  SETTING_KEYS,
+  documentSelectorFor,
+  expandPath,
+  needsClientRestart,
+  readRawSettings,
+  settingsToServerConfig,
+} from '../src/config';
+import { RestartPolicy } from '../src/restartPolicy';
+import { formatStatus } from '../src/statusText';
+import { DEFAULT_CONFIG, StatusResult } from '../../language-server/src/protocol';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const props: Record<string, { type: string; default: unknown; enum?: string[]; markdownDescription?: string; description?: string }> =
+  pkg.contributes.configuration.properties;
+
+test('settingsToServerConfig: defaults equal the manifest defaults', () => {
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(props)) raw[k.replace(/^bytefill\./, '')] = v.default;
+  const { config, warnings } = settingsToServerConfig(raw);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(config, DEFAULT_CONFIG);
+});
+
+test('every setting the extension reads is contributed, typed, described; and vice versa', () => {
+  const contributed = Object.keys(props).map((k) => k.replace(/^bytefill\./, '')).sort();
+  assert.deepEqual([...SETTING_KEYS].sort(), contributed);
+  for (const [k, v] of Object.entries(props)) {
+    assert.ok(v.type, `${k} has a type`);
+    assert.ok(v.markdownDescription || v.description, `${k} has a description`);
+    assert.ok('default' in v, `${k} has a default`);
+    if (v.enum) assert.ok(v.enum.includes(v.default as string), `${k} default is in its enum`);
+  }
+  assert.deepEqual(props['bytefill.mode'].enum, ['byte', 'heal', 'token']);
+  assert.equal(props['bytefill.mode'].default, 'byte');
+  assert.deepEqual(props['bytefill.device'].enum, ['auto', 'cpu', 'webgpu', 'cuda']);
+  assert.equal(props['bytefill.uscd.enabled'].default, false);
+});
+
+test('every command the extension registers is contributed', () => {
+  const src = fs.readFileSync(path.join(ROOT, 'extension', 'src', 'extension.ts'), 'utf8');
+  const registered = [...src.matchAll(/registerCommand\('([^']+)'/g)].map((m) => m[1]).sort();
+  const contributed = pkg.contributes.commands.map((c: { command: string }) => c.command).sort();
+  assert.deepEqual(registered, contributed);
+  for (const c of ['bytefill.enable', 'bytefill.disable', 'bytefill.selectModelFolder', 'bytefill.showStatus', 'bytefill.showLogs', 'bytefill.triggerCompletion']) {
+    assert.ok(contributed.includes(c), c);
+  }
+  assert.equal(pkg.main, './dist/extension.js');
+  assert.ok(pkg.activationEvents.includes('onStartupFinished'));
+});
+
+test('settingsToServerConfig validates and maps', () => {
+  const { config, warnings } = settingsToServerConfig(
+    { models: ['~/models/a', 'rel/b', '${workspaceFolder}/c'], mode: 'heal', 'uscd.enabled': true, 'uscd.alpha': 0.5, maxTokens: 5000, ensemble: 'product', weights: [1, 1, 2] },
+    { workspaceFolder: '/ws', homeDir: '/home/u' },
+  );
+  assert.deepEqual(config.models, ['/home/u/models/a', '/ws/rel/b', '/ws/c']);
+  assert.equal(config.mode, 'heal');
+  assert.deepEqual(config.uscd, { enabled: true, alpha: 0.5, threshold: 0.5 });
+  assert.equal(config.maxTokens, DEFAULT_CONFIG.maxTokens);
+  assert.equal(config.ensemble, 'product');
+  assert.deepEqual(config.weights, [1, 1, 2]);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /maxTokens/);
+  // Relative model path with no workspace folder: warned, kept.
+  const r = settingsToServerConfig({ models: ['rel'] }, { homeDir: '/h' });
+  assert.equal(r.warnings.length, 1);
+  assert.equal(expandPath('~', { homeDir: '/h' }), '/h');
+});
+
+test('readRawSettings reads every key through the getter', () => {
+  const seen: string[] = [];
+  const raw = readRawSettings((k) => {
+    seen.push(k);
+    return k === 'mode' ? 'token' : undefined;
+  });
+  assert.deepEqual(raw, { mode: 'token' });
+  assert.equal(seen.length, SETTING_KEYS.length);
+});
+
+test('documentSelectorFor and needsClientRestart', () => {
+  assert.deepEqual(documentSelectorFor(['*'])[0], { scheme: 'file' });
+  assert.deepEqual(documentSelectorFor(['python']), [
+    { scheme: 'file', language: 'python' },
+    { scheme: 'untitled', language: 'python' },
+  ]);
+  assert.equal(needsClientRestart(DEFAULT_CONFIG, { ...DEFAULT_CONFIG, mode: 'token' }), false);
+  assert.equal(needsClientRestart(DEFAULT_CONFIG, { ...DEFAULT_CONFIG, languages: ['python'] }), true);
+});
+
+test('RestartPolicy restarts at most N times per window', () => {
+  const p = new RestartPolicy(3, 1000);
+  assert.equal(p.shouldRestart(0), true);
+  assert.equal(p.shouldRestart(10), true);
+  assert.equal(p.shouldRestart(20), true);
+  assert.equal(p.shouldRestart(30), false);
+  assert.equal(p.shouldRestart(1500), true, 'old crashes age out');
+});
+
+test('formatStatus summarises a status result', () => {
+  const s: StatusResult = {
+    state: 'error',
+    error: 'Could not load /m/x: missing config.json',
+    models: [],
+    configuredModels: ['/m/x'],
+    device: null,
+    ensemble: null,
+    mode: 'byte',
+    lastLatencyMs: null,
+    loadMs: null,
+    requests: { total: 3, completed: 1, cached: 1, cancelled: 1, empty: 0, errors: 0, notReady: 0 },
+    cacheSize: 1,
+    serverVersion: '0.1.0',
+  };
+  const t = formatStatus(s);
+  assert.match(t, /error/);
+  assert.match(t, /\/m\/x/);
+  assert.match(t, /Requests: 3/);
+});
+
+test('the extension bundle source never touches the engine; the server never imports vscode', () => {
+  const walk = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  for (const f of walk(path.join(ROOT, 'extension', 'src'))) {
+    assert.doesNotMatch(fs.readFileSync(f, 'utf8'), /engine\/src|onnxruntime/, f);
+  }
+  for (const f of walk(path.join(ROOT, 'language-server', 'src'))) {
+    assert.doesNotMatch(fs.readFileSync(f, 'utf8'), /from 'vscode'|require\('vscode'\)|vscode-languageclient/, f);
+  }
+});

@@ -1,0 +1,128 @@
+// Owns the engine: loads it in the background (typing never waits for it), reloads it when
+// model settings change, and reports the load state. A failed load leaves the server up
+// with state 'error'; completions then return nothing.
+import { Engine, EngineInfo } from '../../engine/src/api/engine';
+import type { EngineOptions } from '../../engine/src/api/types';
+import { modelKey } from './config';
+import { Logger, errorMessage } from './logger';
+import { LoadProgressParams, LoadState, ServerConfig } from './protocol';
+
+export type EngineFactory = (opts: EngineOptions) => Promise<Engine>;
+
+export class EngineHost {
+  state: LoadState = 'loading';
+  error: string | null = null;
+  info: EngineInfo | null = null;
+  loadMs: number | null = null;
+  private engine: Engine | null = null;
+  private key: string | null = null;
+  /** Incremented per load; a load that finishes after a newer one started is discarded. */
+  private generation = 0;
+  private loading: Promise<void> | null = null;
+  private enabled = true;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly onProgress: (p: LoadProgressParams) => void,
+    private readonly factory: EngineFactory = (o) => Engine.create(o),
+  ) {}
+
+  /** The engine when ready, else null (callers return no completion). */
+  get ready(): Engine | null {
+    return this.state === 'ready' ? this.engine : null;
+  }
+
+  /** Applies settings; re-creates the engine only if model-related settings changed (or forced). */
+  configure(config: ServerConfig, force = false): Promise<void> {
+    this.enabled = config.enable;
+    if (!config.enable) {
+      // Keep a loaded engine (re-enabling is instant) but do not start loading one.
+      if (this.state !== 'disabled') this.setState('disabled', 'bytefill is disabled');
+      return this.loading ?? Promise.resolve();
+    }
+    const key = modelKey(config);
+    if (force || key !== this.key) {
+      this.key = key;
+      return this.load(config);
+    }
+    if (this.state === 'disabled') {
+      if (this.loading) this.setState('loading', 'Loading…');
+      else if (this.engine) this.setState('ready', 'Ready');
+      else if (this.error) this.setState('error', this.error);
+    }
+    return this.loading ?? Promise.resolve();
+  }
+
+  private load(config: ServerConfig): Promise<void> {
+    const gen = ++this.generation;
+    const models = config.models;
+    const what = models.length ? models.join(', ') : 'bundled model';
+    this.error = null;
+    this.setState('loading', `Loading ${what}…`, models);
+    const opts: EngineOptions = {
+      models: models.length ? models : undefined,
+      weights: config.weights.length ? config.weights : undefined,
+      ensemble: config.ensemble,
+      device: config.device,
+      log: (level, message) => this.log[level](`[engine] ${message}`),
+    };
+    const started = Date.now();
+    const previous = this.engine;
+    this.loading = (async () => {
+      let engine: Engine | null = null;
+      try {
+        engine = await this.factory(opts);
+        const info = engine.info();
+        if (gen !== this.generation) {
+          await engine.dispose();
+          return;
+        }
+        this.engine = engine;
+        this.info = info;
+        this.loadMs = Date.now() - started;
+        if (previous && previous !== engine) await safeDispose(previous, this.log);
+        const names = info.models.map((m) => `${m.name} (${m.provider})`).join(', ');
+        this.log.info(`engine ready in ${this.loadMs} ms: ${names}`);
+        this.setState(this.enabled ? 'ready' : 'disabled', `Ready: ${names}`, models);
+      } catch (e) {
+        if (engine && gen !== this.generation) await safeDispose(engine, this.log);
+        if (gen !== this.generation) return;
+        const code = (e as { code?: string }).code;
+        this.error = `Could not load ${what}: ${errorMessage(e)}`;
+        this.log.error(`${this.error}${code ? ` [${code}]` : ''}`);
+        // The old engine (if any) no longer matches the settings: drop it.
+        if (previous) await safeDispose(previous, this.log);
+        this.engine = null;
+        this.info = null;
+        this.setState(this.enabled ? 'error' : 'disabled', this.error, models);
+      } finally {
+        if (gen === this.generation) this.loading = null;
+      }
+    })();
+    return this.loading;
+  }
+
+  private setState(state: LoadState, message: string, models?: string[]): void {
+    this.state = state;
+    try {
+      this.onProgress({ state, message, models });
+    } catch (e) {
+      this.log.warn(`loadProgress notification failed: ${errorMessage(e)}`);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.generation++;
+    const e = this.engine;
+    this.engine = null;
+    if (e) await safeDispose(e, this.log);
+  }
+}
+
+async function safeDispose(e: Engine, log: Logger): Promise<void> {
+  try {
+    await e.dispose();
+  } catch (err) {
+    log.warn(`engine dispose failed: ${errorMessage(err)}`);
+  }
+}

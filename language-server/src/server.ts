@@ -1,0 +1,171 @@
+// Wires the LSP connection: documents (incremental sync + incremental tree-sitter edits),
+// settings, the engine host, inline completions and the bytefill/* custom methods.
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import {
+  Connection,
+  DidChangeConfigurationParams,
+  InitializeParams,
+  InitializeResult,
+  TextDocumentContentChangeEvent,
+  TextDocumentSyncKind,
+  TextDocuments,
+} from 'vscode-languageserver/node';
+import { CompletionCache } from './cache';
+import { modelKey, normalizeConfig } from './config';
+import { CompletionService } from './completion';
+import { EngineHost, EngineFactory } from './engineHost';
+import { Logger, errorMessage } from './logger';
+import { ErrorParams, LoadProgressParams, Methods, ServerConfig, StatusResult } from './protocol';
+import { DocumentTrees, editFor } from './syntax/documentTrees';
+
+export const SERVER_VERSION = '0.1.0';
+
+export interface ServerOptions {
+  /** For tests of the host logic only; the server normally uses Engine.create. */
+  engineFactory?: EngineFactory;
+}
+
+/** Accepts `{bytefill: {...}}` (VS Code style sections) or the settings object itself. */
+function section(raw: unknown): unknown {
+  if (raw && typeof raw === 'object' && 'bytefill' in raw) return (raw as { bytefill: unknown }).bytefill;
+  return raw;
+}
+
+export function startServer(connection: Connection, options: ServerOptions = {}): void {
+  const log = new Logger(connection.console);
+  let config: ServerConfig = normalizeConfig({}).config;
+
+  const trees = new DocumentTrees((m) => log.warn(m));
+  const documents = new TextDocuments<TextDocument>({
+    create: (uri, languageId, version, content) => {
+      trees.open(uri, languageId);
+      return TextDocument.create(uri, languageId, version, content);
+    },
+    update: (doc, changes: TextDocumentContentChangeEvent[], version) => {
+      // Apply changes one by one so each tree edit is computed against the text it applies to.
+      for (const change of changes) {
+        if ('range' in change) {
+          const start = doc.offsetAt(change.range.start);
+          const end = doc.offsetAt(change.range.end);
+          trees.edit(doc.uri, editFor(start, end, doc.positionAt(start), doc.positionAt(end), change.text));
+        } else {
+          trees.replaced(doc.uri);
+        }
+        doc = TextDocument.update(doc, [change], version);
+      }
+      return doc;
+    },
+  });
+  documents.onDidClose((e) => {
+    trees.close(e.document.uri);
+    cache.forget(e.document.uri);
+  });
+
+  const cache = new CompletionCache(256);
+  const notifyError = (p: ErrorParams): void => {
+    void connection.sendNotification(Methods.error, p).catch(() => undefined);
+  };
+  const host = new EngineHost(
+    log,
+    (p: LoadProgressParams) => {
+      void connection.sendNotification(Methods.loadProgress, p).catch(() => undefined);
+      if (p.state === 'error') notifyError({ message: p.message, models: p.models });
+    },
+    options.engineFactory,
+  );
+  const completions = new CompletionService({
+    host,
+    trees,
+    cache,
+    log,
+    config: () => config,
+    openDocs: () => documents.all().map((d) => ({ uri: d.uri, languageId: d.languageId, text: d.getText() })),
+  });
+
+  const applyConfig = (raw: unknown, forceReload = false): Promise<void> => {
+    const { config: next, warnings } = normalizeConfig(section(raw));
+    for (const w of warnings) log.warn(w);
+    const modelsChanged = modelKey(next) !== modelKey(config);
+    const completionChanged = next.mode !== config.mode || JSON.stringify(next.uscd) !== JSON.stringify(config.uscd) ||
+      next.maxTokens !== config.maxTokens || next.extraContext !== config.extraContext;
+    config = next;
+    log.level = next.logLevel;
+    // Cached completions were produced under the old settings.
+    if (modelsChanged || completionChanged || forceReload) cache.clear();
+    if (forceReload) completions.abortAll();
+    return host.configure(next, forceReload);
+  };
+
+  let initOptions: unknown;
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
+    initOptions = params.initializationOptions;
+    const { config: c } = normalizeConfig(section(initOptions));
+    config = c;
+    log.level = c.logLevel;
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+        inlineCompletionProvider: true,
+      },
+      serverInfo: { name: 'bytefill-language-server', version: SERVER_VERSION },
+    };
+  });
+
+  connection.onInitialized(() => {
+    log.info(`bytefill language server ${SERVER_VERSION} (node ${process.version}, pid ${process.pid})`);
+    // Load in the background: requests before 'ready' get empty answers at once.
+    void applyConfig(initOptions).catch((e) => log.error(`initial load failed: ${errorMessage(e)}`));
+  });
+
+  connection.onDidChangeConfiguration((params: DidChangeConfigurationParams) => {
+    // `settings` null means "pull with workspace/configuration"; our client always pushes.
+    if (params.settings == null) return;
+    void applyConfig(params.settings).catch((e) => log.error(`settings change failed: ${errorMessage(e)}`));
+  });
+
+  connection.languages.inlineCompletion.on(async (params, token) => {
+    const doc = documents.get(params.textDocument.uri);
+    if (!doc) return { items: [] };
+    return completions.provide(doc, params.position, params.context?.triggerKind, token);
+  });
+
+  connection.onRequest(Methods.status, (): StatusResult => {
+    const info = host.info;
+    return {
+      state: host.state,
+      error: host.error,
+      models: (info?.models ?? []).map((m) => ({
+        name: m.name,
+        dir: m.dir,
+        provider: m.provider,
+        vocabSize: m.vocabSize,
+        fim: m.fim,
+      })),
+      configuredModels: config.models,
+      device: info?.device ?? null,
+      ensemble: info?.ensemble ?? null,
+      mode: config.mode,
+      lastLatencyMs: completions.lastLatencyMs,
+      loadMs: host.loadMs,
+      requests: { ...completions.counts },
+      cacheSize: cache.size,
+      serverVersion: SERVER_VERSION,
+    };
+  });
+
+  connection.onRequest(Methods.reload, async (params: unknown) => {
+    // Optional new settings; otherwise reload with the current ones.
+    const raw = section(params);
+    const given = raw !== null && typeof raw === 'object' && Object.keys(raw).length > 0;
+    await applyConfig(given ? raw : config, true);
+    return { state: host.state, error: host.error };
+  });
+
+  connection.onShutdown(async () => {
+    completions.abortAll();
+    await host.dispose();
+  });
+
+  documents.listen(connection);
+  connection.listen();
+}

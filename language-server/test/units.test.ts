@@ -1,0 +1,114 @@
+// Unit tests: cache (typing through a suggestion), context windows, settings, LRU.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { CompletionCache } from '../src/cache';
+import { languageEnabled, modelKey, normalizeConfig } from '../src/config';
+import { contextWindow, extraSnippets, looksBinary, toWellFormed } from '../src/context';
+import { LruMap } from '../src/lru';
+import { sleep } from '../src/debounce';
+import { DEFAULT_CONFIG } from '../src/protocol';
+
+test('LruMap evicts the least recently used entry', () => {
+  const m = new LruMap<string, number>(2);
+  m.set('a', 1);
+  m.set('b', 2);
+  m.get('a');
+  m.set('c', 3);
+  assert.equal(m.get('b'), undefined);
+  assert.equal(m.get('a'), 1);
+  assert.equal(m.size, 2);
+});
+
+test('cache: typing through a suggestion returns the remainder', () => {
+  const c = new CompletionCache(8);
+  const text = 'for item in items:\n    conti\nprint(1)\n' + '#'.repeat(300) + '\n';
+  const at = text.indexOf('\nprint');
+  c.store('u', text, at, 'nue', false);
+  assert.equal(c.lookup({ uri: 'u', text, offset: at })?.completion, 'nue');
+  const typed = text.slice(0, at) + 'n' + text.slice(at);
+  assert.equal(c.lookup({ uri: 'u', text: typed, offset: at + 1 })?.completion, 'ue');
+  const wrong = text.slice(0, at) + 'x' + text.slice(at);
+  assert.equal(c.lookup({ uri: 'u', text: wrong, offset: at + 1 }), undefined);
+  const farEdit = text.slice(0, at) + 'n' + text.slice(at) + 'more';
+  assert.equal(c.lookup({ uri: 'u', text: farEdit, offset: at + 1 })?.completion, 'ue', 'edits far after the cursor do not matter');
+  const nearEdit = text.slice(0, at) + 'n' + '(' + text.slice(at);
+  assert.equal(c.lookup({ uri: 'u', text: nearEdit, offset: at + 1 }), undefined, 'suffix changed near the cursor');
+  assert.equal(c.lookup({ uri: 'other', text: typed, offset: at + 1 }), undefined);
+  c.forget('u');
+  assert.equal(c.size, 0);
+});
+
+test('cache is bounded', () => {
+  const c = new CompletionCache(16);
+  for (let i = 0; i < 1000; i++) c.store('u', `x${i}`, 2, 'y', false);
+  assert.equal(c.size, 16);
+});
+
+test('contextWindow caps prefix/suffix and never cuts a surrogate pair into a lone half', () => {
+  const text = 'a'.repeat(10_000) + '😀' + 'b'.repeat(10_000);
+  const at = 10_001; // between the two halves of the emoji
+  const w = contextWindow(text, at, 6000, 2000);
+  assert.ok(w.prefix.length <= 6000 && w.suffix.length <= 2000);
+  assert.ok(w.prefix.endsWith('\uFFFD'));
+  assert.ok(w.suffix.startsWith('\uFFFD'));
+  assert.equal(toWellFormed('ok😀'), 'ok😀');
+});
+
+test('looksBinary flags NULs and control-character soup', () => {
+  assert.equal(looksBinary('print(1)\n'), false);
+  assert.equal(looksBinary('ab\u0000cd'), true);
+  assert.equal(looksBinary('\u0001\u0002\u0003abc'), true);
+});
+
+test('extraSnippets picks similar chunks from other open files of the same language', () => {
+  const s = extraSnippets(
+    { uri: 'file:///a.py', languageId: 'python', prefix: 'total = compute_price(order, discount_rate)\n' },
+    [
+      { uri: 'file:///b.py', languageId: 'python', text: 'def compute_price(order, discount_rate):\n    return order.total * (1 - discount_rate)\n' },
+      { uri: 'file:///c.ts', languageId: 'typescript', text: 'function compute_price(order, discount_rate) {}' },
+      { uri: 'file:///d.py', languageId: 'python', text: 'import os\n' },
+    ],
+  );
+  assert.equal(s.length, 1);
+  assert.match(s[0].path, /b\.py$/);
+});
+
+test('normalizeConfig: defaults, nested and flat keys, bad values fall back with warnings', () => {
+  assert.deepEqual(normalizeConfig(undefined).config, DEFAULT_CONFIG);
+  const { config, warnings } = normalizeConfig({
+    mode: 'nope',
+    'uscd.enabled': true,
+    uscd: { alpha: 2 },
+    debounceMs: -5,
+    models: ['/m/a', ' ', '/m/b'],
+    weights: [1, 2],
+    languages: [],
+  });
+  assert.equal(config.mode, 'byte');
+  assert.equal(config.uscd.enabled, true);
+  assert.equal(config.uscd.alpha, 2);
+  assert.equal(config.debounceMs, 75);
+  assert.deepEqual(config.models, ['/m/a', '/m/b']);
+  assert.deepEqual(config.weights, [1, 2]);
+  assert.deepEqual(config.languages, ['*']);
+  assert.equal(warnings.length, 2);
+  assert.equal(normalizeConfig({ weights: [1, 2, 3], models: ['/a'] }).config.weights.length, 0);
+});
+
+test('modelKey changes only for model-related settings', () => {
+  const a = normalizeConfig({}).config;
+  assert.equal(modelKey(a), modelKey({ ...a, mode: 'token', debounceMs: 10 }));
+  assert.notEqual(modelKey(a), modelKey({ ...a, device: 'cpu' }));
+  assert.equal(languageEnabled({ ...a, languages: ['python'] }, 'python'), true);
+  assert.equal(languageEnabled({ ...a, languages: ['python'] }, 'go'), false);
+});
+
+test('sleep resolves false as soon as the signal aborts', async () => {
+  const ac = new AbortController();
+  const t = Date.now();
+  const p = sleep(5000, ac.signal);
+  setTimeout(() => ac.abort(), 10);
+  assert.equal(await p, false);
+  assert.ok(Date.now() - t < 1000);
+  assert.equal(await sleep(1, new AbortController().signal), true);
+});
