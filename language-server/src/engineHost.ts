@@ -2,6 +2,7 @@
 // model settings change, and reports the load state. A failed load leaves the server up
 // with state 'error'; completions then return nothing.
 import { Engine, EngineInfo } from '../../engine/src/api/engine';
+import '../../engine/src/features';
 import type { EngineOptions } from '../../engine/src/api/types';
 import { modelKey } from './config';
 import { Logger, errorMessage } from './logger';

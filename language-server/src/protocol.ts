@@ -32,7 +32,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   ensemble: 'mixture',
   weights: [],
   mode: 'byte',
-  uscd: { enabled: false, alpha: 0.7, threshold: 0.5 },
+  uscd: { enabled: false, alpha: 0.5, threshold: 0.2 },
   device: 'auto',
   maxTokens: 64,
   maxTimeMs: 8000,

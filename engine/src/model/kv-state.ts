@@ -127,6 +127,53 @@ export class KVState {
     return new KVState(this.shape, 1, len, mask, Int32Array.of(real), tensors);
   }
 
+  /**
+   * Concatenates the rows of several states into one batch, left-padding shorter ones with masked
+   * slots so every row has max(length) slots (row order: states[0]'s rows first). Host tensors only
+   * (call toHost() first). Each row keeps its own nextPos, so position ids are unaffected.
+   */
+  static stack(states: KVState[]): KVState {
+    if (states.length === 0) throw new BytefillError('BAD_ARGUMENT', 'KVState.stack needs at least one state');
+    const shape = states[0].shape;
+    for (const st of states) {
+      const o = st.shape;
+      if (o.numLayers !== shape.numLayers || o.numKvHeads !== shape.numKvHeads || o.headDim !== shape.headDim || o.dtype !== shape.dtype) {
+        throw new BytefillError('BAD_ARGUMENT', 'KVState.stack: states have different shapes (layers, heads, head size or dtype)');
+      }
+    }
+    const { numKvHeads: H, headDim: D, dtype } = shape;
+    const S = Math.max(...states.map((st) => st.length));
+    const B = states.reduce((n, st) => n + st.batch, 0);
+    const data = states.map((st) => st.hostData());
+    const mask = new Uint8Array(B * S);
+    const nextPos = new Int32Array(B);
+    let row = 0;
+    for (const st of states) {
+      for (let b = 0; b < st.batch; b++, row++) {
+        mask.set(st.mask.subarray(b * st.length, (b + 1) * st.length), row * S + (S - st.length));
+        nextPos[row] = st.nextPos[b];
+      }
+    }
+    const tensors: ort.Tensor[] = [];
+    for (let k = 0; k < 2 * shape.numLayers; k++) {
+      const dst = alloc(dtype, B * H * S * D);
+      let r = 0;
+      states.forEach((st, i) => {
+        const src = data[i][k];
+        const Ls = st.length;
+        const pad = S - Ls;
+        for (let b = 0; b < st.batch; b++, r++) {
+          for (let h = 0; h < H; h++) {
+            const from = (b * H + h) * Ls * D;
+            dst.set(src.subarray(from, from + Ls * D), ((r * H + h) * S + pad) * D);
+          }
+        }
+      });
+      tensors.push(new ort.Tensor(dtype, dst, [B, H, S, D]));
+    }
+    return new KVState(shape, B, S, mask, nextPos, tensors);
+  }
+
   /** Releases device memory; CPU tensors are left to the garbage collector (other states may share them). */
   dispose(): void {
     if (this.pinned) return;
