@@ -62,7 +62,7 @@ test('settingsToServerConfig validates and maps', () => {
   );
   assert.deepEqual(config.models, ['/home/u/models/a', '/ws/rel/b', '/ws/c']);
   assert.equal(config.mode, 'heal');
-  assert.deepEqual(config.uscd, { enabled: true, alpha: 0.5, threshold: 0.5 });
+  assert.deepEqual(config.uscd, { enabled: true, alpha: 0.5, threshold: DEFAULT_CONFIG.uscd.threshold });
   assert.equal(config.maxTokens, DEFAULT_CONFIG.maxTokens);
   assert.equal(config.ensemble, 'product');
   assert.deepEqual(config.weights, [1, 1, 2]);
