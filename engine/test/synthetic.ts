@@ -54,11 +54,16 @@ export class SyntheticScorer implements BranchScorer {
   contextLogp(): Float64Array {
     return this.logp(this.context);
   }
-  async score(branches: number[][]): Promise<BranchScore[]> {
-    return branches.map((b) => {
+  calls = 0;
+  async score(branches: number[][]): Promise<Array<BranchScore & { handle: number }>> {
+    this.calls++;
+    return branches.map((b, handle) => {
       const stepLogp = b.map((id, i) => this.logp([...this.context, ...b.slice(0, i)])[id]);
-      return { stepLogp, next: this.logp([...this.context, ...b]) };
+      return { stepLogp, next: this.logp([...this.context, ...b]), handle };
     });
+  }
+  async scoreOne(branch: number[]): Promise<BranchScore & { handle: number }> {
+    return (await this.score([branch]))[0];
   }
   async extend(): Promise<never> {
     throw new Error('SyntheticScorer has no KV state');

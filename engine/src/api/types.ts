@@ -61,7 +61,7 @@ export interface CompletionResult {
   generatedTokens: number;
   ms: number;
   stopReason: StopReason;
-  /** Byte mode: covers considered at the prompt boundary. */
+  /** Byte mode: cover-tree branches (split points of the pending piece) scored at the prompt boundary. */
   covers?: number;
   /** USCD: number of decoding steps that were contrasted / total steps. */
   contrastedSteps?: number;

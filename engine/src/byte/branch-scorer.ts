@@ -17,9 +17,12 @@ export interface BranchScorer {
   readonly vocabSize: number;
   /** log p(next token | context): no model call. */
   contextLogp(): Float64Array;
-  score(branches: number[][], signal?: AbortSignal): Promise<BranchScore[]>;
-  /** KV state + last logits after context ++ branches[i] ++ extra (branches of the last score()). */
-  extend(branchIndex: number, extra: number[], signal?: AbortSignal): Promise<{ state: KVState; logits: Float32Array }>;
+  /** Scores several branches in one batched call; result[i].handle identifies branch i for extend(). */
+  score(branches: number[][], signal?: AbortSignal): Promise<Array<BranchScore & { handle: number }>>;
+  /** Scores one branch on its own (batch 1). */
+  scoreOne(branch: number[], signal?: AbortSignal): Promise<BranchScore & { handle: number }>;
+  /** KV state + last logits after context ++ branch(handle) ++ extra (for continuing decoding). */
+  extend(handle: number, extra: number[], signal?: AbortSignal): Promise<{ state: KVState; logits: Float32Array }>;
 }
 
 function isPrefix(a: number[], b: number[]): boolean {
@@ -28,11 +31,15 @@ function isPrefix(a: number[], b: number[]): boolean {
   return true;
 }
 
+interface Scored {
+  branch: number[];
+  /** The batch holding it (null: the branch is empty, i.e. the context itself). */
+  batch: KVState | null;
+  row: number;
+}
+
 export class OnnxBranchScorer implements BranchScorer {
-  private batch: KVState | null = null;
-  private branches: number[][] = [];
-  /** For each branch of the last score(): the batch row that holds it (-1: the context itself). */
-  private rowOfBranch: number[] = [];
+  private readonly scored: Scored[] = [];
   private readonly ctxLogp: Float64Array;
 
   constructor(
@@ -51,7 +58,11 @@ export class OnnxBranchScorer implements BranchScorer {
     return this.ctxLogp;
   }
 
-  async score(branches: number[][], signal?: AbortSignal): Promise<BranchScore[]> {
+  async scoreOne(branch: number[], signal?: AbortSignal): Promise<BranchScore & { handle: number }> {
+    return (await this.score([branch], signal))[0];
+  }
+
+  async score(branches: number[][], signal?: AbortSignal): Promise<Array<BranchScore & { handle: number }>> {
     // Rows: branches that are not a prefix of another branch (each distinct sequence once).
     const rows: number[][] = [];
     for (const b of branches) {
@@ -60,31 +71,34 @@ export class OnnxBranchScorer implements BranchScorer {
       if (rows.some((r) => r.length === b.length && isPrefix(b, r))) continue;
       rows.push(b);
     }
-    this.branches = branches;
-    this.rowOfBranch = branches.map((b) => (b.length === 0 ? -1 : rows.findIndex((r) => isPrefix(b, r))));
     let lps: Float64Array[][] = [];
+    let batch: KVState | null = null;
     if (rows.length > 0) {
       const r = await this.model.forward(this.ctxState.expand(rows.length), rows, { allLogits: true, signal });
-      this.batch = r.state;
+      batch = r.state;
       lps = r.logits.map((row) => row.map(logSoftmax));
     }
-    return branches.map((b, i) => {
-      if (b.length === 0) return { stepLogp: [], next: this.ctxLogp };
-      const row = lps[this.rowOfBranch[i]];
-      const stepLogp = b.map((id, k) => (k === 0 ? this.ctxLogp[id] : row[k - 1][id]));
-      return { stepLogp, next: row[b.length - 1] };
+    return branches.map((b) => {
+      const handle = this.scored.length;
+      if (b.length === 0) {
+        this.scored.push({ branch: b, batch: null, row: -1 });
+        return { stepLogp: [], next: this.ctxLogp, handle };
+      }
+      const row = rows.findIndex((r) => isPrefix(b, r));
+      this.scored.push({ branch: b, batch, row });
+      const stepLogp = b.map((id, k) => (k === 0 ? this.ctxLogp[id] : lps[row][k - 1][id]));
+      return { stepLogp, next: lps[row][b.length - 1], handle };
     });
   }
 
-  async extend(branchIndex: number, extra: number[], signal?: AbortSignal): Promise<{ state: KVState; logits: Float32Array }> {
+  async extend(handle: number, extra: number[], signal?: AbortSignal): Promise<{ state: KVState; logits: Float32Array }> {
     if (extra.length === 0) throw new Error('extend needs at least one token');
-    const branch = this.branches[branchIndex];
-    const row = this.rowOfBranch[branchIndex];
+    const { branch, batch, row } = this.scored[handle];
     let base: KVState;
-    if (row < 0) base = this.ctxState;
+    if (!batch) base = this.ctxState;
     else {
-      const batch = this.batch!.onDevice ? await this.batch!.toHost() : this.batch!;
-      base = batch.select([row]);
+      const host = batch.onDevice ? await batch.toHost() : batch;
+      base = host.batch === 1 ? host : host.select([row]);
       // The row may hold a longer branch: keep only this branch's slots (padding sits before them).
       let real = 0;
       let slots = 0;

@@ -57,9 +57,10 @@ export class CoverTree {
 
   /**
    * Builds the branch rows enc(u[:j]) for every split point j that a token can still cross.
-   * With `greedy`, rows that cannot hold the best cover are not run: a row's covers weigh at most
-   * the probability of its first token (known from the context), so any row below the best
-   * cover found without a model call (split 0) is skipped. The argmax is unchanged.
+   * Sampling and exact distributions need every row: they run as one batched forward. With
+   * `greedy`, rows are scored one at a time, most promising first (branch and bound): a row's
+   * covers weigh at most the probability of its first token, known from the context, so once that
+   * bound falls below the best valid cover found, no remaining row can hold the argmax.
    */
   static async build(
     tok: Tokenizer,
@@ -71,23 +72,34 @@ export class CoverTree {
   ): Promise<CoverTree> {
     const js = splitPoints(index, u);
     const branches = js.map((j) => (j === 0 ? [] : tok.encodeBytes(u.subarray(0, j))));
-    const ctx = scorer.contextLogp();
-    let keep = js.map(() => true);
-    if (opts.greedy && js[0] === 0 && u.length > 0) {
-      const first = new CoverTree(tok, index, u, [{ j: 0, ids: [], logP: 0, next: ctx, branch: -1 }], opts);
-      const best = first.validCovers()[0];
-      if (best) keep = branches.map((b, k) => js[k] === 0 || ctx[b[0]] >= best.logw);
+    const tree = new CoverTree(tok, index, u, [], opts);
+    const toRow = (k: number, sc: BranchScore & { handle: number }): Row => ({ j: js[k], ids: branches[k], logP: sum(sc.stepLogp), next: sc.next, branch: sc.handle });
+    if (!opts.greedy) {
+      const scores = await scorer.score(branches, signal);
+      js.forEach((_, k) => tree.rows.push(toRow(k, scores[k])));
+      tree.rows.sort((a, b) => a.j - b.j);
+      return tree;
     }
-    const kept = branches.filter((_, k) => keep[k]);
-    const scores: BranchScore[] = await scorer.score(kept, signal);
-    const rows: Row[] = [];
-    let s = 0;
-    js.forEach((j, k) => {
-      if (!keep[k]) return;
-      rows.push({ j, ids: branches[k], logP: sum(scores[s].stepLogp), next: scores[s].next, branch: s });
-      s++;
-    });
-    return new CoverTree(tok, index, u, rows, opts);
+    const ctx = scorer.contextLogp();
+    const bound = (k: number) => (branches[k].length === 0 ? 0 : ctx[branches[k][0]]);
+    const order = js.map((_, k) => k).sort((a, b) => bound(b) - bound(a));
+    let best = -Infinity;
+    for (const k of order) {
+      if (bound(k) < best) break;
+      const row = toRow(k, await scorer.scoreOne(branches[k], signal));
+      tree.rows.push(row);
+      const top = tree.bestValidInRow(row);
+      if (top && top.logw > best) best = top.logw;
+    }
+    tree.rows.sort((a, b) => a.j - b.j);
+    return tree;
+  }
+
+  /** The most probable valid cover whose split point is row.j. */
+  private bestValidInRow(row: Row): Cover | undefined {
+    return this.rowCandidates(row)
+      .sort((a, b) => b.logw - a.logw)
+      .find((c) => this.isValid(c));
   }
 
   /** Index of split point j's branch in the scorer's last score() call (for scorer.extend). */
@@ -100,22 +112,26 @@ export class CoverTree {
     return this.rows.findIndex((r) => r.j === j);
   }
 
-  /** All candidate covers with their weights, validity not yet checked, best first. */
-  candidates(): Cover[] {
+  /** Candidate covers of one row, validity not yet checked. */
+  private rowCandidates(row: Row): Cover[] {
     const out: Cover[] = [];
     const n = this.u.length;
-    for (const row of this.rows) {
-      if (row.logP === -Infinity) continue;
-      if (row.j < n) {
-        for (const id of this.index.extending(this.u.subarray(row.j))) out.push({ j: row.j, token: id, logw: row.logP + row.next[id], end: false });
-      } else {
-        for (let id = 0; id < row.next.length; id++) {
-          const isStop = this.opts.stopIds.has(id);
-          if (!isStop && this.index.firstByte[id] < 0) continue;
-          out.push({ j: n, token: id, logw: row.logP + row.next[id], end: isStop });
-        }
+    if (row.logP === -Infinity) return out;
+    if (row.j < n) {
+      for (const id of this.index.extending(this.u.subarray(row.j))) out.push({ j: row.j, token: id, logw: row.logP + row.next[id], end: false });
+    } else {
+      for (let id = 0; id < row.next.length; id++) {
+        const isStop = this.opts.stopIds.has(id);
+        if (!isStop && this.index.firstByte[id] < 0) continue;
+        out.push({ j: n, token: id, logw: row.logP + row.next[id], end: isStop });
       }
     }
+    return out;
+  }
+
+  /** All candidate covers with their weights, validity not yet checked, best first. */
+  candidates(): Cover[] {
+    const out = this.rows.flatMap((r) => this.rowCandidates(r));
     out.sort((a, b) => b.logw - a.logw);
     return out;
   }

@@ -102,7 +102,6 @@ export async function completeSingle(b: ModelBundle, req: CompletionRequest, bud
         initialBytes: tree.overhang(cover),
       });
       gen.steps += 1;
-      covers = tree.validCoversCount();
     }
   } else {
     throw new BytefillError('BAD_ARGUMENT', `unknown mode '${mode}' (expected token, heal or byte)`);
