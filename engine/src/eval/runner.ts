@@ -126,7 +126,8 @@ export async function runEval(subject: EvalSubject, cases: readonly EvalCase[], 
       ...(error !== undefined && { error }),
     };
     if (rec.identifierContinuation === undefined) delete rec.identifierContinuation;
-    if (doBpb) {
+    // An empty reference middle has no bits per byte (0/0): it is left out, not an error.
+    if (doBpb && c.reference.length > 0) {
       try {
         rec.bitsPerByte = await subject.middleBitsPerByte!(c.prefix, c.suffix, c.reference);
       } catch (e) {
