@@ -2,7 +2,7 @@
 // bootstrap intervals, a JSON writer, a dependency-free SVG chart, and a markdown table.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pairedBootstrap, type BootstrapOptions } from './bootstrap';
+import { pairedBootstrap, type BootstrapOptions, type BootstrapResult } from './bootstrap';
 import type { EvalRecord, EvalSummary } from './types';
 
 type Fmt = (v: number | null) => string;
@@ -59,16 +59,9 @@ export function formatMarkdownTable(summaries: readonly EvalSummary[], title?: s
   return (title ? `**${title}**\n\n` : '') + lines.join('\n') + '\n';
 }
 
-export interface CompareRow {
+/** One metric's paired comparison; n counts cases present in both runs with the metric defined. */
+export interface CompareRow extends BootstrapResult {
   metric: string;
-  /** Cases present in both runs with this metric defined. */
-  n: number;
-  meanA: number;
-  meanB: number;
-  /** meanB - meanA */
-  diff: number;
-  lo: number;
-  hi: number;
 }
 
 const b01 = (b: boolean | undefined) => (b === undefined ? undefined : b ? 1 : 0);

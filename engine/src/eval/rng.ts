@@ -3,17 +3,8 @@
 
 export type Rng = () => number;
 
-/** Returns a function yielding uniform floats in [0, 1), fully determined by `seed`. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Uniform floats in [0, 1), fully determined by `seed` (the decoder's mulberry32). */
+export { mulberry32 } from '../decode/rng';
 
 /** Uniform integer in [0, n). */
 export function randInt(rng: Rng, n: number): number {
