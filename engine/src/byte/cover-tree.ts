@@ -2,16 +2,24 @@
 //
 // A cover is a valid token sequence enc(u[:j]) ++ [τ] whose last token τ starts with u[j:] and runs
 // past the end of u (j = |u|: any token after enc(u)). Its weight is the model's probability of the
-// sequence given the context. Everything needed comes from one batched forward over the branches
-// enc(u[:j]); validity (encode(decode(t)) == t) is checked exactly with the real tokenizer.
+// sequence given the context. Everything needed comes from forwards over the branches enc(u[:j]) on
+// the context's KV cache; validity (encode(decode(t)) == t) is checked exactly with the real
+// tokenizer.
+//
+// With `lookahead`, validity is "a prefix of the tokenization of some continuation" instead: split
+// patterns like `\s+(?!\S)` tokenize a trailing whitespace run differently once a non-space follows
+// ("\n\n" alone is one token, but "\n" "\n" before "def"), so those sequences get rows of their own
+// and covers ending in whitespace are checked against probe continuations (byte/lookahead.ts).
 import { Tokenizer } from '../tokenizer/tokenizer';
-import { concatBytes } from '../tokenizer/utf8';
 import { BranchScore, BranchScorer } from './branch-scorer';
 import { VocabIndex } from './vocab-index';
+import { altTails, extendable, stableCommitPoint, tokensBefore } from './lookahead';
 
 export interface Cover {
   /** Split point in u: the cover's last token starts at byte j of u. */
   j: number;
+  /** Index of the cover's branch row in tree.rows (several rows may share a split point). */
+  row: number;
   token: number;
   /** log P(cover | context). */
   logw: number;
@@ -21,9 +29,11 @@ export interface Cover {
 
 export const END = 256; // index of end-of-text in next-byte distributions
 
-interface Row {
+export interface Row {
   j: number;
   ids: number[];
+  /** enc(u[:j]) itself (not an alternative tokenization from lookahead). */
+  canonical: boolean;
   logP: number;
   next: Float64Array;
   /** Position of this row's branch in the scorer call (-1: not scored, the context itself). */
@@ -39,6 +49,8 @@ export interface CoverTreeOptions {
    * the total (unchecked ones count as valid). 0 = check all (exact).
    */
   uncheckedMass?: number;
+  /** Count sequences that are valid only once more text follows (see the header). */
+  lookahead?: boolean;
 }
 
 export class CoverTree {
@@ -70,14 +82,37 @@ export class CoverTree {
     opts: CoverTreeOptions & { greedy?: boolean },
     signal?: AbortSignal,
   ): Promise<CoverTree> {
-    const js = splitPoints(index, u);
-    const branches = js.map((j) => (j === 0 ? [] : tok.encodeBytes(u.subarray(0, j))));
+    const split = splitPoints(index, u);
+    // Branches: enc(u[:j]) for each split point, plus lookahead alternatives at j = |u|.
+    const js: number[] = [];
+    const branches: number[][] = [];
+    const canonical: boolean[] = [];
+    for (const j of split) {
+      js.push(j);
+      branches.push(j === 0 ? [] : tok.encodeBytes(u.subarray(0, j)));
+      canonical.push(true);
+    }
+    if (opts.lookahead && u.length > 0) {
+      const c = stableCommitPoint(tok, u);
+      const head = tokensBefore(tok, tok.encodeBytes(u), c);
+      for (const alt of head ? altTails(tok, u.subarray(c)) : []) {
+        js.push(u.length);
+        branches.push(head!.concat(alt));
+        canonical.push(false);
+      }
+    }
     const tree = new CoverTree(tok, index, u, [], opts);
-    const toRow = (k: number, sc: BranchScore & { handle: number }): Row => ({ j: js[k], ids: branches[k], logP: sum(sc.stepLogp), next: sc.next, branch: sc.handle });
+    const toRow = (k: number, sc: BranchScore & { handle: number }): Row => ({
+      j: js[k],
+      ids: branches[k],
+      canonical: canonical[k],
+      logP: sum(sc.stepLogp),
+      next: sc.next,
+      branch: sc.handle,
+    });
     if (!opts.greedy) {
       const scores = await scorer.score(branches, signal);
       js.forEach((_, k) => tree.rows.push(toRow(k, scores[k])));
-      tree.rows.sort((a, b) => a.j - b.j);
       return tree;
     }
     const ctx = scorer.contextLogp();
@@ -88,42 +123,38 @@ export class CoverTree {
       if (bound(k) < best) break;
       const row = toRow(k, await scorer.scoreOne(branches[k], signal));
       tree.rows.push(row);
-      const top = tree.bestValidInRow(row);
+      const top = tree.bestValidInRow(tree.rows.length - 1);
       if (top && top.logw > best) best = top.logw;
     }
-    tree.rows.sort((a, b) => a.j - b.j);
     return tree;
   }
 
-  /** The most probable valid cover whose split point is row.j. */
-  private bestValidInRow(row: Row): Cover | undefined {
-    return this.rowCandidates(row)
+  /** The most probable valid cover of one row. */
+  private bestValidInRow(r: number): Cover | undefined {
+    return this.rowCandidates(r)
       .sort((a, b) => b.logw - a.logw)
       .find((c) => this.isValid(c));
   }
 
-  /** Index of split point j's branch in the scorer's last score() call (for scorer.extend). */
-  branchOf(j: number): number {
-    return this.rows[this.rowOf(j)].branch;
-  }
-
-  /** Row position (branch index of the scorer) of split point j. */
-  rowOf(j: number): number {
-    return this.rows.findIndex((r) => r.j === j);
+  /** Index of the scorer branch behind a cover (for scorer.extend). */
+  branchOf(c: Cover): number {
+    return this.rows[c.row].branch;
   }
 
   /** Candidate covers of one row, validity not yet checked. */
-  private rowCandidates(row: Row): Cover[] {
+  private rowCandidates(r: number): Cover[] {
+    const row = this.rows[r];
     const out: Cover[] = [];
     const n = this.u.length;
     if (row.logP === -Infinity) return out;
     if (row.j < n) {
-      for (const id of this.index.extending(this.u.subarray(row.j))) out.push({ j: row.j, token: id, logw: row.logP + row.next[id], end: false });
+      for (const id of this.index.extending(this.u.subarray(row.j))) out.push({ j: row.j, row: r, token: id, logw: row.logP + row.next[id], end: false });
     } else {
       for (let id = 0; id < row.next.length; id++) {
         const isStop = this.opts.stopIds.has(id);
-        if (!isStop && this.index.firstByte[id] < 0) continue;
-        out.push({ j: n, token: id, logw: row.logP + row.next[id], end: isStop });
+        // Text can only end on its own canonical tokenization.
+        if (isStop ? !row.canonical : this.index.firstByte[id] < 0) continue;
+        out.push({ j: n, row: r, token: id, logw: row.logP + row.next[id], end: isStop });
       }
     }
     return out;
@@ -131,21 +162,22 @@ export class CoverTree {
 
   /** All candidate covers with their weights, validity not yet checked, best first. */
   candidates(): Cover[] {
-    const out = this.rows.flatMap((r) => this.rowCandidates(r));
+    const out = this.rows.flatMap((_, r) => this.rowCandidates(r));
     out.sort((a, b) => b.logw - a.logw);
     return out;
   }
 
-  /** Exact validity: enc(u[:j] ++ bytes(τ)) == enc(u[:j]) ++ [τ]. End covers are valid. */
+  /**
+   * Exact validity: enc(u[:j] ++ bytes(τ)) == ids ++ [τ]; with lookahead, also a prefix of the
+   * tokenization of u[:j] ++ bytes(τ) ++ X for a probe continuation X. End covers are valid.
+   */
   isValid(c: Cover): boolean {
     if (c.end) return true;
-    const key = c.j * 4_194_304 + c.token;
+    const key = c.row * 4_194_304 + c.token;
     let v = this.validCache.get(key);
     if (v === undefined) {
-      const row = this.rows[this.rowOf(c.j)];
-      const bytes = concatBytes(this.u.subarray(0, c.j), this.tok.tokenBytes(c.token));
-      const enc = this.tok.encodeBytes(bytes);
-      v = enc.length === row.ids.length + 1 && enc[enc.length - 1] === c.token && row.ids.every((id, i) => enc[i] === id);
+      const row = this.rows[c.row];
+      v = extendable(this.tok, this.u.subarray(0, c.j), row.ids, c.token, this.tok.tokenBytes(c.token), !!this.opts.lookahead);
       this.validCache.set(key, v);
     }
     return v;

@@ -60,7 +60,7 @@ export async function middleBitsPerByte(b: ModelBundle, prefix: string, suffix: 
     let logZ = 0; // every middle starts with the empty string
     if (u.length > 0) {
       const pre = await b.cache.prefill(prompt, signal);
-      const tree = await CoverTree.build(b.tok, b.index, new OnnxBranchScorer(b.model, pre.state, pre.lastLogits), u, { stopIds: b.template.stopIds }, signal);
+      const tree = await CoverTree.build(b.tok, b.index, new OnnxBranchScorer(b.model, pre.state, pre.lastLogits), u, { stopIds: b.template.stopIds, lookahead: true }, signal);
       logZ = tree.logPrefixProb();
     }
     nats = -(logp - logZ);

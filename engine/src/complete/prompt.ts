@@ -5,6 +5,7 @@ import { ModelBundle } from '../api/model-bundle';
 import { trimPrefix, trimSuffix } from '../fim/budget';
 import { buildPrompt } from '../fim/template';
 import { utf8Encode } from '../tokenizer/utf8';
+import { stableCommitPoint } from '../byte/lookahead';
 
 export interface PromptBudget {
   prefixTokens: number;
@@ -55,14 +56,14 @@ export function promptIds(b: ModelBundle, p: PreparedPrompt, prefixIds: number[]
 }
 
 /**
- * Where the byte layer cuts the prefix: the start of its last pre-token piece (the part a token
- * can still grow across), at most MAX_PENDING bytes back.
+ * Where the byte layer cuts the prefix: the last pre-token boundary that no continuation can move
+ * (the start of the last piece, moved back over a trailing whitespace run or a lone apostrophe),
+ * at most MAX_PENDING bytes back.
  */
 export function boundarySplit(b: ModelBundle, prefixBytes: Uint8Array): number {
   const n = prefixBytes.length;
   if (n === 0) return 0;
-  const starts = b.tok.pieceStarts(prefixBytes);
-  let L = starts[starts.length - 1];
+  let L = stableCommitPoint(b.tok, prefixBytes);
   if (n - L > MAX_PENDING) {
     L = n - MAX_PENDING;
     while (L < n && (prefixBytes[L] & 0xc0) === 0x80) L++;

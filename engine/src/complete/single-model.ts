@@ -81,15 +81,15 @@ export async function completeSingle(b: ModelBundle, req: CompletionRequest, bud
     const pre = await b.cache.prefill(prompt, signal);
     cachedTokens = pre.reused;
     const scorer = new OnnxBranchScorer(b.model, pre.state, pre.lastLogits);
-    const tree = await CoverTree.build(b.tok, b.index, scorer, u, { stopIds: b.template.stopIds, greedy: sampler.greedy }, signal);
+    const tree = await CoverTree.build(b.tok, b.index, scorer, u, { stopIds: b.template.stopIds, greedy: sampler.greedy, lookahead: true }, signal);
     const temperature = sampler.greedy ? 1 : sampler.opts.temperature!;
     const cover = tree.pick(sampler.greedy, () => sampler.random(), temperature);
     covers = tree.rows.length;
     if (!cover || cover.end) {
       gen = { text: '', tokens: [], stopReason: 'eot', steps: 0, contrastedSteps: 0 };
     } else {
-      const row = tree.rows[tree.rowOf(cover.j)];
-      const next = await scorer.extend(tree.branchOf(cover.j), [cover.token], signal);
+      const row = tree.rows[cover.row];
+      const next = await scorer.extend(tree.branchOf(cover), [cover.token], signal);
       gen = await generate({
         tokenizer: b.tok,
         stepper: await stepperFor(next.state, next.logits, prefixIds, [...row.ids, cover.token]),

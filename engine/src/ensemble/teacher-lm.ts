@@ -1,0 +1,146 @@
+// A StreamLM for scoring a known document: the document's canonical tokens T = [start] ++ enc(text)
+// are run through the model in windows, with the logits of every position kept, so a branch that
+// follows T from a context that is a prefix of T (the common case: committed tokens are canonical,
+// and so is the most likely split of the pending bytes) is looked up instead of run. Any other
+// branch (a non-canonical split) runs as a batch-1 forward on the window's KV state with the slots
+// after the context masked out. Results are the same as OnnxStreamLM's (up to float rounding).
+//
+// Windows: window k holds T[s_k : s_k + W] with W = min(maxPositions, maxContext + 64). ByteStream
+// restarts its context (restart()) once it passes maxContext tokens, keeping the last keepTokens:
+// the next window starts there. Positions start at 0 in every window.
+import { logSoftmax } from '../decode/distribution';
+import { KVState } from '../model/kv-state';
+import { OnnxModel } from '../model/onnx-model';
+import { BranchOut, LMContext, newStats, OnnxStreamLM, StreamLM } from './stream-lm';
+
+interface Window {
+  s: number;
+  len: number;
+  state: KVState;
+  /** logits[i]: after T[s .. s+i]. */
+  logits: Float32Array[];
+  /** First context position a (tokens of T) this window serves. */
+  activeFrom: number;
+}
+
+interface TFContext extends LMContext {
+  /** The context is T[:a] (window w holds its last a - w.s tokens). */
+  a: number;
+  win: Window;
+}
+
+export class TeacherForcedLM implements StreamLM {
+  readonly stats = newStats();
+  readonly windows: Window[] = [];
+  private readonly plain: OnnxStreamLM;
+  private readonly W: number;
+  private view: { w: Window; a: number; ctx: LMContext } | null = null;
+
+  constructor(
+    readonly model: OnnxModel,
+    readonly T: number[],
+    maxContext: number,
+  ) {
+    this.plain = new OnnxStreamLM(model);
+    this.W = Math.min(model.config.maxPositions, maxContext + 64);
+  }
+
+  get vocabSize(): number {
+    return this.model.config.vocabSize;
+  }
+
+  get maxPositions(): number {
+    return this.model.config.maxPositions;
+  }
+
+  private async open(s: number, activeFrom: number, signal?: AbortSignal): Promise<Window> {
+    const ids = this.T.slice(s, s + this.W);
+    const t0 = performance.now();
+    const r = await this.model.forward(null, [ids], { allLogits: true, signal });
+    this.stats.forwards++;
+    this.stats.forwardTokens += ids.length;
+    this.stats.forwardMs += performance.now() - t0;
+    const w: Window = { s, len: ids.length, state: r.state, logits: r.logits[0], activeFrom };
+    this.windows.push(w);
+    return w;
+  }
+
+  private ctxAt(win: Window, a: number): TFContext {
+    return { a, win, next: logSoftmax(win.logits[a - 1 - win.s]), length: a - win.s };
+  }
+
+  /** The context T[:1] (the start token). */
+  async first(signal?: AbortSignal): Promise<LMContext> {
+    const w = await this.open(0, 1, signal);
+    return this.ctxAt(w, 1);
+  }
+
+  async start(ids: number[], signal?: AbortSignal): Promise<LMContext> {
+    return this.plain.start(ids, signal);
+  }
+
+  async restart(ctx: LMContext, ids: number[], signal?: AbortSignal): Promise<LMContext> {
+    const c = ctx as Partial<TFContext>;
+    if (c.win) {
+      const s = c.a! - ids.length;
+      if (s >= 0 && ids.every((id, i) => this.T[s + i] === id)) return this.ctxAt(await this.open(s, c.a!, signal), c.a!);
+    }
+    return this.plain.start(ids, signal);
+  }
+
+  async branch(ctx: LMContext, ids: number[], signal?: AbortSignal): Promise<BranchOut> {
+    const c = ctx as Partial<TFContext>;
+    if (!c.win) return this.countPlain(() => this.plain.branch(ctx, ids, signal));
+    const a = c.a!;
+    const w = c.win;
+    let k = 0;
+    while (k < ids.length && ids[k] === this.T[a + k]) k++;
+    const inTable = a + ids.length - 1 - w.s < w.len;
+    let out: BranchOut;
+    if (k === ids.length && inTable) {
+      const nexts = ids.map((_, i) => logSoftmax(w.logits[a + i - w.s]));
+      out = { stepLogp: ids.map((id, i) => (i === 0 ? ctx.next[id] : nexts[i - 1][id])), nexts, extend: () => ctx };
+    } else {
+      // The window's KV with everything after T[:a] masked out, as a plain context (kept while
+      // the stream stays at this context: the plain LM compacts it once).
+      if (!this.view || this.view.w !== w || this.view.a !== a) {
+        const S = w.state.length;
+        const mask = new Uint8Array(S);
+        mask.fill(1, 0, a - w.s);
+        const state = new KVState(w.state.shape, 1, S, mask, Int32Array.of(a - w.s), w.state.tensors);
+        this.view = { w, a, ctx: { state, next: ctx.next, length: a - w.s } as LMContext };
+      }
+      const plainCtx = this.view.ctx;
+      out = await this.countPlain(() => this.plain.branch(plainCtx, ids, signal));
+    }
+    const plainExtend = out.extend;
+    // Extensions along T stay teacher-forced contexts (so later branches are looked up again).
+    out.extend = (m: number) => (m <= k && a + m - 1 - w.s < w.len ? this.ctxAt(w, a + m) : plainExtend(m));
+    return out;
+  }
+
+  private async countPlain(f: () => Promise<BranchOut>): Promise<BranchOut> {
+    const before = { ...this.plain.stats };
+    const out = await f();
+    this.stats.forwards += this.plain.stats.forwards - before.forwards;
+    this.stats.forwardTokens += this.plain.stats.forwardTokens - before.forwardTokens;
+    this.stats.forwardMs += this.plain.stats.forwardMs - before.forwardMs;
+    return out;
+  }
+
+  /**
+   * Token-level log-likelihood (nats) of T[1:], each token predicted in the window that served its
+   * context in the byte-level pass (an extra window where none covers it).
+   */
+  async tokenLogLikelihood(signal?: AbortSignal): Promise<number> {
+    let ll = 0;
+    for (let i = 1; i < this.T.length; i++) {
+      let w: Window | undefined;
+      for (const x of this.windows) if (x.activeFrom <= i && i - 1 - x.s < x.len) w = x;
+      if (!w) w = await this.open(Math.max(0, i - 256), i, signal);
+      const lp = logSoftmax(w.logits[i - 1 - w.s]);
+      ll += lp[this.T[i]];
+    }
+    return ll;
+  }
+}

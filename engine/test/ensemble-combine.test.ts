@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { combine, combineMixture, combineProduct, normalizeWeights } from '../src/ensemble/combine';
+import { utf8Allowed } from '../src/ensemble/decode';
+import { END } from '../src/byte/cover-tree';
+
+function randomDist(seed: number, zeros = 0): Float64Array {
+  let s = seed;
+  const d = new Float64Array(257);
+  for (let i = 0; i < 257; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    d[i] = i < zeros ? 0 : (s % 1000) / 1000 + 1e-3;
+  }
+  const z = d.reduce((a, b) => a + b, 0);
+  return d.map((x) => x / z);
+}
+
+const sum = (d: Float64Array) => d.reduce((a, b) => a + b, 0);
+const maxDiff = (a: Float64Array, b: Float64Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+
+test('mixture and product sum to 1; a model with itself is itself', () => {
+  const p = randomDist(1);
+  const q = randomDist(2);
+  for (const mode of ['mixture', 'product'] as const) {
+    assert.ok(Math.abs(sum(combine(mode, [p, q], [0.3, 0.7])) - 1) < 1e-12);
+    assert.ok(maxDiff(combine(mode, [p, p], [0.5, 0.5]), p) < 1e-12, mode);
+    assert.ok(maxDiff(combine(mode, [p, q], [1, 0]), p) < 1e-12, `${mode} weights (1, 0)`);
+  }
+});
+
+test('product: a zero in any weighted member gives zero; disjoint supports fall back to the mixture', () => {
+  const p = randomDist(3, 10);
+  const q = randomDist(4);
+  const r = combineProduct([p, q], [0.5, 0.5]);
+  for (let i = 0; i < 10; i++) assert.equal(r[i], 0);
+  assert.ok(Math.abs(sum(r) - 1) < 1e-12);
+  // Geometric mean by hand for one entry.
+  const z = Array.from(p).reduce((a, x, i) => a + Math.sqrt(x * q[i]), 0);
+  assert.ok(Math.abs(r[20] - Math.sqrt(p[20] * q[20]) / z) < 1e-12);
+  const a = new Float64Array(257);
+  const b = new Float64Array(257);
+  a[1] = 1;
+  b[2] = 1;
+  assert.deepEqual(Array.from(combineProduct([a, b], [1, 1])), Array.from(combineMixture([a, b], [1, 1])));
+});
+
+test('weights are validated and normalised', () => {
+  assert.deepEqual(normalizeWeights([2, 6], 2), [0.25, 0.75]);
+  assert.deepEqual(normalizeWeights(undefined, 4), [0.25, 0.25, 0.25, 0.25]);
+  assert.throws(() => normalizeWeights([1], 2), /weights/);
+  assert.throws(() => normalizeWeights([0, 0], 2), /zero/);
+  assert.throws(() => normalizeWeights([-1, 2], 2), /non-negative/);
+});
+
+test('utf8Allowed keeps the output valid UTF-8', () => {
+  const start = utf8Allowed([0x61]);
+  assert.ok(start(0x41) && start(0xc3) && start(0xe2) && start(END));
+  assert.ok(!start(0x80) && !start(0xc0) && !start(0xff));
+  const inTwo = utf8Allowed([0x61, 0xc3]);
+  assert.ok(inTwo(0xa9) && !inTwo(0x41) && !inTwo(END));
+  const e0 = utf8Allowed([0xe0]);
+  assert.ok(!e0(0x80) && e0(0xa0));
+  const ed = utf8Allowed([0xed]);
+  assert.ok(ed(0x9f) && !ed(0xa0)); // no surrogates
+  const four = utf8Allowed([0xf0, 0x9f, 0x98]);
+  assert.ok(four(0x80) && !four(0x41));
+});
