@@ -1,5 +1,38 @@
 import { BytefillError, Logger } from '../api/types';
+import { Engine } from '../api/engine';
+import { scoreFiles } from '../ensemble';
+import { numOpt, opt, parseArgs } from './args';
+import { COMMON_FLAGS, ENGINE_OPTIONS, engineOptions } from './options';
 
-export async function runScore(_argv: string[], _log: Logger): Promise<number> {
-  throw new BytefillError('UNSUPPORTED', 'score is being wired up');
+/**
+ * score --files PATH... : exact bits per byte of each file as the product of next-byte
+ * probabilities, under one model or the ensemble; for one model also the token-level bits of
+ * encode(file) (byte-level <= token-level: the byte level also counts non-canonical tokenizations).
+ */
+export async function runScore(argv: string[], log: Logger): Promise<number> {
+  const a = parseArgs(argv, { flags: [...COMMON_FLAGS, 'exact'], options: [...ENGINE_OPTIONS, 'files', 'max-bytes', 'tolerance'] });
+  const files = [...(a.options.get('files') ?? []), ...a.positional];
+  if (files.length === 0) throw new BytefillError('BAD_ARGUMENT', 'score needs --files PATH...');
+  const tolerance = a.flags.has('exact') ? 0 : numOpt(a, 'tolerance', 1e-4);
+  const engine = await Engine.create(engineOptions(a, log));
+  const json = a.flags.has('json');
+  try {
+    const r = await scoreFiles(engine, files, {
+      maxBytes: opt(a, 'max-bytes') !== undefined ? Number(opt(a, 'max-bytes')) : undefined,
+      uncheckedMass: tolerance,
+      lazyMass: tolerance,
+      onFile: json ? undefined : (f) => process.stderr.write(`${f.file}: ${f.bitsPerByte.toFixed(4)} bits/byte over ${f.bytes} bytes (${f.bytesPerSecond.toFixed(0)} B/s)\n`),
+    });
+    const info = engine.info();
+    const out = { models: info.models.map((m) => m.name), ensemble: info.ensemble, tolerance, ...r };
+    if (json) console.log(JSON.stringify(out));
+    else {
+      const t = r.total;
+      console.log(`${out.models.join(' + ')}${info.ensemble ? ` (${info.ensemble})` : ''}: ${t.bitsPerByte.toFixed(4)} bits/byte over ${t.bytes} bytes, ${t.bytesPerSecond.toFixed(0)} bytes/s`);
+      if (t.tokenLevelBitsPerByte !== undefined) console.log(`token-level log-likelihood of encode(file): ${t.tokenLevelBitsPerByte.toFixed(4)} bits/byte`);
+    }
+  } finally {
+    await engine.dispose();
+  }
+  return 0;
 }

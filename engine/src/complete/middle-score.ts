@@ -50,7 +50,7 @@ export async function middleBitsPerByte(b: ModelBundle, prefix: string, suffix: 
     nats = -(logp - Math.log(z));
   } else {
     const x = p.prefixBytes;
-    const L = boundarySplit(b, x);
+    const L = boundarySplit(b.tok, x);
     const u = x.subarray(L);
     const prompt = promptIds(b, p, b.tok.encodeBytes(x.subarray(0, L)));
     const full = new Uint8Array(u.length + refBytes.length);

@@ -6,6 +6,7 @@ import { trimPrefix, trimSuffix } from '../fim/budget';
 import { buildPrompt } from '../fim/template';
 import { utf8Encode } from '../tokenizer/utf8';
 import { stableCommitPoint } from '../byte/lookahead';
+import { Tokenizer } from '../tokenizer/tokenizer';
 
 export interface PromptBudget {
   prefixTokens: number;
@@ -16,7 +17,7 @@ export interface PromptBudget {
 export const DEFAULT_BUDGET: PromptBudget = { prefixTokens: 600, suffixTokens: 200, snippetTokens: 160 };
 
 /** Longest pending byte string the byte layer handles; longer last pieces are cut to their tail. */
-const MAX_PENDING = 48;
+const MAX_PENDING = 64;
 
 export interface PreparedPrompt {
   prefix: string;
@@ -60,10 +61,10 @@ export function promptIds(b: ModelBundle, p: PreparedPrompt, prefixIds: number[]
  * (the start of the last piece, moved back over a trailing whitespace run or a lone apostrophe),
  * at most MAX_PENDING bytes back.
  */
-export function boundarySplit(b: ModelBundle, prefixBytes: Uint8Array): number {
+export function boundarySplit(tok: Tokenizer, prefixBytes: Uint8Array): number {
   const n = prefixBytes.length;
   if (n === 0) return 0;
-  let L = stableCommitPoint(b.tok, prefixBytes);
+  let L = stableCommitPoint(tok, prefixBytes);
   if (n - L > MAX_PENDING) {
     L = n - MAX_PENDING;
     while (L < n && (prefixBytes[L] & 0xc0) === 0x80) L++;

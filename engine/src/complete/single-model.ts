@@ -74,7 +74,7 @@ export async function completeSingle(b: ModelBundle, req: CompletionRequest, bud
     });
   } else if (mode === 'byte') {
     const x = p.prefixBytes;
-    const L = boundarySplit(b, x);
+    const L = boundarySplit(b.tok, x);
     const u = x.subarray(L);
     const prefixIds = b.tok.encodeBytes(x.subarray(0, L));
     prompt = promptIds(b, p, prefixIds);

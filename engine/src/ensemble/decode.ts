@@ -9,7 +9,7 @@
 // every member. A member runs its model only when its cover rows need new branch logits.
 import { BytefillError, CompletionRequest, CompletionResult, EnsembleMode, StopReason } from '../api/types';
 import { ModelBundle } from '../api/model-bundle';
-import { DEFAULT_BUDGET, preparePrompt, promptIds, PromptBudget } from '../complete/prompt';
+import { boundarySplit, DEFAULT_BUDGET, preparePrompt, promptIds, PromptBudget } from '../complete/prompt';
 import { Sampler } from '../decode/sampler';
 import { END } from '../byte/cover-tree';
 import { incompleteUtf8Tail, utf8DecodeLenient, utf8SeqLen } from '../tokenizer/utf8';
@@ -63,19 +63,6 @@ export interface EnsembleCompletionResult extends CompletionResult {
   members: MemberStats[];
 }
 
-/** Longest pending byte string at the prompt boundary (longer: cut inside the piece, as boundarySplit does). */
-const MAX_PENDING = 64;
-
-/** The prefix cut for one tokenizer: the last stable pre-token boundary (see stableCommitPoint). */
-export function stablePrefixSplit(tok: Tokenizer, prefixBytes: Uint8Array): number {
-  const n = prefixBytes.length;
-  const c = stableCommitPoint(tok, prefixBytes);
-  if (n - c <= MAX_PENDING) return c;
-  let L = n - MAX_PENDING;
-  while (L < n && (prefixBytes[L] & 0xc0) === 0x80) L++;
-  return L;
-}
-
 export async function completeEnsembleWith(members: EnsembleMember[], req: EnsembleRequest, opts: EnsembleDecodeOptions = {}): Promise<EnsembleCompletionResult> {
   const t0 = performance.now();
   const mode = req.mode ?? 'byte';
@@ -110,7 +97,7 @@ export async function completeEnsembleWith(members: EnsembleMember[], req: Ensem
       const b = m.bundle;
       const p = preparePrompt(b, req, budget);
       const x = p.prefixBytes;
-      const L = stablePrefixSplit(b.tok, x);
+      const L = boundarySplit(b.tok, x);
       const prompt = promptIds(b, p, b.tok.encodeBytes(x.subarray(0, L)));
       const pre = await b.cache.prefill(prompt, signal);
       promptTokens += prompt.length;

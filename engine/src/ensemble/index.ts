@@ -10,7 +10,7 @@ export { combine, combineMixture, combineProduct, normalizeWeights, DIST_SIZE } 
 export { ByteStream, ByteStreamOptions, stableCommitPoint } from './byte-stream';
 export { OnnxStreamLM, StreamLM, LMContext, BranchOut } from './stream-lm';
 export { TeacherForcedLM } from './teacher-lm';
-export { completeEnsembleWith, EnsembleMember, EnsembleRequest, EnsembleDecodeOptions, EnsembleCompletionResult, stablePrefixSplit, pickByte, utf8Allowed } from './decode';
+export { completeEnsembleWith, EnsembleMember, EnsembleRequest, EnsembleDecodeOptions, EnsembleCompletionResult, pickByte, utf8Allowed } from './decode';
 export { scoreBytes, scoreFiles, documentStartId, ScoreOptions, ScoreResult, ScoreFilesOptions, ScoreFilesResult, FileScore, ScoreMember } from './score';
 
 /** The engine's ensemble completion: every loaded model, the engine's weights and combination. */
