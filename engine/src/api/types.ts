@@ -66,6 +66,8 @@ export interface CompletionResult {
   /** USCD: number of decoding steps that were contrasted / total steps. */
   contrastedSteps?: number;
   steps?: number;
+  /** ms from the request's start until the first generated token (or byte-mode cover) was chosen. */
+  firstTokenMs?: number;
   /** Whether the prompt's KV prefix came from the cache (tokens reused). */
   cachedTokens?: number;
 }

@@ -55,6 +55,7 @@ export interface CoverTreeOptions {
 
 export class CoverTree {
   private readonly validCache = new Map<number, boolean>();
+  private readonly bestCache = new Map<number, Cover | null>();
   readonly rows: Row[];
 
   private constructor(
@@ -129,11 +130,28 @@ export class CoverTree {
     return tree;
   }
 
-  /** The most probable valid cover of one row. */
+  /**
+   * The most probable valid cover of one row. A row after enc(u) ranges over the whole vocabulary,
+   * so the best few are selected without sorting it; the full sort runs only if all are invalid.
+   */
   private bestValidInRow(r: number): Cover | undefined {
-    return this.rowCandidates(r)
-      .sort((a, b) => b.logw - a.logw)
-      .find((c) => this.isValid(c));
+    let cached = this.bestCache.get(r);
+    if (cached !== undefined) return cached ?? undefined;
+    const cands = this.rowCandidates(r);
+    const K = 8;
+    const top: Cover[] = [];
+    for (const c of cands) {
+      if (top.length === K && c.logw <= top[K - 1].logw) continue;
+      let i = top.length < K ? top.length : K - 1;
+      top[i] = c;
+      while (i > 0 && top[i - 1].logw < top[i].logw) {
+        [top[i - 1], top[i]] = [top[i], top[i - 1]];
+        i--;
+      }
+    }
+    cached = top.find((c) => this.isValid(c)) ?? (cands.length > K ? cands.sort((a, b) => b.logw - a.logw).find((c) => this.isValid(c)) : undefined) ?? null;
+    this.bestCache.set(r, cached);
+    return cached ?? undefined;
   }
 
   /** Index of the scorer branch behind a cover (for scorer.extend). */
@@ -235,8 +253,15 @@ export class CoverTree {
    * weight^(1/temperature) among valid ones (rejection of invalid draws keeps it exact).
    */
   pick(greedy: boolean, random: () => number, temperature = 1): Cover | null {
+    if (greedy) {
+      let best: Cover | null = null;
+      this.rows.forEach((_, r) => {
+        const c = this.bestValidInRow(r);
+        if (c && (!best || c.logw > best.logw)) best = c;
+      });
+      return best;
+    }
     const cands = this.candidates();
-    if (greedy) return cands.find((c) => this.isValid(c)) ?? null;
     const ws = cands.map((c) => Math.exp((c.logw - cands[0].logw) / temperature));
     const alive = ws.map(() => true);
     let total = ws.reduce((a, b) => a + b, 0);

@@ -8,6 +8,10 @@ import { COMMON_FLAGS, ENGINE_OPTIONS, engineOptions, REQUEST_OPTIONS, requestOp
 
 interface ModeStats {
   mode: string;
+  /** Time to the first token (byte mode: to the chosen cover): the prompt-boundary cost alone. */
+  firstTokenP50: number;
+  firstRatioToFirst?: number;
+  meanGeneratedTokens: number;
   warmP50: number;
   warmP95: number;
   coldP50: number;
@@ -41,6 +45,8 @@ export async function runBench(argv: string[], log: Logger): Promise<number> {
     const warm = new Map<string, number[]>(modes.map((m) => [m, []]));
     const cold = new Map<string, number[]>(modes.map((m) => [m, []]));
     const covers = new Map<string, number[]>(modes.map((m) => [m, []]));
+    const first = new Map<string, number[]>(modes.map((m) => [m, []]));
+    const gen = new Map<string, number[]>(modes.map((m) => [m, []]));
     const req = (prefix: string, suffix: string, mode: BoundaryMode) => engine.complete({ ...base, mode, prefix, suffix, stop: base.stop ?? ['\n'], maxTokens: intOpt(a, 'max-tokens', 24) });
     for (const c of cases) {
       for (const mode of modes) {
@@ -48,11 +54,15 @@ export async function runBench(argv: string[], log: Logger): Promise<number> {
         const t0 = performance.now();
         await req(c.prefix, c.suffix, mode);
         cold.get(mode)!.push(performance.now() - t0);
-        await req(c.prefix.slice(0, -1), c.suffix, mode); // the previous keystroke
+        // Warm: the previous keystroke (one character less) was completed just before.
+        for (const b of engine.bundles) b.cache.clear();
+        await req(c.prefix.slice(0, -1), c.suffix, mode);
         const t1 = performance.now();
         const r = await req(c.prefix, c.suffix, mode);
         warm.get(mode)!.push(performance.now() - t1);
         if (r.covers !== undefined) covers.get(mode)!.push(r.covers);
+        first.get(mode)!.push(r.firstTokenMs ?? NaN);
+        gen.get(mode)!.push(r.generatedTokens);
       }
       if (!json) process.stderr.write('.');
     }
@@ -60,8 +70,11 @@ export async function runBench(argv: string[], log: Logger): Promise<number> {
     const stats: ModeStats[] = modes.map((mode) => {
       const w = warm.get(mode)!;
       const cv = covers.get(mode)!;
+      const g = gen.get(mode)!;
       return {
         mode,
+        firstTokenP50: percentile(first.get(mode)!, 0.5),
+        meanGeneratedTokens: g.reduce((x, y) => x + y, 0) / g.length,
         warmP50: percentile(w, 0.5),
         warmP95: percentile(w, 0.95),
         coldP50: percentile(cold.get(mode)!, 0.5),
@@ -70,7 +83,10 @@ export async function runBench(argv: string[], log: Logger): Promise<number> {
         coversMax: cv.length ? Math.max(...cv) : undefined,
       };
     });
-    for (const s of stats) s.ratioToFirst = s.warmP50 / stats[0].warmP50;
+    for (const s of stats) {
+      s.ratioToFirst = s.warmP50 / stats[0].warmP50;
+      s.firstRatioToFirst = s.firstTokenP50 / stats[0].firstTokenP50;
+    }
     const result = {
       date: new Date().toISOString(),
       machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
@@ -84,10 +100,10 @@ export async function runBench(argv: string[], log: Logger): Promise<number> {
       console.log(`machine: ${result.machine}`);
       for (const f of forward) console.log(`${f.model} (${f.provider}): prefill 512 tokens ${f.prefillMs.toFixed(1)} ms, decode step ${f.decodeMsPerStep.toFixed(2)} ms`);
       console.log(`single-line completion over ${cases.length} prompts (ms):`);
-      console.log('mode    warm p50  warm p95  cold p50  cold p95  warm ratio  covers mean/max');
+      console.log('mode    warm p50  warm p95  cold p50  cold p95  warm ratio  1st-token p50 (ratio)  tokens  covers mean/max');
       for (const s of stats) {
         console.log(
-          `${s.mode.padEnd(7)} ${s.warmP50.toFixed(1).padStart(8)}  ${s.warmP95.toFixed(1).padStart(8)}  ${s.coldP50.toFixed(1).padStart(8)}  ${s.coldP95.toFixed(1).padStart(8)}  ${s.ratioToFirst!.toFixed(2).padStart(10)}  ${s.coversMean !== undefined ? `${s.coversMean.toFixed(1)}/${s.coversMax}` : '-'}`,
+          `${s.mode.padEnd(7)} ${s.warmP50.toFixed(1).padStart(8)}  ${s.warmP95.toFixed(1).padStart(8)}  ${s.coldP50.toFixed(1).padStart(8)}  ${s.coldP95.toFixed(1).padStart(8)}  ${s.ratioToFirst!.toFixed(2).padStart(10)}  ${s.firstTokenP50.toFixed(1).padStart(7)} (${s.firstRatioToFirst!.toFixed(2)})  ${s.meanGeneratedTokens.toFixed(1).padStart(6)}  ${s.coversMean !== undefined ? `${s.coversMean.toFixed(1)}/${s.coversMax}` : '-'}`,
         );
       }
     }

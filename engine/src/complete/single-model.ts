@@ -47,6 +47,7 @@ export async function completeSingle(b: ModelBundle, req: CompletionRequest, bud
   let gen: GenerateResult;
   let covers: number | undefined;
   let cachedTokens = 0;
+  let coverAt: number | undefined;
   const maxTokensFor = (promptLen: number) => Math.max(0, Math.min(maxTokensWanted, b.model.config.maxPositions - promptLen - 2));
 
   if (mode === 'token' || mode === 'heal') {
@@ -84,6 +85,7 @@ export async function completeSingle(b: ModelBundle, req: CompletionRequest, bud
     const tree = await CoverTree.build(b.tok, b.index, scorer, u, { stopIds: b.template.stopIds, greedy: sampler.greedy, lookahead: true }, signal);
     const temperature = sampler.greedy ? 1 : sampler.opts.temperature!;
     const cover = tree.pick(sampler.greedy, () => sampler.random(), temperature);
+    coverAt = performance.now();
     covers = tree.rows.length;
     if (!cover || cover.end) {
       gen = { text: '', tokens: [], stopReason: 'eot', steps: 0, contrastedSteps: 0 };
@@ -119,5 +121,6 @@ export async function completeSingle(b: ModelBundle, req: CompletionRequest, bud
     steps: gen.steps,
     contrastedSteps: deps.makeStepper ? gen.contrastedSteps : undefined,
     cachedTokens,
+    firstTokenMs: (coverAt ?? gen.firstTokenAt ?? performance.now()) - t0,
   };
 }

@@ -30,6 +30,8 @@ export interface GenerateResult {
   stopReason: StopReason;
   steps: number;
   contrastedSteps: number;
+  /** performance.now() when the first token was chosen (undefined if none was). */
+  firstTokenAt?: number;
 }
 
 export async function generate(o: GenerateOptions): Promise<GenerateResult> {
@@ -37,6 +39,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const tokens: number[] = [];
   let stopReason: StopReason = 'max_tokens';
   let contrasted = 0;
+  let firstTokenAt: number | undefined;
   const temperature = o.sampler.greedy ? 1 : o.sampler.opts.temperature!;
   const visible = () => {
     const drop = Math.min(o.dropPrefixBytes ?? 0, bytes.length);
@@ -66,6 +69,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     const probs = o.stepper.probs(temperature);
     if (o.stepper.lastStepContrasted) contrasted++;
     const id = o.sampler.pick(probs, step === 0 ? o.firstTokenAllowed : undefined);
+    firstTokenAt ??= performance.now();
     if (id < 0 || o.stopIds.has(id)) {
       stopReason = 'eot';
       break;
@@ -76,7 +80,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     const cut = stopAt(text);
     if (cut >= 0) {
       text = text.slice(0, cut);
-      return { text, tokens, stopReason: 'stop', steps: step + 1, contrastedSteps: contrasted };
+      return { text, tokens, stopReason: 'stop', steps: step + 1, contrastedSteps: contrasted, firstTokenAt };
     }
     if (step + 1 < o.maxTokens) {
       try {
@@ -90,5 +94,5 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
       }
     }
   }
-  return { text: utf8DecodeLenient(visible()), tokens, stopReason, steps: tokens.length, contrastedSteps: contrasted };
+  return { text: utf8DecodeLenient(visible()), tokens, stopReason, steps: tokens.length, contrastedSteps: contrasted, firstTokenAt };
 }

@@ -105,6 +105,8 @@ export class KVState {
   expand(n: number): KVState {
     if (this.batch !== 1) throw new BytefillError('BAD_ARGUMENT', `KVState.expand needs batch 1 (got ${this.batch})`);
     if (!Number.isInteger(n) || n < 1) throw new BytefillError('BAD_ARGUMENT', `KVState.expand: n must be a positive integer (got ${n})`);
+    // Immutable: one row of a batch-1 state is the state itself (no copy of the whole cache).
+    if (n === 1) return this;
     return this.select(new Array<number>(n).fill(0));
   }
 
