@@ -37,15 +37,16 @@ export class BpeModel {
 
   /** Token ids of one pre-token (raw bytes). */
   encodePiece(bytes: Uint8Array): number[] {
-    const s = bytesToByteLevel(bytes);
-    const hit = this.cache.get(s);
+    // Cache key: one char per byte (cheaper to build than the byte-level string).
+    const key = bytes.length < 64 ? String.fromCharCode.apply(null, bytes as unknown as number[]) : bytesToByteLevel(bytes);
+    const hit = this.cache.get(key);
     if (hit) return hit;
     let ids: number[];
-    const whole = this.ignoreMerges ? this.vocab.get(s) : undefined;
+    const whole = this.ignoreMerges ? this.vocab.get(bytesToByteLevel(bytes)) : undefined;
     if (whole !== undefined) ids = [whole];
     else ids = this.merge(bytes);
     if (this.cache.size >= BpeModel.CACHE_LIMIT) this.cache.clear();
-    this.cache.set(s, ids);
+    this.cache.set(key, ids);
     return ids;
   }
 

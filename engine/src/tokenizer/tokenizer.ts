@@ -7,7 +7,24 @@ import { BytefillError } from '../api/types';
 import { byteLevelToBytes } from './byte-level';
 import { BpeModel } from './bpe';
 import { buildPreTokenizer, PreTokenizer } from './pretokenizer';
-import { isValidUtf8, utf8DecodeLenient, utf8Encode } from './utf8';
+import { utf8DecodeLenient, utf8Encode } from './utf8';
+
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** UTF-8 length of a JS string (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder writes them). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
 
 // Invalid UTF-8 bytes are carried through the regex split as code points of this private-use
 // range (one per byte) and mapped back afterwards; they behave like punctuation in the patterns.
@@ -118,15 +135,28 @@ export class Tokenizer {
   pieces(bytes: Uint8Array): Uint8Array[] {
     if (bytes.length === 0) return [];
     let text: string;
-    let invalid = false;
-    if (isValidUtf8(bytes)) text = utf8DecodeLenient(bytes);
-    else {
-      text = decodeMarkingInvalid(bytes);
-      invalid = true;
+    try {
+      text = strictDecoder.decode(bytes);
+    } catch {
+      // Invalid UTF-8 (e.g. a cursor inside a character): carry bad bytes through as markers.
+      return this.splitText(decodeMarkingInvalid(bytes)).map(encodeMarked);
     }
+    if (this.normalize || this.pre.addPrefixSpace) return this.splitText(text).map((p) => utf8Encode(p));
+    // Common case: slice the input bytes at the pieces' character boundaries (no re-encoding).
+    const out: Uint8Array[] = [];
+    let off = 0;
+    for (const p of this.pre.split(text)) {
+      const n = utf8Length(p);
+      out.push(bytes.subarray(off, off + n));
+      off += n;
+    }
+    return out;
+  }
+
+  private splitText(text: string): string[] {
     if (this.normalize) text = this.normalize(text);
     if (this.pre.addPrefixSpace && !text.startsWith(' ')) text = ' ' + text;
-    return this.pre.split(text).map((p) => (invalid ? encodeMarked(p) : utf8Encode(p)));
+    return this.pre.split(text);
   }
 
   /** Byte offsets at which pre-token pieces start (always includes 0 for non-empty input). */
