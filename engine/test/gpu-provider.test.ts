@@ -1,3 +1,4 @@
+import { argmaxOf as argmax, assertClose as close, maxDiff, pseudoIds as ids } from './helpers';
 // GPU execution providers (webgpu; cuda where installed) against the bundled models.
 //
 // Everywhere (CI, CPU machines): device 'webgpu' without a WebGPU adapter fails fast with
@@ -25,29 +26,6 @@ function recorder(): { lines: LogLine[]; log: (level: LogLevel, msg: string) => 
   return { lines, log: (level, msg) => lines.push({ level, msg }) };
 }
 
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length, 'lengths differ');
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-}
-function close(a: Float32Array, b: Float32Array, tol: number, what: string): void {
-  const d = maxDiff(a, b);
-  assert.ok(d <= tol, `${what}: max |diff| ${d} > ${tol}`);
-}
-function argmax(a: Float32Array): number {
-  let k = 0;
-  for (let i = 1; i < a.length; i++) if (a[i] > a[k]) k = i;
-  return k;
-}
-/** Deterministic ids in [6, V). */
-function ids(n: number, seed: number, V: number): number[] {
-  let x = seed;
-  return Array.from({ length: n }, () => {
-    x = (x * 1103515245 + 12345) >>> 0;
-    return 6 + (x % (V - 6));
-  });
-}
 async function hostData(st: KVState): Promise<Float32Array[]> {
   const h = await st.toHost();
   return h.tensors.map((t) => t.data as Float32Array);

@@ -14,3 +14,31 @@ function findRoot(start: string): string {
 
 export const repoRoot = findRoot(__dirname);
 export const modelDir = (name: 'tiny-code-a' | 'tiny-code-b') => path.join(repoRoot, 'models', name);
+
+/** Largest absolute difference between two equal-length vectors. */
+export function maxDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+export function assertClose(a: Float32Array, b: Float32Array, tol: number, what: string): void {
+  const d = maxDiff(a, b);
+  if (!(d <= tol)) throw new Error(`${what}: max |diff| ${d} > ${tol}`);
+}
+
+export function argmaxOf(a: Float32Array): number {
+  let k = 0;
+  for (let i = 1; i < a.length; i++) if (a[i] > a[k]) k = i;
+  return k;
+}
+
+/** Deterministic non-special token ids in [6, V). */
+export function pseudoIds(n: number, seed: number, V: number): number[] {
+  let x = seed;
+  return Array.from({ length: n }, () => {
+    x = (x * 1103515245 + 12345) >>> 0;
+    return 6 + (x % (V - 6));
+  });
+}

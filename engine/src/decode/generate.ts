@@ -34,6 +34,16 @@ export interface GenerateResult {
   firstTokenAt?: number;
 }
 
+/** Index of the earliest occurrence of any stop string in text, or -1. */
+export function firstStopIndex(text: string, stops: readonly string[] | undefined): number {
+  let cut = -1;
+  for (const s of stops ?? []) {
+    const i = s ? text.indexOf(s) : -1;
+    if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+  }
+  return cut;
+}
+
 export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   let bytes = o.initialBytes ?? new Uint8Array(0);
   const tokens: number[] = [];
@@ -45,14 +55,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     const drop = Math.min(o.dropPrefixBytes ?? 0, bytes.length);
     return bytes.subarray(drop, bytes.length - incompleteUtf8Tail(bytes));
   };
-  const stopAt = (text: string): number => {
-    let cut = -1;
-    for (const s of o.stopStrings ?? []) {
-      const i = s ? text.indexOf(s) : -1;
-      if (i >= 0 && (cut < 0 || i < cut)) cut = i;
-    }
-    return cut;
-  };
+  const stopAt = (text: string) => firstStopIndex(text, o.stopStrings);
   // The initial overhang may already contain a stop string.
   let text = utf8DecodeLenient(visible());
   if (stopAt(text) >= 0) return { text: text.slice(0, stopAt(text)), tokens, stopReason: 'stop', steps: 0, contrastedSteps: 0 };

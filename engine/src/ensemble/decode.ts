@@ -7,6 +7,7 @@
 // member's exact next-byte distribution (ByteStream), combined (mixture or product), one byte
 // picked (greedy, or sampled with the request's temperature / top-k / top-p and seed), pushed to
 // every member. A member runs its model only when its cover rows need new branch logits.
+import { firstStopIndex } from '../decode/generate';
 import { BytefillError, CompletionRequest, CompletionResult, EnsembleMode, StopReason } from '../api/types';
 import { ModelBundle } from '../api/model-bundle';
 import { boundarySplit, DEFAULT_BUDGET, preparePrompt, promptIds, PromptBudget } from '../complete/prompt';
@@ -108,14 +109,7 @@ export async function completeEnsembleWith(members: EnsembleMember[], req: Ensem
       stats.push({ name: b.name, pendingAtStart: x.length - L, promptTokens: prompt.length, forwards: 0, forwardMs: 0, commits: 0, validityChecks: 0 });
     }
 
-    const stopAt = (s: string): number => {
-      let cut = -1;
-      for (const st of req.stop ?? []) {
-        const i = st ? s.indexOf(st) : -1;
-        if (i >= 0 && (cut < 0 || i < cut)) cut = i;
-      }
-      return cut;
-    };
+    const stopAt = (s: string) => firstStopIndex(s, req.stop);
 
     for (;;) {
       if (signal?.aborted) {
