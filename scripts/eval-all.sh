@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json
 mkdir -p .bench docs
-LIMIT=${LIMIT:-164}
+LIMIT=${LIMIT:-100}
 cli() { node out/engine/src/cli/main.js "$@"; }
 for m in tiny-code-b tiny-code-a; do
   cli eval midtoken --model models/$m --mode token,heal,byte --out .bench/eval-$m-midtoken.json --chart docs/eval-$m-midtoken.svg
