@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Ensembles and USCD, as recorded in BENCHMARKS.md: held-out bits per byte of each model and of
-# the mixture/product ensembles (`score`), HumanEval infilling for the ensembles, and USCD at two
-# settings against plain byte-mode decoding. Writes .bench/*.json. LIMIT shrinks the sets.
+# Ensembles, as recorded in BENCHMARKS.md: held-out bits per byte of each model and of the
+# mixture/product ensembles (`score`), and HumanEval infilling for the ensembles.
+# Writes .bench/*.json. LIMIT shrinks the sets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json
@@ -19,13 +19,4 @@ cli score --files $FILES --max-bytes 1500 --model $A --model $B --ensemble produ
 for ens in mixture product; do
   cli eval humaneval --set single-line --limit "$LIMIT" --model $A --model $B --ensemble $ens --mode byte --out .bench/ens-$ens-single-line.json
   cli eval humaneval --set random-span-light --limit "$LIMIT" --model $A --model $B --ensemble $ens --mode byte --max-tokens 96 --out .bench/ens-$ens-random-span-light.json
-done
-for m in tiny-code-b tiny-code-a; do
-  for setting in "0.5 0.2" "0.3 0.4"; do
-    set -- $setting
-    for s in single-line random-span; do
-      cli eval humaneval --set $s --limit "$LIMIT" --model models/$m --mode byte --uscd --uscd-alpha $1 --uscd-threshold $2 \
-        --label "a$1-t$2-" --max-tokens $([ $s = single-line ] && echo 48 || echo 96) --out .bench/uscd-$m-a$1-t$2-$s.json
-    done
-  done
 done
