@@ -226,7 +226,14 @@ export function pickByte(p: Float64Array, out: readonly number[], sampler: Sampl
     // Nothing valid has mass (should not happen with real models): end here.
     return END;
   }
-  if (sampler.greedy) return sampler.pick(q);
+  if (sampler.greedy) {
+    const b = sampler.pick(q);
+    // Byte-level greedy degenerates on whitespace runs: a space is often the likeliest single byte
+    // (every indentation depth and every " word" token start with it) long after the run should
+    // end. Continue a run of spaces/tabs only while it is likelier than all other bytes together.
+    if ((b === 0x20 || b === 0x09) && 2 * q[b] < s) return sampler.pick(q, (x) => x !== 0x20 && x !== 0x09);
+    return b;
+  }
   const t = sampler.opts.temperature!;
   let z = 0;
   for (let b = 0; b < 257; b++) z += q[b] = q[b] > 0 ? Math.pow(q[b] / s, 1 / t) : 0;
