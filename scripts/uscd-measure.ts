@@ -1,10 +1,11 @@
 // Measurement script for USCD defaults and cost (not part of the library API).
-//   node out/engine/src/uscd/measure.js stats   N        gate statistics on plain greedy steps
-//   node out/engine/src/uscd/measure.js quality N cfgs   exact match of single-line completions
-//   node out/engine/src/uscd/measure.js latency N rounds USCD vs plain latency, interleaved
+//   node out/scripts/uscd-measure.js stats   N        gate statistics on plain greedy steps
+//   node out/scripts/uscd-measure.js quality N cfgs   exact match of single-line completions
+//   node out/scripts/uscd-measure.js latency N rounds USCD vs plain latency, interleaved
 // Examples: held-out Python (this machine's standard library, never in the models' corpus): a line
 // in the middle of a file, cursor at its indentation or a few characters in; target = rest of line.
 import * as fs from 'node:fs';
+import { editSimilarity } from '../engine/src/eval/metrics';
 import * as path from 'node:path';
 import { Engine } from '../engine/src/api/engine';
 import { CompletionRequest } from '../engine/src/api/types';
@@ -46,16 +47,6 @@ export function examples(n: number, seed = 7): Example[] {
 }
 
 /** 1 - Levenshtein distance / max length (1 = identical). */
-function editSim(a: string, b: string): number {
-  if (!a.length && !b.length) return 1;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur.push(Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    prev = cur;
-  }
-  return 1 - prev[b.length] / Math.max(a.length, b.length);
-}
 
 async function main() {
   const [what = 'stats', nArg = '40', extra = ''] = process.argv.slice(2);
@@ -125,7 +116,7 @@ async function main() {
           steps += res.steps ?? 0;
         }
         if (res.completion.trimEnd() === e.target.trimEnd()) em++;
-        sim += editSim(res.completion.trimEnd(), e.target.trimEnd());
+        sim += editSimilarity(res.completion.trimEnd(), e.target.trimEnd());
       }
       console.log(`${c}: exact ${em}/${exs.length} (${((100 * em) / exs.length).toFixed(1)}%), edit sim ${(sim / exs.length).toFixed(3)}, contrasted ${contrasted}/${steps}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
