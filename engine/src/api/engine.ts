@@ -2,12 +2,11 @@
 // models are CPU-bound and share the prefix caches); a queued request whose signal fires before
 // its turn returns at once.
 import * as path from 'node:path';
-import { BOUNDARY_MODES, BytefillError, CompletionRequest, CompletionResult, EngineOptions, ENSEMBLE_MODES, Logger, Provider } from './types';
+import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, CompletionResult, EngineOptions, ENSEMBLE_MODES, Logger, Provider } from './types';
 import { ModelBundle, defaultModelDir } from './model-bundle';
 import { completeSingle } from '../complete/single-model';
 import { DEFAULT_BUDGET, PromptBudget } from '../complete/prompt';
 import { middleBitsPerByte } from '../complete/middle-score';
-import { BoundaryMode } from './types';
 
 export interface ModelInfo {
   name: string;

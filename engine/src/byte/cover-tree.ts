@@ -206,13 +206,6 @@ export class CoverTree {
     return this.candidates().filter((c) => this.isValid(c));
   }
 
-  /** Number of candidate covers checked valid so far (a cost indicator for reports). */
-  validCoversCount(): number {
-    let n = 0;
-    for (const v of this.validCache.values()) if (v) n++;
-    return n;
-  }
-
   /** Next byte after u: 256 bytes + END, normalised. */
   nextByteDistribution(): Float64Array {
     const dist = new Float64Array(257);
@@ -291,7 +284,10 @@ export class CoverTree {
 function splitPoints(index: VocabIndex, u: Uint8Array): number[] {
   const out: number[] = [];
   for (let j = 0; j <= u.length; j++) {
-    if (j < u.length && index.range(u.subarray(j))[0] === index.range(u.subarray(j))[1]) continue;
+    if (j < u.length) {
+      const [lo, hi] = index.range(u.subarray(j));
+      if (lo === hi) continue;
+    }
     out.push(j);
   }
   return out;

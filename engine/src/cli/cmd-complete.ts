@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import { BytefillError, Logger } from '../api/types';
 import { Engine } from '../api/engine';
 import { intOpt, opt, parseArgs } from './args';
@@ -25,4 +24,3 @@ export async function runComplete(argv: string[], log: Logger): Promise<number> 
   return 0;
 }
 
-export { fs };

@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 // bytefill CLI: complete | eval | bench | score | compare. Errors print one clear line and exit 1.
-import * as fs from 'node:fs';
 import { BytefillError, Logger } from '../api/types';
 import '../features';
-import { parseArgs } from './args';
 import { runComplete } from './cmd-complete';
 import { runEvalCommand } from './cmd-eval';
 import { runBench } from './cmd-bench';
@@ -67,4 +65,3 @@ if (require.main === module) {
   );
 }
 
-export { parseArgs, fs };

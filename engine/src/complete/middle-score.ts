@@ -6,6 +6,7 @@
 // The middle is scored as complete: its end-of-middle token is included in the numerator.
 import { BoundaryMode, BytefillError } from '../api/types';
 import { ModelBundle } from '../api/model-bundle';
+import { PrefillResult } from '../model/prefix-cache';
 import { CoverTree } from '../byte/cover-tree';
 import { OnnxBranchScorer } from '../byte/branch-scorer';
 import { logSoftmax } from '../decode/distribution';
@@ -13,16 +14,16 @@ import { startsWithBytes, utf8Encode } from '../tokenizer/utf8';
 import { boundarySplit, preparePrompt, promptIds, PromptBudget } from './prompt';
 
 /** Sum of log p(ids | prompt) with one forward over the ids (natural log). */
-async function sequenceLogProb(b: ModelBundle, prompt: number[], ids: number[], signal?: AbortSignal): Promise<{ logp: number; ctxLogp: Float64Array }> {
+async function sequenceLogProb(b: ModelBundle, prompt: number[], ids: number[], signal?: AbortSignal): Promise<{ logp: number; ctxLogp: Float64Array; pre: PrefillResult }> {
   const pre = await b.cache.prefill(prompt, signal);
   const ctxLogp = logSoftmax(pre.lastLogits);
-  if (ids.length === 0) return { logp: 0, ctxLogp };
+  if (ids.length === 0) return { logp: 0, ctxLogp, pre };
   let logp = ctxLogp[ids[0]];
   if (ids.length > 1) {
     const r = await b.model.forward(pre.state, [ids.slice(0, -1)], { allLogits: true, signal });
     r.logits[0].forEach((l, k) => (logp += logSoftmax(l)[ids[k + 1]]));
   }
-  return { logp, ctxLogp };
+  return { logp, ctxLogp, pre };
 }
 
 export async function middleBitsPerByte(b: ModelBundle, prefix: string, suffix: string, middle: string, mode: BoundaryMode, budget: PromptBudget, signal?: AbortSignal): Promise<number> {
@@ -56,10 +57,9 @@ export async function middleBitsPerByte(b: ModelBundle, prefix: string, suffix: 
     const full = new Uint8Array(u.length + refBytes.length);
     full.set(u);
     full.set(refBytes, u.length);
-    const { logp } = await sequenceLogProb(b, prompt, [...b.tok.encodeBytes(full), ...end], signal);
+    const { logp, pre } = await sequenceLogProb(b, prompt, [...b.tok.encodeBytes(full), ...end], signal);
     let logZ = 0; // every middle starts with the empty string
     if (u.length > 0) {
-      const pre = await b.cache.prefill(prompt, signal);
       const tree = await CoverTree.build(b.tok, b.index, new OnnxBranchScorer(b.model, pre.state, pre.lastLogits), u, { stopIds: b.template.stopIds, lookahead: true }, signal);
       logZ = tree.logPrefixProb();
     }
