@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds engine/eval-data/midtoken.jsonl: completion cases with the cursor in the middle of a
-// token, from code the bundled models never saw (see /work/shared/models/README.md):
+// token, from code the bundled models never saw (see models/README.md):
 // the Python standard library, and npm packages in node_modules that are not in the corpus list.
 // Deterministic: sorted file lists and a seeded PRNG; same machine contents -> same file.
 //
@@ -24,7 +24,7 @@ const MAX_LINE = 300;
 const MAX_FILE_BYTES = 100_000; // larger files are mostly bundles or generated tables
 
 // Held out: present in node_modules, absent from the models' corpus list (checked by hand
-// against /work/shared/models/README.md "Corpus packages").
+// against models/README.md "Corpus packages").
 const JS_PACKAGES = [
   'braces', 'cheerio', 'entities', 'fast-glob', 'glob', 'htmlparser2', 'js-yaml', 'json5',
   'jsonc-parser', 'linkify-it', 'lru-cache', 'markdown-it', 'micromatch', 'minimatch',

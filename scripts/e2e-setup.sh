@@ -5,7 +5,6 @@
 #   - code-server@4.100.3 installed from the npm registry into a cache folder OUTSIDE the repo,
 #     so a clean clone (CI) reuses it: ${BYTEFILL_E2E_CACHE:-$HOME/.cache/bytefill-e2e}/code-server
 # Prints the path of the code-server binary on its last line of output ("CODE_SERVER=...").
-# See docs in /work/shared/DESIGN.md "Set-up facts checked on this machine kind".
 set -euo pipefail
 
 CODE_SERVER_VERSION="${BYTEFILL_CODE_SERVER_VERSION:-4.100.3}"

@@ -26,9 +26,9 @@ export interface HumanEvalRecord {
   entry_point: string;
 }
 
-/** <repo>/../shared/benchmarks/humaneval-infilling */
+/** <repo>/benchmarks/humaneval-infilling: the sets ship with the repository (MIT, LICENSE beside them). */
 export function defaultHumanEvalDir(): string {
-  return path.resolve(findRepoRoot(), '..', 'shared', 'benchmarks', 'humaneval-infilling');
+  return path.join(findRepoRoot(), 'benchmarks', 'humaneval-infilling');
 }
 
 export function isHumanEvalSet(s: string): s is HumanEvalSet {
