@@ -1,9 +1,7 @@
 // Ensemble single-line latency (BENCHMARKS.md section 3): 15 mid-token prompts, a keystroke with
-// the previous prefix completed just before, stop at newline, at most 40 bytes. Run after `npx tsc`.
+// the previous prefix completed just before, stop at newline, at most 40 bytes. Run after `npx tsc -b`.
 const path = require('node:path');
-require('../out/engine/src/features.js');
-const { Engine } = require('../out/engine/src/api/engine.js');
-const { loadMidtoken, percentile } = require('../out/engine/src/eval');
+const { Engine, loadMidtoken, percentile } = require('../out/engine/src/index.js');
 (async () => {
   const out = {};
   for (const ens of ['mixture', 'product']) {

@@ -3,7 +3,7 @@
 // against each member's byte mode on the same cases (scripts/eval-all.sh), paired bootstrap CIs.
 const fs = require('node:fs');
 const path = require('node:path');
-const { compareRuns } = require('../out/engine/src/eval');
+const { compareRuns } = require('../out/engine/src/index.js');
 const dir = path.join(__dirname, '..', '.bench');
 const load = (f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
 console.log('| set | run | n | pass@1 | first-line EM | edit sim | prefix match | Δ edit sim vs tiny-code-b [95% CI] | Δ vs tiny-code-a [95% CI] | p50 ms |');

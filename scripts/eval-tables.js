@@ -3,7 +3,7 @@
 // one table per model (sets x modes) and the paired bootstrap differences of byte mode.
 const fs = require('node:fs');
 const path = require('node:path');
-const { compareRuns } = require('../out/engine/src/eval');
+const { compareRuns } = require('../out/engine/src/index.js');
 const dir = path.join(__dirname, '..', '.bench');
 const pct = (x) => (x === undefined || x === null || Number.isNaN(x) ? '-' : `${(100 * x).toFixed(1)}%`);
 const num = (x, d = 3) => (x === undefined || x === null || Number.isNaN(x) ? '-' : x.toFixed(d));

@@ -4,7 +4,7 @@
 # scripts/eval-all.sh. Writes .bench/uscd-*.json. LIMIT shrinks the sets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npx tsc -p tsconfig.json
+npx tsc -b
 mkdir -p .bench
 LIMIT=${LIMIT:-100}
 cli() { node out/engine/src/cli/main.js "$@"; }

@@ -5,15 +5,10 @@
 // Examples: held-out Python (this machine's standard library, never in the models' corpus): a line
 // in the middle of a file, cursor at its indentation or a few characters in; target = rest of line.
 import * as fs from 'node:fs';
-import { editSimilarity } from '../engine/src/eval/metrics';
 import * as path from 'node:path';
-import { Engine } from '../engine/src/api/engine';
-import { CompletionRequest } from '../engine/src/api/types';
-import { completeSingle } from '../engine/src/complete/single-model';
-import { uscdStepperFactory, resolveUscdParams, completeUscdWith } from '../engine/src/uscd/index';
-import { UscdStepper } from '../engine/src/uscd/stepper';
-import { uncertainty } from '../engine/src/uscd/gate';
-import { contrast } from '../engine/src/uscd/contrast';
+import { CompletionRequest, completeSingle, editSimilarity, Engine, uscd } from '../engine/src/index';
+
+const { uscdStepperFactory, resolveUscdParams, completeUscdWith, UscdStepper, uncertainty, contrast } = uscd;
 
 interface Example { prefix: string; suffix: string; target: string }
 

@@ -3,7 +3,7 @@
 // byte mode on the same cases (scripts/eval-all.sh), with paired bootstrap intervals.
 const fs = require('node:fs');
 const path = require('node:path');
-const { compareRuns } = require('../out/engine/src/eval');
+const { compareRuns } = require('../out/engine/src/index.js');
 const dir = path.join(__dirname, '..', '.bench');
 const load = (f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
 console.log('| model | set | setting | pass@1 | edit sim | prefix match | p50 ms | Δ edit sim vs plain [95% CI] | latency ratio (mean) |');

@@ -3,7 +3,7 @@
 // the failures we saw (see BENCHMARKS.md), not a claim that byte mode always wins.
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Engine } from '../src/api/engine';
+import { Engine } from '../src/index';
 import { modelDir } from './helpers';
 
 export const MID_TOKEN_CASES: Array<[prefix: string, suffix: string, expected: string]> = [

@@ -3,8 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Engine } from '../src/api/engine';
-import { BytefillError } from '../src/api/types';
+import { Engine, BytefillError } from '../src/index';
 import { modelDir } from './helpers';
 
 let engineB: Engine;

@@ -1,7 +1,7 @@
 // Ensemble completion through the Engine (two bundled models with different tokenizers).
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Engine } from '../src/api/engine';
+import { Engine } from '../src/index';
 import '../src/ensemble/index';
 import { completeEnsembleWith } from '../src/ensemble/decode';
 import { modelDir } from './helpers';

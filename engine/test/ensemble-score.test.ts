@@ -1,7 +1,7 @@
 // scoreBytes: exact bits per byte under one model or an ensemble.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ModelBundle } from '../src/api/model-bundle';
+import { ModelBundle } from '../src/bundle/model-bundle';
 import { scoreBytes, documentStartId } from '../src/ensemble/score';
 import { ByteStream } from '../src/ensemble/byte-stream';
 import { OnnxStreamLM } from '../src/ensemble/stream-lm';

@@ -9,7 +9,7 @@ import { ByteStream, stableCommitPoint, tokensBefore } from '../src/ensemble/byt
 import { combine } from '../src/ensemble/combine';
 import { BranchOut, LMContext, newStats, OnnxStreamLM, StreamLM } from '../src/ensemble/stream-lm';
 import { logSoftmax } from '../src/decode/distribution';
-import { ModelBundle } from '../src/api/model-bundle';
+import { ModelBundle } from '../src/bundle/model-bundle';
 import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { concatBytes, utf8Encode } from '../src/tokenizer/utf8';
 import { syntheticLogits, tinyTokenizer } from './synthetic';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import type { CompletionResult } from '../src/api/types';
+import type { CompletionResult } from '../src/index';
 import { percentile, runEval, summarize } from '../src/eval/runner';
 import type { EvalCase, EvalSubject } from '../src/eval/types';
 

@@ -11,7 +11,7 @@ import { argmaxOf as argmax, assertClose as close, maxDiff, pseudoIds as ids } f
 
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { BytefillError, LogLevel } from '../src/api/types';
+import { BytefillError, LogLevel } from '../src/index';
 import { KVState } from '../src/model/kv-state';
 import { OnnxModel } from '../src/model/onnx-model';
 import { modelDir } from './helpers';

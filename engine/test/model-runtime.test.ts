@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BytefillError, LogLevel } from '../src/api/types';
+import { BytefillError, LogLevel } from '../src/index';
 import { findOnnxFile, loadModelConfig } from '../src/model/config';
 import { KVState } from '../src/model/kv-state';
 import { OnnxModel } from '../src/model/onnx-model';

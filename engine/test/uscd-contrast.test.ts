@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { BytefillError } from '../src/api/types';
+import { BytefillError } from '../src/index';
 import { KVState } from '../src/model/kv-state';
 import { applyTemperature, contrast } from '../src/uscd/contrast';
 import { gateOpen, uncertainty } from '../src/uscd/gate';

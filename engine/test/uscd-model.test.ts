@@ -1,9 +1,8 @@
 // USCD against the bundled model tiny-code-b (real onnxruntime, 2 threads).
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Engine } from '../src/api/engine';
-import { ModelBundle } from '../src/api/model-bundle';
-import { BytefillError, CompletionRequest } from '../src/api/types';
+import { Engine, BytefillError, CompletionRequest } from '../src/index';
+import { ModelBundle } from '../src/bundle/model-bundle';
 import { completeSingle, StepperContext } from '../src/complete/single-model';
 import { DEFAULT_BUDGET, preparePrompt, promptIds } from '../src/complete/prompt';
 import { PlainStepper, TokenStepper } from '../src/decode/stepper';
@@ -175,7 +174,6 @@ describe('uscd with tiny-code-b', () => {
 describe('uscd through Engine', () => {
   let engine: Engine;
   before(async () => {
-    // Importing ../src/uscd/index (above) registers engineExtensions.completeUscd.
     engine = await Engine.create({ models: [modelDir('tiny-code-b')], threads: 2 });
   });
   after(async () => {

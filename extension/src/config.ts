@@ -3,8 +3,7 @@
 // then validates with the server's rules.
 import * as os from 'os';
 import * as path from 'path';
-import { normalizeConfig } from '../../language-server/src/config';
-import { ServerConfig } from '../../language-server/src/protocol';
+import { normalizeConfig, ServerConfig } from '../../language-server/src/index';
 
 export interface PathContext {
   /** First workspace folder (fs path), if any: relative model paths resolve against it. */

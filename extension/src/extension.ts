@@ -10,8 +10,8 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
-import type { ErrorParams, LoadProgressParams, ServerConfig, StatusResult } from '../../language-server/src/protocol';
-import { Methods } from '../../language-server/src/protocol';
+import type { ErrorParams, LoadProgressParams, ServerConfig, StatusResult } from '../../language-server/src/index';
+import { Methods } from '../../language-server/src/index';
 import { documentSelectorFor, needsClientRestart, readRawSettings, settingsToServerConfig } from './config';
 import { RestartingErrorHandler } from './errorHandler';
 import { StatusBar } from './statusBar';

@@ -1,6 +1,6 @@
 // The status bar item: idle / loading / generating / error / disabled. Click -> showStatus.
 import * as vscode from 'vscode';
-import type { LoadState } from '../../language-server/src/protocol';
+import type { LoadState } from '../../language-server/src/index';
 
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;

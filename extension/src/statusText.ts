@@ -1,5 +1,5 @@
 // Human-readable one-paragraph summary of a bytefill/status result (pure; unit-tested).
-import type { StatusResult } from '../../language-server/src/protocol';
+import type { StatusResult } from '../../language-server/src/index';
 
 export function formatStatus(s: StatusResult): string {
   const parts: string[] = [];

@@ -13,7 +13,7 @@ import {
 } from '../src/config';
 import { RestartPolicy } from '../src/restartPolicy';
 import { formatStatus } from '../src/statusText';
-import { DEFAULT_CONFIG, StatusResult } from '../../language-server/src/protocol';
+import { DEFAULT_CONFIG, StatusResult } from '../../language-server/src/index';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));

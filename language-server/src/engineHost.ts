@@ -1,9 +1,7 @@
 // Owns the engine: loads it in the background (typing never waits for it), reloads it when
 // model settings change, and reports the load state. A failed load leaves the server up
 // with state 'error'; completions then return nothing.
-import { Engine, EngineInfo } from '../../engine/src/api/engine';
-import '../../engine/src/features';
-import type { EngineOptions } from '../../engine/src/api/types';
+import { Engine, EngineInfo, EngineOptions } from '../../engine/src/index';
 import { modelKey } from './config';
 import { Logger, errorMessage } from './logger';
 import { LoadProgressParams, LoadState, ServerConfig } from './protocol';

@@ -148,7 +148,7 @@ export async function startClient(initializationOptions: unknown = {}): Promise<
 export async function engineWorks(): Promise<boolean> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Engine } = require('../../engine/src/api/engine') as typeof import('../../engine/src/api/engine');
+    const { Engine } = require('../../engine/src/index') as typeof import('../../engine/src/index');
     const e = await Engine.create({});
     await e.dispose();
     return true;

@@ -24,7 +24,7 @@ const path = require('node:path');
 const os = require('node:os');
 const ort = require('onnxruntime-node');
 const ROOT = path.resolve(__dirname, '../..');
-const { OnnxModel } = require(path.join(ROOT, 'out/engine/src/model/onnx-model.js'));
+const { OnnxModel } = require(path.join(ROOT, 'out/engine/src/index.js'));
 
 function args(argv) {
   const a = { devices: 'webgpu,cpu', steps: '16', 'budget-s': '150' };

@@ -40,9 +40,9 @@ git check-ignore -q .device/p1/payload.part || die ".device/ is not ignored by g
 git check-ignore -q .gl/x.deb || die ".gl/ is not ignored by git"
 
 # 2. Build (out/ is ignored and travels as a carried path).
-say "building: npx tsc -p tsconfig.json"
-npx tsc -p tsconfig.json
-for f in out/engine/src/cli/main.js out/engine/test/gpu-provider.test.js out/engine/src/model/onnx-model.js; do
+say "building: npx tsc -b"
+npx tsc -b
+for f in out/engine/src/cli/main.js out/engine/test/gpu-provider.test.js out/engine/src/index.js; do
   [ -f "$f" ] || die "$f missing after tsc"
 done
 

@@ -132,7 +132,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>
 ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2>/dev/null | sed 's/^/    icd: /'
 
 # 3. Can webgpu get an adapter? If not with the current env, try the other ICD setting once.
-PROBE_JS="const {OnnxModel}=require('./out/engine/src/model/onnx-model');(async()=>{const t=Date.now();const m=await OnnxModel.load('models/tiny-code-b',{device:'webgpu'});const r=await m.forward(null,[[5,6,7,8]]);console.log(JSON.stringify({provider:m.provider,ms:Date.now()-t,onDevice:r.state.onDevice}));await m.dispose();})().catch(e=>{console.log(JSON.stringify({error:String(e.message||e)}));process.exit(1)})"
+PROBE_JS="const {OnnxModel}=require('./out/engine/src/index');(async()=>{const t=Date.now();const m=await OnnxModel.load('models/tiny-code-b',{device:'webgpu'});const r=await m.forward(null,[[5,6,7,8]]);console.log(JSON.stringify({provider:m.provider,ms:Date.now()-t,onDevice:r.state.onDevice}));await m.dispose();})().catch(e=>{console.log(JSON.stringify({error:String(e.message||e)}));process.exit(1)})"
 step webgpu-probe 60 node -e "$PROBE_JS"
 if [ "$(cat "$W/steps/webgpu-probe.meta" | grep -o '"rc":[0-9]*')" != '"rc":0' ] && [ -f "$ICD" ]; then
   if [ -n "${VK_DRIVER_FILES:-}" ]; then unset VK_DRIVER_FILES VK_ICD_FILENAMES; else export VK_DRIVER_FILES=$ICD VK_ICD_FILENAMES=$ICD; fi

@@ -2,11 +2,13 @@
 // models are CPU-bound and share the prefix caches); a queued request whose signal fires before
 // its turn returns at once.
 import * as path from 'node:path';
-import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, CompletionResult, EngineOptions, ENSEMBLE_MODES, Logger, Provider } from './types';
-import { ModelBundle, defaultModelDir } from './model-bundle';
+import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, CompletionResult, EngineOptions, ENSEMBLE_MODES, Logger, Provider } from '../core/types';
+import { ModelBundle, defaultModelDir } from '../bundle/model-bundle';
 import { completeSingle } from '../complete/single-model';
 import { DEFAULT_BUDGET, PromptBudget } from '../complete/prompt';
 import { middleBitsPerByte } from '../complete/middle-score';
+import { completeEnsemble } from '../ensemble/index';
+import { completeUscdWith } from '../uscd/index';
 
 export interface ModelInfo {
   name: string;
@@ -21,13 +23,6 @@ export interface EngineInfo {
   device: string;
   ensemble: string | null;
 }
-
-/** Hooks that features in other folders register (ensembles, USCD) without a dependency cycle. */
-export interface EngineExtensions {
-  completeEnsemble?: (engine: Engine, req: CompletionRequest) => Promise<CompletionResult>;
-  completeUscd?: (engine: Engine, bundle: ModelBundle, req: CompletionRequest) => Promise<CompletionResult>;
-}
-export const engineExtensions: EngineExtensions = {};
 
 export class Engine {
   private queue: Promise<unknown> = Promise.resolve();
@@ -95,13 +90,9 @@ export class Engine {
     }
     if (this.isEnsemble) {
       if (req.uscd?.enabled) throw new BytefillError('UNSUPPORTED', 'USCD with an ensemble is not supported: use one model, or turn USCD off');
-      if (!engineExtensions.completeEnsemble) throw new BytefillError('UNSUPPORTED', 'ensembles are not available in this build');
-      return engineExtensions.completeEnsemble(this, req);
+      return completeEnsemble(this.bundles, this.opts, this.budget, req);
     }
-    if (req.uscd?.enabled) {
-      if (!engineExtensions.completeUscd) throw new BytefillError('UNSUPPORTED', 'USCD is not available in this build');
-      return engineExtensions.completeUscd(this, this.bundles[0], req);
-    }
+    if (req.uscd?.enabled) return completeUscdWith(this.bundles[0], req, this.budget);
     return completeSingle(this.bundles[0], req, this.budget);
   }
 

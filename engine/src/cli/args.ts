@@ -1,5 +1,5 @@
 // A small argv parser: --name value, --flag, repeated options collect into arrays.
-import { BytefillError } from '../api/types';
+import { BytefillError } from '../index';
 
 export interface ParsedArgs {
   positional: string[];

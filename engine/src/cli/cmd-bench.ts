@@ -1,8 +1,5 @@
 import * as os from 'node:os';
-import { BoundaryMode, BOUNDARY_MODES, Logger } from '../api/types';
-import { Engine } from '../api/engine';
-import { measureForward } from '../model/microbench';
-import { loadMidtoken, percentile } from '../eval';
+import { BoundaryMode, BOUNDARY_MODES, Logger, Engine, measureForward, loadMidtoken, percentile } from '../index';
 import { intOpt, listOf, parseArgs } from './args';
 import { COMMON_FLAGS, ENGINE_OPTIONS, engineOptions, REQUEST_OPTIONS, requestOptions } from './options';
 

@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
-import { BytefillError } from '../api/types';
-import { compare, EvalRecord } from '../eval';
+import { BytefillError, compare, EvalRecord } from '../index';
 import { opt, parseArgs } from './args';
 
 /**

@@ -1,5 +1,4 @@
-import { BytefillError, Logger } from '../api/types';
-import { Engine } from '../api/engine';
+import { BytefillError, Logger, Engine } from '../index';
 import { intOpt, opt, parseArgs } from './args';
 import { COMMON_FLAGS, ENGINE_OPTIONS, engineOptions, REQUEST_OPTIONS, requestOptions } from './options';
 import { readTextFile } from './read-file';

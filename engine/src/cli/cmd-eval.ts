@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BoundaryMode, BOUNDARY_MODES, BytefillError, Logger } from '../api/types';
-import { Engine } from '../api/engine';
-import * as ev from '../eval';
+import { BoundaryMode, BOUNDARY_MODES, BytefillError, Logger, Engine } from '../index';
+import * as ev from '../index';
 import { intOpt, listOf, oneOf, opt, parseArgs } from './args';
 import { COMMON_FLAGS, ENGINE_OPTIONS, engineOptions, REQUEST_OPTIONS, requestOptions } from './options';
 

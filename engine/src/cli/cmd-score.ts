@@ -1,6 +1,4 @@
-import { BytefillError, Logger } from '../api/types';
-import { Engine } from '../api/engine';
-import { scoreFiles } from '../ensemble';
+import { BytefillError, Logger, Engine, ensemble } from '../index';
 import { numOpt, opt, parseArgs } from './args';
 import { COMMON_FLAGS, ENGINE_OPTIONS, engineOptions } from './options';
 
@@ -17,7 +15,7 @@ export async function runScore(argv: string[], log: Logger): Promise<number> {
   const engine = await Engine.create(engineOptions(a, log));
   const json = a.flags.has('json');
   try {
-    const r = await scoreFiles(engine, files, {
+    const r = await ensemble.scoreFiles(engine, files, {
       maxBytes: opt(a, 'max-bytes') !== undefined ? Number(opt(a, 'max-bytes')) : undefined,
       uncheckedMass: tolerance,
       lazyMass: tolerance,

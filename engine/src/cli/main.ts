@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // bytefill CLI: complete | eval | bench | score | compare. Errors print one clear line and exit 1.
-import { BytefillError, Logger } from '../api/types';
-import '../features';
+import { BytefillError, Logger } from '../index';
 import { runComplete } from './cmd-complete';
 import { runEvalCommand } from './cmd-eval';
 import { runBench } from './cmd-bench';

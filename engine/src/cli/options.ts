@@ -1,5 +1,5 @@
 // Maps CLI options to engine options and request options (shared by complete, eval, bench, score).
-import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, Device, EngineOptions, ENSEMBLE_MODES, Logger } from '../api/types';
+import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, Device, EngineOptions, ENSEMBLE_MODES, Logger } from '../index';
 import { intOpt, numOpt, oneOf, opt, ParsedArgs } from './args';
 
 export const ENGINE_OPTIONS = ['model', 'weights', 'ensemble', 'device', 'variant', 'threads', 'fim-format', 'prefix-tokens', 'suffix-tokens'];

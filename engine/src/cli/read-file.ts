@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
-import { BytefillError, Logger } from '../api/types';
-import { isValidUtf8 } from '../tokenizer/utf8';
+import { BytefillError, Logger, isValidUtf8 } from '../index';
 
 /** Reads a source file as text; invalid UTF-8 is replaced (with a warning), never a crash. */
 export function readTextFile(file: string, log: Logger): string {

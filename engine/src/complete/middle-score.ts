@@ -4,8 +4,8 @@
 //   byte:  P(middle = u + ref) / P(middle starts with u), the denominator summed over all covers of
 //          the pending piece u (exact byte-level conditioning on the prefix).
 // The middle is scored as complete: its end-of-middle token is included in the numerator.
-import { BoundaryMode, BytefillError } from '../api/types';
-import { ModelBundle } from '../api/model-bundle';
+import { BoundaryMode, BytefillError } from '../core/types';
+import { ModelBundle } from '../bundle/model-bundle';
 import { PrefillResult } from '../model/prefix-cache';
 import { CoverTree } from '../byte/cover-tree';
 import { OnnxBranchScorer } from '../byte/branch-scorer';

@@ -1,7 +1,7 @@
 // Builds the prompt pieces for one model and one request: budgets, snippets, and the split of the
 // prefix at the prompt boundary that the byte layer works on.
-import { CompletionRequest } from '../api/types';
-import { ModelBundle } from '../api/model-bundle';
+import { CompletionRequest } from '../core/types';
+import { ModelBundle } from '../bundle/model-bundle';
 import { trimPrefix, trimSuffix } from '../fim/budget';
 import { buildPrompt } from '../fim/template';
 import { utf8Encode } from '../tokenizer/utf8';

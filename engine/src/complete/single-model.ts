@@ -3,8 +3,8 @@
 //   heal:  back up the last prefix token and constrain the first generated token to extend it;
 //   byte:  move the last pre-token piece into the middle and choose a cover of it by probability
 //          (exact byte-level conditioning), then continue with ordinary token decoding.
-import { BytefillError, CompletionRequest, CompletionResult, StopReason } from '../api/types';
-import { ModelBundle } from '../api/model-bundle';
+import { BytefillError, CompletionRequest, CompletionResult, StopReason } from '../core/types';
+import { ModelBundle } from '../bundle/model-bundle';
 import { CoverTree } from '../byte/cover-tree';
 import { OnnxBranchScorer } from '../byte/branch-scorer';
 import { generate, GenerateResult } from '../decode/generate';

@@ -1,6 +1,6 @@
 // The token decoding loop: pick, check stops, advance. Works on bytes so that a completion can
 // start with an overhang (byte mode) and so partial UTF-8 at token ends is held back.
-import { StopReason } from '../api/types';
+import { StopReason } from '../core/types';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { concatBytes, incompleteUtf8Tail, utf8DecodeLenient } from '../tokenizer/utf8';
 import { Sampler } from './sampler';

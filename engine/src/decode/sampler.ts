@@ -1,5 +1,5 @@
 // Token choice from a probability vector: greedy, or temperature / top-k / top-p sampling with a seed.
-import { SamplingOptions } from '../api/types';
+import { SamplingOptions } from '../core/types';
 import { mulberry32 } from './rng';
 
 export class Sampler {

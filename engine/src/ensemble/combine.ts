@@ -3,7 +3,7 @@
 //   mixture: p(b) = Σ_k w_k p_k(b)                      (weights normalised to sum 1)
 //   product: p(b) ∝ Π_k p_k(b)^{w_k}                    (weighted geometric mean, renormalised)
 // Members with weight 0 take no part (so weights (1, 0) reproduce the first model exactly).
-import { BytefillError, EnsembleMode } from '../api/types';
+import { BytefillError, EnsembleMode } from '../core/types';
 
 export const DIST_SIZE = 257;
 

@@ -8,8 +8,8 @@
 // picked (greedy, or sampled with the request's temperature / top-k / top-p and seed), pushed to
 // every member. A member runs its model only when its cover rows need new branch logits.
 import { firstStopIndex } from '../decode/generate';
-import { BytefillError, CompletionRequest, CompletionResult, EnsembleMode, StopReason } from '../api/types';
-import { ModelBundle } from '../api/model-bundle';
+import { BytefillError, CompletionRequest, CompletionResult, EnsembleMode, StopReason } from '../core/types';
+import { ModelBundle } from '../bundle/model-bundle';
 import { boundarySplit, DEFAULT_BUDGET, preparePrompt, promptIds, PromptBudget } from '../complete/prompt';
 import { Sampler } from '../decode/sampler';
 import { END } from '../byte/cover-tree';

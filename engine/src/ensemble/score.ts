@@ -27,9 +27,8 @@
 // while running 4x faster.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BytefillError, EnsembleMode } from '../api/types';
-import { ModelBundle } from '../api/model-bundle';
-import type { Engine } from '../api/engine';
+import { BytefillError, EngineOptions, EnsembleMode } from '../core/types';
+import { ModelBundle } from '../bundle/model-bundle';
 import { END } from '../byte/cover-tree';
 import { utf8Encode } from '../tokenizer/utf8';
 import { ByteStream } from './byte-stream';
@@ -159,8 +158,18 @@ export interface ScoreFilesResult {
   total: { bytes: number; bits: number; bitsPerByte: number; ms: number; bytesPerSecond: number; tokenLevelBits?: number; tokenLevelBitsPerByte?: number };
 }
 
+/**
+ * What scoreFiles needs from the engine facade. Structural, so this layer does not import the
+ * facade (api/ sits above ensemble/); an Engine is one.
+ */
+export interface LoadedModels {
+  readonly bundles: ModelBundle[];
+  readonly opts: Pick<EngineOptions, 'weights' | 'ensemble'>;
+  exclusive<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T>;
+}
+
 /** Scores files one after another under the engine's models (the CLI's `score --files`). */
-export async function scoreFiles(engine: Engine, files: string[], opts: ScoreFilesOptions = {}): Promise<ScoreFilesResult> {
+export async function scoreFiles(engine: LoadedModels, files: string[], opts: ScoreFilesOptions = {}): Promise<ScoreFilesResult> {
   let bundles = engine.bundles;
   let weights = normalizeWeights(engine.opts.weights, engine.bundles.length);
   if (opts.model !== undefined) {

@@ -1,5 +1,5 @@
 // Shared types of the evaluation harness.
-import type { CompletionResult, StopReason } from '../api/types';
+import type { CompletionResult, StopReason } from '../core/types';
 
 export type EvalKind = 'humaneval' | 'midtoken';
 

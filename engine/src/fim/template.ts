@@ -1,5 +1,5 @@
 // FIM prompt conventions, detected from the tokenizer's special tokens (or config.json's `fim`).
-import { BytefillError, FimOverride } from '../api/types';
+import { BytefillError, FimOverride } from '../core/types';
 import { Tokenizer } from '../tokenizer/tokenizer';
 
 export type FimFormat = 'PSM' | 'SPM';

@@ -3,7 +3,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BytefillError } from '../api/types';
+import { BytefillError } from '../core/types';
 
 export interface ModelReference {
   input_ids: number[];

@@ -10,7 +10,7 @@
 // downloads with tensor.getData() and returns CPU tensors (forward accepts either).
 
 import * as ort from 'onnxruntime-node';
-import { BytefillError } from '../api/types';
+import { BytefillError } from '../core/types';
 
 export type KVDType = 'float32' | 'float16';
 type KVArray = Float32Array | Uint16Array;

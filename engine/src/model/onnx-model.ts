@@ -9,7 +9,7 @@
 
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { BytefillError, Device, Logger, Provider } from '../api/types';
+import { BytefillError, Device, Logger, Provider } from '../core/types';
 import { findOnnxFile, loadModelConfig, ModelConfig } from './config';
 import { KVDType, KVShape, KVState } from './kv-state';
 import { createSession } from './session';

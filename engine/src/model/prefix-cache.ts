@@ -6,7 +6,7 @@
 // the returned state is pinned (its dispose() is a no-op) because the cache owns it. On webgpu/cuda
 // a returned state stays valid until the cache evicts it (eviction frees its device buffers).
 
-import { BytefillError } from '../api/types';
+import { BytefillError } from '../core/types';
 import { KVState } from './kv-state';
 import { OnnxModel } from './onnx-model';
 

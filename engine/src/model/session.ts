@@ -12,7 +12,7 @@
 
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { BytefillError, Device, Logger, Provider } from '../api/types';
+import { BytefillError, Device, Logger, Provider } from '../core/types';
 
 export interface SessionOptions {
   device?: Device;

@@ -1,5 +1,5 @@
 // Byte-level BPE model: merges by rank over the byte alphabet, with a bounded cache of pieces.
-import { BytefillError } from '../api/types';
+import { BytefillError } from '../core/types';
 import { byteChar, bytesToByteLevel } from './byte-level';
 
 const PAIR_SHIFT = 2 ** 21; // ids below 2M; a pair key stays within 2^53

@@ -1,7 +1,7 @@
 // Pre-tokenizers of tokenizer.json (the regex splits that run before BPE). They split a string into
 // pieces whose concatenation is the input; BPE then runs on each piece independently.
 import { GPT2_PATTERN, onigToJs } from './regex';
-import { BytefillError } from '../api/types';
+import { BytefillError } from '../core/types';
 
 export interface PreTokenizer {
   split(text: string): string[];

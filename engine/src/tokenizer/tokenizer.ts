@@ -3,7 +3,7 @@
 // implementation (checked against @huggingface/tokenizers in the tests) because the byte layer
 // needs the pre-tokenizer's piece boundaries and a fast encode of short byte strings.
 import * as fs from 'node:fs';
-import { BytefillError } from '../api/types';
+import { BytefillError } from '../core/types';
 import { byteLevelToBytes } from './byte-level';
 import { BpeModel } from './bpe';
 import { buildPreTokenizer, PreTokenizer } from './pretokenizer';

@@ -1,9 +1,9 @@
-// USCD (uncertainty-aware selective contrastive decoding) for one model. Importing this module
-// registers engineExtensions.completeUscd. The prompt-boundary fix (token/heal/byte) runs first as
-// in plain completion; then UscdStepper decodes with the standard and the lame prompt as one batch.
-import { BytefillError, CompletionRequest, CompletionResult, UscdOptions } from '../api/types';
-import { Engine, engineExtensions } from '../api/engine';
-import { ModelBundle } from '../api/model-bundle';
+// USCD (uncertainty-aware selective contrastive decoding) for one model. The Engine facade
+// (api/engine.ts) calls completeUscdWith when req.uscd.enabled. The prompt-boundary fix
+// (token/heal/byte) runs first as in plain completion; then UscdStepper decodes with the
+// standard and the lame prompt as one batch.
+import { BytefillError, CompletionRequest, CompletionResult, UscdOptions } from '../core/types';
+import { ModelBundle } from '../bundle/model-bundle';
 import { completeSingle, StepperContext } from '../complete/single-model';
 import { promptIds, PromptBudget } from '../complete/prompt';
 import { PlainStepper, TokenStepper } from '../decode/stepper';
@@ -75,9 +75,3 @@ export async function completeUscdWith(bundle: ModelBundle, req: CompletionReque
   const params = resolveUscdParams(req.uscd);
   return completeSingle(bundle, req, budget, { makeStepper: uscdStepperFactory(req, budget, params) });
 }
-
-export function completeUscd(engine: Engine, bundle: ModelBundle, req: CompletionRequest): Promise<CompletionResult> {
-  return completeUscdWith(bundle, req, engine.budget);
-}
-
-engineExtensions.completeUscd = completeUscd;

@@ -3,8 +3,8 @@
 // (same prefixIds, so byte/heal-mode cuts agree), followed by the same middle tokens that the
 // prompt-boundary fix already decided. For PSM FIM this is `<PRE> prefix <SUF> <MID> middleIds`,
 // which shares `<PRE> prefix <SUF>` with the standard prompt (cheap prefill through the PrefixCache).
-import { CompletionRequest } from '../api/types';
-import { ModelBundle } from '../api/model-bundle';
+import { CompletionRequest } from '../core/types';
+import { ModelBundle } from '../bundle/model-bundle';
 import { preparePrompt, promptIds, PromptBudget } from '../complete/prompt';
 
 export interface LamePrompt {

@@ -2,7 +2,7 @@
 // index for the byte layer, and its prefix KV cache.
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { BytefillError, Device, FimOverride, Logger } from './types';
+import { BytefillError, Device, FimOverride, Logger } from '../core/types';
 import { OnnxModel } from '../model/onnx-model';
 import { PrefixCache } from '../model/prefix-cache';
 import { assertModelDir } from '../model/config';

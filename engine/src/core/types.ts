@@ -1,5 +1,6 @@
-// Public types of the engine library. The language server and the CLI depend only on these
-// (plus Engine in ./engine.ts); nothing here imports vscode or LSP code.
+// Public types and errors of the engine library, shared by every layer (the bottom layer, core/).
+// The language server and the CLI reach them through the public entry (../index.ts); nothing here
+// imports vscode or LSP code.
 
 export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 export type Provider = 'cpu' | 'webgpu' | 'cuda';

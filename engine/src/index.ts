@@ -1,0 +1,22 @@
+// The engine's public entry: the language server, the CLI, the scripts and anyone using bytefill
+// as a library import from here and nowhere deeper. Inside the engine, folders are layers that
+// only import downwards (order in CONTRIBUTING.md, "Layers"; checked by test/layering.test.ts).
+
+// Types, options and the error class shared by every layer.
+export * from './core/types';
+
+// The facade: load models once, complete many times (picks single model, ensemble or USCD).
+export { Engine, EngineInfo, ModelInfo } from './api/engine';
+export { ModelBundle, defaultModelDir } from './bundle/model-bundle';
+
+// The completion strategies Engine.complete chooses between, for callers that drive one directly
+// (measurement scripts).
+export { completeSingle } from './complete/single-model';
+export * as ensemble from './ensemble/index';
+export * as uscd from './uscd/index';
+
+// Measurement: the evaluation harness, forward-pass timing, the raw model runtime.
+export * from './eval/index';
+export { measureForward } from './model/microbench';
+export { OnnxModel } from './model/onnx-model';
+export { isValidUtf8 } from './tokenizer/utf8';
