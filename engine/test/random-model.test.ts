@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { buildRandomModel, RandomModel, RandomModelOptions, Variant } from './fixtures/random-model';
 import { fromHalf } from './fixtures/onnx-writer';
 import { argmaxOf, maxDiff, modelDir, pseudoIds } from './helpers';
-import { Engine } from '../src/api/engine';
+import { Engine } from '../src/index';
 
 process.env.ORT_DISABLE_TELEMETRY = '1';
 
