@@ -4,6 +4,7 @@
 
 // Types, options and the error class shared by every layer.
 export * from './core/types';
+export * from './core/defaults';
 
 // The facade: load models once, complete many times (picks single model, ensemble or USCD).
 export { Engine, EngineInfo, ModelInfo } from './api/engine';

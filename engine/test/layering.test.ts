@@ -2,7 +2,8 @@
 // multi-line imports, `export ... from`, require() and import() all count):
 // - inside engine/src, folders are layers and import only layers below them (ENGINE_LAYERS);
 // - the engine imports no vscode or LSP package and nothing of the language server or extension;
-// - the language server imports the engine only through engine/src/index.ts, the extension
+// - the language server imports the engine only through engine/src/index.ts (and the import-free
+//   constants of engine/src/core/defaults.ts, which its settings table shares), the extension
 //   imports the language server only through language-server/src/index.ts and never the engine;
 // - no side-effect imports inside the engine (no registries filled by importing a module).
 // The project references (tsconfig.json per part) make the build fail on a wrong-way import
@@ -141,12 +142,19 @@ test('the engine (sources and tests) imports no vscode or LSP package and nothin
   assert.deepEqual(bad, []);
 });
 
-test('the language server imports the engine only through engine/src/index.ts', () => {
+/** Import-free constants the settings table shares; importing engine/src/index there would pull the engine into the editor extension's bundle. */
+const ENGINE_DEFAULTS = 'engine/src/core/defaults';
+
+test('engine/src/core/defaults.ts imports nothing (the editor extension bundles it)', () => {
+  assert.deepEqual(importsOf(path.join(repoRoot, `${ENGINE_DEFAULTS}.ts`)).map((e) => e.spec), []);
+});
+
+test('the language server imports the engine only through engine/src/index.ts (and its defaults)', () => {
   const bad: string[] = [];
   for (const f of [...filesOf('language-server/src'), ...filesOf('language-server/test')]) {
     for (const e of importsOf(f)) {
       if (e.target === null) continue;
-      if (e.target.startsWith('engine/') && e.target !== 'engine/src/index') bad.push(`${e.from} imports '${e.spec}'`);
+      if (e.target.startsWith('engine/') && e.target !== 'engine/src/index' && e.target !== ENGINE_DEFAULTS) bad.push(`${e.from} imports '${e.spec}'`);
       if (e.target.startsWith('extension/')) bad.push(`${e.from} imports '${e.spec}' (the extension is above the server)`);
     }
   }

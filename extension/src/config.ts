@@ -3,7 +3,7 @@
 // then validates with the server's rules.
 import * as os from 'os';
 import * as path from 'path';
-import { normalizeConfig, ServerConfig } from '../../language-server/src/index';
+import { clientSettingsChanged, EDITOR_SETTING_KEYS, normalizeConfig, ServerConfig } from '../../language-server/src/index';
 
 export interface PathContext {
   /** First workspace folder (fs path), if any: relative model paths resolve against it. */
@@ -44,24 +44,8 @@ export function documentSelectorFor(languages: string[]): { scheme: string; lang
   ]);
 }
 
-/** Every `bytefill.*` setting key the extension reads (checked against package.json in tests). */
-export const SETTING_KEYS = [
-  'enable',
-  'models',
-  'ensemble',
-  'weights',
-  'mode',
-  'uscd.enabled',
-  'uscd.alpha',
-  'uscd.threshold',
-  'device',
-  'maxTokens',
-  'maxTimeMs',
-  'debounceMs',
-  'languages',
-  'extraContext',
-  'logLevel',
-] as const;
+/** Every `bytefill.*` setting key the extension reads: the settings table's editor settings. */
+export const SETTING_KEYS: readonly string[] = EDITOR_SETTING_KEYS;
 
 /** Builds the raw settings object from a getter (VS Code's WorkspaceConfiguration.get). */
 export function readRawSettings(get: (key: string) => unknown): Record<string, unknown> {
@@ -73,7 +57,7 @@ export function readRawSettings(get: (key: string) => unknown): Record<string, u
   return raw;
 }
 
-/** Whether a settings change needs the client restarted (the document selector is fixed at start). */
+/** Whether a settings change needs the client restarted (settings marked 'restartClient' in the table). */
 export function needsClientRestart(before: ServerConfig, after: ServerConfig): boolean {
-  return JSON.stringify(before.languages) !== JSON.stringify(after.languages);
+  return clientSettingsChanged(before, after);
 }

@@ -10,10 +10,17 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
-import type { ErrorParams, LoadProgressParams, ServerConfig, StatusResult } from '../../language-server/src/index';
-import { Methods } from '../../language-server/src/index';
+import type { EngineErrorName, ServerConfig } from '../../language-server/src/index';
+import {
+  engineErrorOf,
+  ErrorNotification,
+  LoadProgressNotification,
+  ReloadRequest,
+  StatusRequest,
+} from '../../language-server/src/index';
 import { documentSelectorFor, needsClientRestart, readRawSettings, settingsToServerConfig } from './config';
 import { RestartingErrorHandler } from './errorHandler';
+import { presentEngineError } from './errorText';
 import { StatusBar } from './statusBar';
 import { formatStatus } from './statusText';
 
@@ -54,25 +61,22 @@ function createClient(context: vscode.ExtensionContext, config: ServerConfig): L
     },
   };
   const c = new LanguageClient('bytefill', 'bytefill', serverOptions, clientOptions);
-  c.onNotification(Methods.loadProgress, (p: LoadProgressParams) => {
+  c.onNotification(LoadProgressNotification, (p) => {
     statusBar.setState(p.state, p.message);
-    if (p.state === 'error') void showLoadError(p);
+    if (p.state === 'error') void showEngineError(p.code ?? 'INTERNAL', p.message, p.models);
   });
-  c.onNotification(Methods.error, (p: ErrorParams) => output.appendLine(`[server error] ${p.message}`));
+  c.onNotification(ErrorNotification, (p) => output.appendLine(`[server error]${p.code ? ` [${p.code}]` : ''} ${p.message}`));
   c.onDidChangeState((e) => {
     if (e.newState === State.Starting) statusBar.setState('loading', 'Starting server…');
   });
   return c;
 }
 
-async function showLoadError(p: LoadProgressParams): Promise<void> {
-  const where = p.models && p.models.length ? p.models.join(', ') : 'the bundled model';
-  const choice = await vscode.window.showErrorMessage(
-    `bytefill could not load ${where}: ${p.message}`,
-    'Choose model folder',
-    'Show Logs',
-  );
+async function showEngineError(name: EngineErrorName, message: string, models?: string[]): Promise<void> {
+  const { text, actions } = presentEngineError(name, message, models);
+  const choice = await vscode.window.showErrorMessage(text, ...actions);
   if (choice === 'Choose model folder') await vscode.commands.executeCommand('bytefill.selectModelFolder');
+  else if (choice === 'Use CPU') await vscode.workspace.getConfiguration('bytefill').update('device', 'cpu', vscode.ConfigurationTarget.Global);
   else if (choice === 'Show Logs') output.show(true);
 }
 
@@ -124,13 +128,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         return;
       }
       try {
-        const s = (await client.sendRequest(Methods.status)) as StatusResult;
+        const s = await client.sendRequest(StatusRequest);
         output.appendLine(`[status] ${JSON.stringify(s, null, 2)}`);
         const choice = await vscode.window.showInformationMessage(formatStatus(s), 'Show Logs', 'Reload Model');
         if (choice === 'Show Logs') output.show(true);
-        else if (choice === 'Reload Model') await client.sendRequest(Methods.reload, { bytefill: current });
+        else if (choice === 'Reload Model') await client.sendRequest(ReloadRequest, { bytefill: current });
       } catch (e) {
-        void vscode.window.showErrorMessage(`bytefill: status failed: ${e instanceof Error ? e.message : String(e)}`);
+        // A failed reload carries the engine's error code; anything else is INTERNAL.
+        const err = engineErrorOf(e);
+        void showEngineError(err.name, err.message, err.models);
       }
     }),
     vscode.workspace.onDidChangeConfiguration(async (e) => {

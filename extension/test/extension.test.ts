@@ -13,7 +13,8 @@ import {
 } from '../src/config';
 import { RestartPolicy } from '../src/restartPolicy';
 import { formatStatus } from '../src/statusText';
-import { DEFAULT_CONFIG, StatusResult } from '../../language-server/src/index';
+import { DEFAULT_CONFIG, ENGINE_ERROR_CODES, engineErrorOf, StatusResult } from '../../language-server/src/index';
+import { presentEngineError } from '../src/errorText';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -107,6 +108,7 @@ test('formatStatus summarises a status result', () => {
   const s: StatusResult = {
     state: 'error',
     error: 'Could not load /m/x: missing config.json',
+    errorCode: 'MODEL_NOT_FOUND',
     models: [],
     configuredModels: ['/m/x'],
     device: null,
@@ -133,4 +135,19 @@ test('the extension bundle source never touches the engine; the server never imp
   for (const f of walk(path.join(ROOT, 'language-server', 'src'))) {
     assert.doesNotMatch(fs.readFileSync(f, 'utf8'), /from 'vscode'|require\('vscode'\)|vscode-languageclient/, f);
   }
+});
+
+test('an engine failure is shown by its code: each code offers the actions that can fix it', () => {
+  const shown = (code: number) => {
+    const err = engineErrorOf({ code, message: 'm', data: { name: 'ignored', models: ['/m/a'] } });
+    return { name: err.name, ...presentEngineError(err.name, err.message, err.models) };
+  };
+  const device = shown(ENGINE_ERROR_CODES.PROVIDER_UNAVAILABLE);
+  assert.equal(device.name, 'PROVIDER_UNAVAILABLE');
+  assert.deepEqual(device.actions, ['Use CPU', 'Show Logs']);
+  const missing = shown(ENGINE_ERROR_CODES.MODEL_NOT_FOUND);
+  assert.deepEqual(missing.actions, ['Choose model folder', 'Show Logs']);
+  assert.match(missing.text, /\/m\/a/);
+  // Not one of ours (e.g. a JSON-RPC InternalError): INTERNAL.
+  assert.equal(shown(-32603).name, 'INTERNAL');
 });

@@ -3,14 +3,17 @@
 // with state 'error'; completions then return nothing.
 import { Engine, EngineInfo, EngineOptions } from '../../engine/src/index';
 import { modelKey } from './config';
+import { engineErrorName } from './errors';
 import { Logger, errorMessage } from './logger';
-import { LoadProgressParams, LoadState, ServerConfig } from './protocol';
+import { EngineErrorName, LoadProgressParams, LoadState, ServerConfig } from './protocol';
 
 export type EngineFactory = (opts: EngineOptions) => Promise<Engine>;
 
 export class EngineHost {
   state: LoadState = 'loading';
   error: string | null = null;
+  /** What the last load threw, while state is 'error' (for ResponseErrors with its code). */
+  failure: unknown = null;
   info: EngineInfo | null = null;
   loadMs: number | null = null;
   private engine: Engine | null = null;
@@ -57,6 +60,7 @@ export class EngineHost {
     const models = config.models;
     const what = models.length ? models.join(', ') : 'bundled model';
     this.error = null;
+    this.failure = null;
     this.setState('loading', `Loading ${what}…`, models);
     const opts: EngineOptions = {
       models: models.length ? models : undefined,
@@ -86,14 +90,15 @@ export class EngineHost {
       } catch (e) {
         if (engine && gen !== this.generation) await safeDispose(engine, this.log);
         if (gen !== this.generation) return;
-        const code = (e as { code?: string }).code;
+        const code = engineErrorName(e);
         this.error = `Could not load ${what}: ${errorMessage(e)}`;
-        this.log.error(`${this.error}${code ? ` [${code}]` : ''}`);
+        this.failure = e;
+        this.log.error(`${this.error} [${code}]`);
         // The old engine (if any) no longer matches the settings: drop it.
         if (previous) await safeDispose(previous, this.log);
         this.engine = null;
         this.info = null;
-        this.setState(this.enabled ? 'error' : 'disabled', this.error, models);
+        this.setState(this.enabled ? 'error' : 'disabled', this.error, models, code);
       } finally {
         if (gen === this.generation) this.loading = null;
       }
@@ -101,10 +106,10 @@ export class EngineHost {
     return this.loading;
   }
 
-  private setState(state: LoadState, message: string, models?: string[]): void {
+  private setState(state: LoadState, message: string, models?: string[], code?: EngineErrorName): void {
     this.state = state;
     try {
-      this.onProgress({ state, message, models });
+      this.onProgress(code && state === 'error' ? { state, message, models, code } : { state, message, models });
     } catch (e) {
       this.log.warn(`loadProgress notification failed: ${errorMessage(e)}`);
     }

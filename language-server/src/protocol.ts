@@ -1,62 +1,41 @@
-// Custom LSP methods and shared shapes between the extension and the server.
-// Pure types and constants: safe for the extension to import (no engine, no vscode).
+// Custom LSP requests and notifications, typed (method, params, result), and the shapes they
+// carry; shared by the server and the extension. Pure: no engine (types only), no vscode.
+import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver';
+import { defaultOf, FlatSettings, Nested, setAt, SETTING_KEYS, SETTINGS } from './settings';
+import type { BytefillErrorCode } from '../../engine/src/index';
 
 export type LoadState = 'loading' | 'ready' | 'error' | 'disabled';
-export type LogLevelName = 'debug' | 'info' | 'warn' | 'error' | 'off';
+export type { LogLevelName } from './settings';
 
-/** Validated server configuration (what the extension sends as `bytefill`). */
-export interface ServerConfig {
-  enable: boolean;
-  /** Model folders; empty = the bundled default model. */
-  models: string[];
-  ensemble: 'mixture' | 'product';
-  weights: number[];
-  mode: 'byte' | 'heal' | 'token';
-  uscd: { enabled: boolean; alpha: number; threshold: number };
-  device: 'auto' | 'cpu' | 'webgpu' | 'cuda';
-  maxTokens: number;
-  maxTimeMs: number;
-  debounceMs: number;
-  /** Language ids to complete in; ["*"] = all. */
-  languages: string[];
-  extraContext: boolean;
-  logLevel: LogLevelName;
-  /** Context windows in characters (the engine trims by tokens). */
-  prefixChars: number;
-  suffixChars: number;
+/** Validated server configuration (what the extension sends as `bytefill`): the settings table's shape. */
+export interface ServerConfig extends Nested<FlatSettings> {}
+
+/** Every setting at its default. */
+export const DEFAULT_CONFIG: ServerConfig = defaultConfig();
+
+function defaultConfig(): ServerConfig {
+  const c: Record<string, unknown> = {};
+  for (const k of SETTING_KEYS) setAt(c, k, defaultOf(SETTINGS[k]));
+  return c as unknown as ServerConfig;
 }
 
-export const DEFAULT_CONFIG: ServerConfig = {
-  enable: true,
-  models: [],
-  ensemble: 'mixture',
-  weights: [],
-  mode: 'byte',
-  uscd: { enabled: false, alpha: 0.5, threshold: 0.2 },
-  device: 'auto',
-  maxTokens: 64,
-  maxTimeMs: 8000,
-  debounceMs: 75,
-  languages: ['*'],
-  extraContext: false,
-  logLevel: 'info',
-  prefixChars: 6000,
-  suffixChars: 2000,
-};
+/** Why loading failed: the engine's error code, or INTERNAL for an unexpected failure. */
+export type EngineErrorName = BytefillErrorCode | 'INTERNAL';
 
 export interface LoadProgressParams {
   state: LoadState;
   message: string;
   /** Model folders involved (for error messages that name the path). */
   models?: string[];
+  /** With state 'error'. */
+  code?: EngineErrorName;
 }
 
 export interface ErrorParams {
   message: string;
-  code?: string;
+  code?: EngineErrorName;
   models?: string[];
 }
-
 export interface StatusModel {
   name: string;
   dir: string;
@@ -68,6 +47,8 @@ export interface StatusModel {
 export interface StatusResult {
   state: LoadState;
   error: string | null;
+  /** The load failure's code while state is 'error'. */
+  errorCode: EngineErrorName | null;
   models: StatusModel[];
   /** Configured folders (empty = bundled default). */
   configuredModels: string[];
@@ -91,9 +72,60 @@ export interface RequestCounts {
   notReady: number;
 }
 
-export const Methods = {
-  status: 'bytefill/status',
-  reload: 'bytefill/reload',
-  loadProgress: 'bytefill/loadProgress',
-  error: 'bytefill/error',
-} as const;
+/** Body of `bytefill/reload`: new settings (a `bytefill` section or the settings themselves), or none. */
+export type ReloadParams = { bytefill?: unknown } | Record<string, unknown> | null;
+
+export interface ReloadResult {
+  state: LoadState;
+  error: string | null;
+}
+
+/** Server state, models, counters. */
+export const StatusRequest = new RequestType0<StatusResult, void>('bytefill/status');
+/**
+ * Re-creates the engine (with the given settings, else the current ones). A failed load answers
+ * with a ResponseError whose code is ENGINE_ERROR_CODES[name] and whose data is EngineErrorData.
+ */
+export const ReloadRequest = new RequestType<ReloadParams, ReloadResult, EngineErrorData>('bytefill/reload');
+/** Server -> client: the engine's load state changed. */
+export const LoadProgressNotification = new NotificationType<LoadProgressParams>('bytefill/loadProgress');
+/** Server -> client: something failed that the user should see. */
+export const ErrorNotification = new NotificationType<ErrorParams>('bytefill/error');
+
+/**
+ * JSON-RPC error codes of engine failures in ResponseErrors. JSON-RPC and LSP reserve
+ * -32768..-32000; these are application codes outside that range, stable across releases.
+ */
+export const ENGINE_ERROR_CODES: Readonly<Record<EngineErrorName, number>> = {
+  MODEL_NOT_FOUND: 1001,
+  MODEL_INVALID: 1002,
+  TOKENIZER_MISMATCH: 1003,
+  PROVIDER_UNAVAILABLE: 1004,
+  BAD_ARGUMENT: 1005,
+  FILE_NOT_FOUND: 1006,
+  ABORTED: 1007,
+  UNSUPPORTED: 1008,
+  INTERNAL: 1099,
+};
+
+/** The `data` of an engine failure's ResponseError. */
+export interface EngineErrorData {
+  /** The engine's error code by name (the numeric code says the same). */
+  name: EngineErrorName;
+  /** Model folders involved, when known. */
+  models?: string[];
+}
+
+const NAME_OF_CODE = new Map(Object.entries(ENGINE_ERROR_CODES).map(([name, code]) => [code, name as EngineErrorName]));
+
+/**
+ * What a failed request tells the client: the engine error's name and message when the
+ * error is one of ours (a ResponseError with an engine code), otherwise INTERNAL.
+ */
+export function engineErrorOf(e: unknown): { name: EngineErrorName; message: string; models?: string[] } {
+  const o = (e ?? {}) as { code?: unknown; message?: unknown; data?: Partial<EngineErrorData> };
+  const message = typeof o.message === 'string' ? o.message : String(e);
+  const name = typeof o.code === 'number' ? NAME_OF_CODE.get(o.code) : undefined;
+  if (!name) return { name: 'INTERNAL', message };
+  return { name, message, models: Array.isArray(o.data?.models) ? o.data.models : undefined };
+}

@@ -11,11 +11,22 @@ import {
   TextDocuments,
 } from 'vscode-languageserver/node';
 import { CompletionCache } from './cache';
-import { modelKey, normalizeConfig } from './config';
+import { completionSettingsChanged, normalizeConfig } from './config';
 import { CompletionService } from './completion';
 import { EngineHost, EngineFactory } from './engineHost';
+import { engineErrorName, toResponseError } from './errors';
 import { Logger, errorMessage } from './logger';
-import { ErrorParams, LoadProgressParams, Methods, ServerConfig, StatusResult } from './protocol';
+import {
+  ErrorNotification,
+  ErrorParams,
+  LoadProgressNotification,
+  LoadProgressParams,
+  ReloadRequest,
+  ReloadResult,
+  ServerConfig,
+  StatusRequest,
+  StatusResult,
+} from './protocol';
 import { DocumentTrees, editFor } from './syntax/documentTrees';
 
 export const SERVER_VERSION = '0.1.0';
@@ -63,13 +74,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   const cache = new CompletionCache(256);
   const notifyError = (p: ErrorParams): void => {
-    void connection.sendNotification(Methods.error, p).catch(() => undefined);
+    void connection.sendNotification(ErrorNotification, p).catch(() => undefined);
   };
   const host = new EngineHost(
     log,
     (p: LoadProgressParams) => {
-      void connection.sendNotification(Methods.loadProgress, p).catch(() => undefined);
-      if (p.state === 'error') notifyError({ message: p.message, models: p.models });
+      void connection.sendNotification(LoadProgressNotification, p).catch(() => undefined);
+      if (p.state === 'error') notifyError({ message: p.message, code: p.code, models: p.models });
     },
     options.engineFactory,
   );
@@ -85,13 +96,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const applyConfig = (raw: unknown, forceReload = false): Promise<void> => {
     const { config: next, warnings } = normalizeConfig(section(raw));
     for (const w of warnings) log.warn(w);
-    const modelsChanged = modelKey(next) !== modelKey(config);
-    const completionChanged = next.mode !== config.mode || JSON.stringify(next.uscd) !== JSON.stringify(config.uscd) ||
-      next.maxTokens !== config.maxTokens || next.extraContext !== config.extraContext;
+    // Cached completions were produced under the old settings (the table says which ones matter).
+    const stale = completionSettingsChanged(config, next);
     config = next;
     log.level = next.logLevel;
-    // Cached completions were produced under the old settings.
-    if (modelsChanged || completionChanged || forceReload) cache.clear();
+    if (stale || forceReload) cache.clear();
     if (forceReload) completions.abortAll();
     return host.configure(next, forceReload);
   };
@@ -129,11 +138,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     return completions.provide(doc, params.position, params.context?.triggerKind, token);
   });
 
-  connection.onRequest(Methods.status, (): StatusResult => {
+  connection.onRequest(StatusRequest, (): StatusResult => {
     const info = host.info;
     return {
       state: host.state,
       error: host.error,
+      errorCode: host.state === 'error' ? engineErrorName(host.failure) : null,
       models: (info?.models ?? []).map((m) => ({
         name: m.name,
         dir: m.dir,
@@ -153,12 +163,15 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     };
   });
 
-  connection.onRequest(Methods.reload, async (params: unknown) => {
+  connection.onRequest(ReloadRequest, async (params) => {
     // Optional new settings; otherwise reload with the current ones.
     const raw = section(params);
     const given = raw !== null && typeof raw === 'object' && Object.keys(raw).length > 0;
     await applyConfig(given ? raw : config, true);
-    return { state: host.state, error: host.error };
+    // A failed load is the request's failure: the client gets the engine's error code.
+    if (host.state === 'error') throw toResponseError(host.failure, { message: host.error ?? undefined, models: config.models });
+    const result: ReloadResult = { state: host.state, error: host.error };
+    return result;
   });
 
   connection.onShutdown(async () => {

@@ -21,7 +21,7 @@ import {
   ExitNotification,
   InlineCompletionItem,
 } from 'vscode-languageserver-protocol/node';
-import { LoadProgressParams, Methods, StatusResult } from '../src/protocol';
+import { ErrorNotification, LoadProgressNotification, LoadProgressParams, StatusRequest, StatusResult } from '../src/protocol';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 
@@ -55,8 +55,9 @@ interface Range {
   end: { line: number; character: number };
 }
 
-export async function startClient(initializationOptions: unknown = {}): Promise<Client> {
-  const proc = spawn(process.execPath, [serverEntry(), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** `entry`: another server program (a test double's), else serverEntry(). */
+export async function startClient(initializationOptions: unknown = {}, entry = serverEntry()): Promise<Client> {
+  const proc = spawn(process.execPath, [entry, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const conn = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
@@ -65,10 +66,10 @@ export async function startClient(initializationOptions: unknown = {}): Promise<
   conn.onNotification('window/logMessage', (p: { message: string }) => {
     logs.push(p.message);
   });
-  conn.onNotification(Methods.loadProgress, (p: LoadProgressParams) => {
+  conn.onNotification(LoadProgressNotification, (p) => {
     progress.push(p);
   });
-  conn.onNotification(Methods.error, () => undefined);
+  conn.onNotification(ErrorNotification, () => undefined);
   conn.listen();
   const init = await conn.sendRequest(InitializeRequest.type, {
     processId: process.pid,
@@ -107,7 +108,7 @@ export async function startClient(initializationOptions: unknown = {}): Promise<
       if (!res) return [];
       return Array.isArray(res) ? res : res.items;
     },
-    status: () => conn.sendRequest(Methods.status) as Promise<StatusResult>,
+    status: () => conn.sendRequest(StatusRequest),
     async waitState(states, timeoutMs = 60000) {
       const end = Date.now() + timeoutMs;
       for (;;) {

@@ -4,7 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CancellationTokenSource } from 'vscode-languageserver-protocol/node';
+import { CancellationTokenSource, ResponseError } from 'vscode-languageserver-protocol/node';
+import { ENGINE_ERROR_CODES, ReloadRequest } from '../src/protocol';
 import { Client, REPO, startClient } from './lspClient';
 
 const PY = 'file:///work/demo.py';
@@ -212,7 +213,7 @@ describe('language server over stdio (bundled model)', () => {
   });
 
   test('bytefill/reload re-creates the engine', async () => {
-    const res = (await c.conn.sendRequest('bytefill/reload', {})) as { state: string };
+    const res = await c.conn.sendRequest(ReloadRequest, {});
     assert.equal(res.state, 'ready');
     assert.equal((await c.status()).state, 'ready');
   });
@@ -246,6 +247,29 @@ describe('a model folder that fails to load', () => {
     const s3 = await c.waitState(['ready'], 60000);
     assert.equal(s3.error, null);
     fs.rmSync(corrupt, { recursive: true, force: true });
+  });
+});
+
+describe('a reload of a missing model folder (real engine)', () => {
+  let c: Client;
+  const missing = path.join(REPO, 'no-such-model-folder');
+  before(async () => {
+    c = await startClient({ bytefill: { models: [missing], debounceMs: 0 } });
+  });
+  after(async () => {
+    await c?.close();
+  });
+
+  test('answers a ResponseError with the engine code MODEL_NOT_FOUND and the folder', async () => {
+    await c.waitState(['error'], 30000);
+    const err = await c.conn.sendRequest(ReloadRequest, {}).then(
+      () => assert.fail('reload succeeded'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ResponseError, String(err));
+    assert.equal(err.code, ENGINE_ERROR_CODES.MODEL_NOT_FOUND);
+    assert.deepEqual(err.data, { name: 'MODEL_NOT_FOUND', models: [missing] });
+    assert.ok(err.message.includes(missing), err.message);
   });
 });
 

@@ -1,5 +1,5 @@
 // Maps CLI options to engine options and request options (shared by complete, eval, bench, score).
-import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, Device, EngineOptions, ENSEMBLE_MODES, Logger } from '../index';
+import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, DEFAULT_MAX_TOKENS, Device, DEVICES, EngineOptions, ENSEMBLE_MODES, Logger } from '../index';
 import { intOpt, numOpt, oneOf, opt, ParsedArgs } from './args';
 
 export const ENGINE_OPTIONS = ['model', 'weights', 'ensemble', 'device', 'variant', 'threads', 'fim-format', 'prefix-tokens', 'suffix-tokens'];
@@ -14,7 +14,7 @@ export function engineOptions(a: ParsedArgs, log: Logger): EngineOptions {
     models: a.options.get('model'),
     weights,
     ensemble: ensembleArg === undefined ? undefined : oneOf(a, 'ensemble', ENSEMBLE_MODES, 'mixture'),
-    device: oneOf<Device>(a, 'device', ['auto', 'cpu', 'webgpu', 'cuda'], 'auto'),
+    device: oneOf<Device>(a, 'device', DEVICES, 'auto'),
     variant: opt(a, 'variant'),
     threads: intOpt(a, 'threads'),
     fim: { format: opt(a, 'fim-format') ? oneOf(a, 'fim-format', ['PSM', 'SPM'] as const, 'PSM') : undefined, disabled: a.flags.has('no-fim') },
@@ -32,7 +32,7 @@ export function requestOptions(a: ParsedArgs): Omit<CompletionRequest, 'prefix' 
   const temperature = numOpt(a, 'temperature');
   return {
     mode: modeOption(a),
-    maxTokens: intOpt(a, 'max-tokens', 64),
+    maxTokens: intOpt(a, 'max-tokens', DEFAULT_MAX_TOKENS),
     maxTimeMs: intOpt(a, 'max-time'),
     stop: a.options.get('stop')?.map(unescape),
     sampling: { temperature, topP: numOpt(a, 'top-p'), topK: intOpt(a, 'top-k'), seed: intOpt(a, 'seed') },

@@ -4,6 +4,7 @@
 //   byte:  move the last pre-token piece into the middle and choose a cover of it by probability
 //          (exact byte-level conditioning), then continue with ordinary token decoding.
 import { BytefillError, CompletionRequest, CompletionResult, StopReason } from '../core/types';
+import { DEFAULT_MAX_TOKENS } from '../core/defaults';
 import { ModelBundle } from '../bundle/model-bundle';
 import { CoverTree } from '../byte/cover-tree';
 import { OnnxBranchScorer } from '../byte/branch-scorer';
@@ -37,7 +38,7 @@ export async function completeSingle(b: ModelBundle, req: CompletionRequest, bud
   const mode = req.mode ?? 'byte';
   const sampler = new Sampler(req.sampling);
   const p = preparePrompt(b, req, budget);
-  const maxTokensWanted = req.maxTokens ?? 64;
+  const maxTokensWanted = req.maxTokens ?? DEFAULT_MAX_TOKENS;
   const deadline = req.maxTimeMs !== undefined ? Date.now() + req.maxTimeMs : undefined;
   const signal = req.signal;
   const stepperFor = async (state: KVState, logits: Float32Array, prefixIds: number[], middleIds: number[]) =>

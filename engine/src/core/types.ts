@@ -3,6 +3,7 @@
 // imports vscode or LSP code.
 
 export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+export const DEVICES: readonly Device[] = ['auto', 'cpu', 'webgpu', 'cuda'];
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
 /** How the prompt boundary at the cursor is handled. */
 export type BoundaryMode = 'token' | 'heal' | 'byte';
@@ -103,18 +104,20 @@ export interface FimOverride {
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Logger = (level: LogLevel, message: string) => void;
 
+export type BytefillErrorCode =
+  | 'MODEL_NOT_FOUND'
+  | 'MODEL_INVALID'
+  | 'TOKENIZER_MISMATCH'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'BAD_ARGUMENT'
+  | 'FILE_NOT_FOUND'
+  | 'ABORTED'
+  | 'UNSUPPORTED';
+
 /** Errors the engine throws on purpose carry a code and a message meant for users. */
 export class BytefillError extends Error {
   constructor(
-    readonly code:
-      | 'MODEL_NOT_FOUND'
-      | 'MODEL_INVALID'
-      | 'TOKENIZER_MISMATCH'
-      | 'PROVIDER_UNAVAILABLE'
-      | 'BAD_ARGUMENT'
-      | 'FILE_NOT_FOUND'
-      | 'ABORTED'
-      | 'UNSUPPORTED',
+    readonly code: BytefillErrorCode,
     message: string,
   ) {
     super(message);

@@ -9,17 +9,11 @@
 //
 // The gate is open (contrast the step) when u >= threshold. threshold 0 contrasts every step;
 // threshold 1 contrasts none (1 is treated as "off" so float rounding on a uniform p cannot open it).
+import { DEFAULT_USCD } from '../core/defaults';
 import { normalizedEntropy } from '../decode/distribution';
 
-/**
- * Default threshold 0.2, measured on tiny-code-b (|V| = 4096; 506 greedy steps of single-line FIM
- * completions on held-out Python, `node out/engine/src/uscd/measure.js stats 60`): steps with
- * u < 0.2 (about 53%) have median top probability 0.70 to 0.99 and the contrast almost never changes
- * their argmax; steps with u >= 0.2 have median top probability 0.15 to 0.53. That matches the
- * published default gate (contrast unless the top token has p above about 0.63) without its
- * dependence on |V|. In decoding it contrasts about 40% of the steps.
- */
-export const DEFAULT_USCD_THRESHOLD = 0.2;
+/** Default threshold (0.2; how it was measured: core/defaults.ts). */
+export const DEFAULT_USCD_THRESHOLD: number = DEFAULT_USCD.threshold;
 
 export function uncertainty(p: ArrayLike<number>): number {
   return normalizedEntropy(p);

@@ -2,6 +2,7 @@
 // (api/engine.ts) calls completeUscdWith when req.uscd.enabled. The prompt-boundary fix
 // (token/heal/byte) runs first as in plain completion; then UscdStepper decodes with the
 // standard and the lame prompt as one batch.
+import { DEFAULT_USCD } from '../core/defaults';
 import { BytefillError, CompletionRequest, CompletionResult, UscdOptions } from '../core/types';
 import { ModelBundle } from '../bundle/model-bundle';
 import { completeSingle, StepperContext } from '../complete/single-model';
@@ -9,7 +10,6 @@ import { promptIds, PromptBudget } from '../complete/prompt';
 import { PlainStepper, TokenStepper } from '../decode/stepper';
 import { KVState } from '../model/kv-state';
 import { buildLamePrompt } from './lame-prompt';
-import { DEFAULT_USCD_THRESHOLD } from './gate';
 import { UscdParams, UscdStepper } from './stepper';
 
 export { buildLamePrompt } from './lame-prompt';
@@ -17,14 +17,8 @@ export { contrast, applyTemperature } from './contrast';
 export { gateOpen, uncertainty, DEFAULT_USCD_THRESHOLD } from './gate';
 export { UscdStepper, UscdParams } from './stepper';
 
-/**
- * Defaults. threshold: see gate.ts. beta 0.1: Li et al.'s plausibility cut (not tuned here).
- * alpha 0.5: on 100 held-out single-line completions (tiny-code-b, byte mode, threshold 0.2) mean
- * edit similarity to the true line was plain 0.288, alpha 0.3 0.261, 0.5 0.260, 0.7 0.245: no alpha
- * helped, 0.3 and 0.5 tie, the published 0.7 is worse. USCD is opt-in; 0.5 is the brief's choice
- * and no worse than the gentler 0.3 on this data.
- */
-export const DEFAULT_USCD_PARAMS: UscdParams = { alpha: 0.5, threshold: DEFAULT_USCD_THRESHOLD, beta: 0.1 };
+/** Defaults (and how they were chosen): core/defaults.ts. */
+export const DEFAULT_USCD_PARAMS: UscdParams = { ...DEFAULT_USCD };
 
 /** Fills defaults and validates; throws BAD_ARGUMENT with the offending value. */
 export function resolveUscdParams(o: Partial<UscdOptions> = {}): UscdParams {

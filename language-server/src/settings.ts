@@ -1,0 +1,284 @@
+// The settings table: every `bytefill.*` setting once, with its type, default, range or values,
+// description and what a change of it invalidates. Everything else is derived from it: the
+// ServerConfig type and DEFAULT_CONFIG (protocol.ts), validation (config.ts), the manifest's
+// `contributes.configuration` (settingsManifest.ts, `npm run gen:settings`), the keys the
+// editor extension reads, and which changes reload the engine, clear the completion cache or
+// restart the client.
+//
+// To add a setting: add one entry below (its position is its order in the settings UI), run
+// `npm run gen:settings`, and read it as `config.<key>` (a dotted key `a.b` is `config.a.b`).
+// Pure: no engine (only its import-free defaults and types), no vscode.
+import { DEFAULT_MAX_TOKENS, DEFAULT_USCD } from '../../engine/src/core/defaults';
+import type { BoundaryMode, Device, EnsembleMode } from '../../engine/src/index';
+
+export type LogLevelName = 'debug' | 'info' | 'warn' | 'error' | 'off';
+
+/**
+ * What a change of the setting makes stale. `reloadEngine` re-creates the engine (and clears the
+ * cache); `clearCache` drops cached completions (made under the old value); `restartClient`
+ * restarts the editor's client (its document selector is fixed at start); `none`: read per use.
+ */
+export type OnChange = 'reloadEngine' | 'clearCache' | 'restartClient' | 'none';
+
+interface SettingBase {
+  /** Markdown, shown in the settings UI. */
+  description: string;
+  onChange: OnChange;
+  /** false: a server-side setting (initializationOptions) the editor's settings UI does not show. */
+  manifest?: false;
+}
+export interface BooleanSetting extends SettingBase {
+  type: 'boolean';
+  default: boolean;
+}
+export interface NumberSetting extends SettingBase {
+  /** integer: rounded after validation. */
+  type: 'number' | 'integer';
+  default: number;
+  minimum: number;
+  maximum: number;
+}
+export interface EnumSetting<T extends string = string> extends SettingBase {
+  type: 'enum';
+  default: T;
+  /** Every allowed value with its description, in the order the settings UI lists them. */
+  values: Record<T, string>;
+}
+export interface StringListSetting extends SettingBase {
+  /** Items are trimmed; empty items are dropped. */
+  type: 'strings';
+  default: readonly string[];
+}
+export interface NumberListSetting extends SettingBase {
+  type: 'numbers';
+  default: readonly number[];
+  /** Smallest allowed item. */
+  minimum: number;
+}
+export type SettingSpec = BooleanSetting | NumberSetting | EnumSetting | StringListSetting | NumberListSetting;
+
+// Constructors keep each entry's literal types (an enum's values) while checking its shape.
+const bool = (s: Omit<BooleanSetting, 'type'>): BooleanSetting => ({ type: 'boolean', ...s });
+const num = (s: Omit<NumberSetting, 'type'>): NumberSetting => ({ type: 'number', ...s });
+const int = (s: Omit<NumberSetting, 'type'>): NumberSetting => ({ type: 'integer', ...s });
+const oneOf = <T extends string>(s: Omit<EnumSetting<T>, 'type'>): EnumSetting<T> => ({ type: 'enum', ...s });
+const strings = (s: Omit<StringListSetting, 'type'>): StringListSetting => ({ type: 'strings', ...s });
+const numbers = (s: Omit<NumberListSetting, 'type'>): NumberListSetting => ({ type: 'numbers', ...s });
+
+export const SETTINGS = {
+  enable: bool({ default: true, onChange: 'none', description: 'Show inline completions from bytefill.' }),
+  models: strings({
+    default: [],
+    onChange: 'reloadEngine',
+    description:
+      'Model folders (Hugging Face ONNX layout: `config.json`, `tokenizer.json`, `onnx/model.onnx`). Empty uses the bundled model. Two or more folders form an ensemble. `~` and `${workspaceFolder}` are expanded.',
+  }),
+  ensemble: oneOf<EnsembleMode>({
+    default: 'mixture',
+    onChange: 'reloadEngine',
+    description: 'How the next-byte distributions of several models are combined.',
+    values: { mixture: 'Weighted average of probabilities.', product: 'Weighted geometric mean, renormalised.' },
+  }),
+  weights: numbers({
+    default: [],
+    minimum: 0,
+    onChange: 'reloadEngine',
+    description: 'Ensemble weights, one per model folder (empty = equal weights).',
+  }),
+  mode: oneOf<BoundaryMode>({
+    default: 'byte',
+    onChange: 'clearCache',
+    description: 'How the prompt boundary at the cursor is handled.',
+    values: {
+      byte: 'Exact byte-level prompt boundary (covers): correct at mid-token cursors.',
+      heal: 'Token healing: back up one token and constrain the next one.',
+      token: 'Plain token prompting (biased at mid-token cursors; for comparison).',
+    },
+  }),
+  'uscd.enabled': bool({
+    default: false,
+    onChange: 'clearCache',
+    description:
+      'Uncertainty-aware selective contrastive decoding: when the model is unsure, subtract a context-free ("lame") prediction. Off by default: on the bundled models it lowered edit similarity (see BENCHMARKS.md).',
+  }),
+  'uscd.alpha': num({
+    default: DEFAULT_USCD.alpha,
+    minimum: 0,
+    maximum: 10,
+    onChange: 'clearCache',
+    description: 'USCD: weight of the lame distribution subtracted from the standard one.',
+  }),
+  'uscd.threshold': num({
+    default: DEFAULT_USCD.threshold,
+    minimum: 0,
+    maximum: 1,
+    onChange: 'clearCache',
+    description: 'USCD: contrast only when the normalised entropy of the prediction is at least this (0..1).',
+  }),
+  device: oneOf<Device>({
+    default: 'auto',
+    onChange: 'reloadEngine',
+    description: 'Where models run. `auto` tries the fastest available provider.',
+    values: {
+      auto: 'CUDA when its provider is installed, else CPU (WebGPU only with BYTEFILL_WEBGPU=1).',
+      cpu: 'CPU only.',
+      webgpu: 'WebGPU (loading fails where no adapter is available).',
+      cuda: 'CUDA (loading fails where the CUDA provider is not installed).',
+    },
+  }),
+  maxTokens: int({
+    default: DEFAULT_MAX_TOKENS,
+    minimum: 1,
+    maximum: 1024,
+    onChange: 'clearCache',
+    description: 'Maximum tokens generated per completion (single-line completions use at most 48).',
+  }),
+  maxTimeMs: int({
+    default: 8000,
+    minimum: 100,
+    maximum: 120000,
+    // A completion cut short by the old cap would be served from the cache under a new one.
+    onChange: 'clearCache',
+    description: 'Wall-clock cap for one completion, in milliseconds.',
+  }),
+  debounceMs: int({
+    default: 75,
+    minimum: 0,
+    maximum: 5000,
+    onChange: 'none',
+    description: 'Wait this long after the last keystroke before generating, in milliseconds.',
+  }),
+  languages: strings({
+    default: ['*'],
+    onChange: 'restartClient',
+    description: 'Language ids to complete in (`*` = all), e.g. `["python", "typescript"]`.',
+  }),
+  extraContext: bool({
+    default: false,
+    onChange: 'clearCache',
+    description: 'Add snippets from other open files of the same language to the prompt.',
+  }),
+  logLevel: oneOf<LogLevelName>({
+    default: 'info',
+    onChange: 'none',
+    description: 'Log level of the bytefill output channel.',
+    values: {
+      debug: 'Everything, including per-request details.',
+      info: 'Model loads and other notable events.',
+      warn: 'Warnings (e.g. invalid settings) and errors.',
+      error: 'Failures only.',
+      off: 'Nothing.',
+    },
+  }),
+  prefixChars: int({
+    default: 6000,
+    minimum: 0,
+    maximum: 200000,
+    onChange: 'clearCache',
+    manifest: false,
+    description: 'Characters before the cursor sent to the engine (which then trims by tokens).',
+  }),
+  suffixChars: int({
+    default: 2000,
+    minimum: 0,
+    maximum: 100000,
+    onChange: 'clearCache',
+    manifest: false,
+    description: 'Characters after the cursor sent to the engine (which then trims by tokens).',
+  }),
+};
+
+export type SettingKey = keyof typeof SETTINGS;
+export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+/** Keys the editor's settings UI shows (and the extension reads). */
+export const EDITOR_SETTING_KEYS: SettingKey[] = SETTING_KEYS.filter((k) => SETTINGS[k].manifest !== false);
+
+/** Keys whose change has the given effect. */
+export function keysWith(effect: OnChange): SettingKey[] {
+  return SETTING_KEYS.filter((k) => SETTINGS[k].onChange === effect);
+}
+
+type ValueOf<S> = S extends EnumSetting<infer T>
+  ? T
+  : S extends BooleanSetting
+    ? boolean
+    : S extends NumberSetting
+      ? number
+      : S extends StringListSetting
+        ? string[]
+        : S extends NumberListSetting
+          ? number[]
+          : never;
+
+/** Settings by flat key (`uscd.alpha`). */
+export type FlatSettings = { [K in SettingKey]: ValueOf<(typeof SETTINGS)[K]> };
+
+type SubKeys<T, H extends string> = { [K in keyof T & string as K extends `${H}.${infer R}` ? R : never]: T[K] };
+/** Dotted keys become nested objects: {'uscd.alpha': number} -> {uscd: {alpha: number}}. */
+export type Nested<T> = {
+  [K in keyof T & string as K extends `${infer H}.${string}` ? H : K]: K extends `${infer H}.${string}` ? Nested<SubKeys<T, H>> : T[K];
+};
+
+/** Reads a dotted key of a nested settings object (`uscd.alpha` -> o.uscd.alpha). */
+export function valueAt(o: unknown, key: string): unknown {
+  let cur: unknown = o;
+  for (const part of key.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** Writes a dotted key into a nested object, creating the objects on the way. */
+export function setAt(o: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let cur = o;
+  for (const part of parts.slice(0, -1)) {
+    if (cur[part] === null || typeof cur[part] !== 'object') cur[part] = {};
+    cur = cur[part] as Record<string, unknown>;
+  }
+  cur[parts[parts.length - 1]] = value;
+}
+
+/** Fresh (mutable) copy of a setting's default. */
+export function defaultOf(spec: SettingSpec): unknown {
+  return Array.isArray(spec.default) ? [...spec.default] : spec.default;
+}
+
+/**
+ * Validates one value against its entry. Returns the value to use, or a one-line warning naming
+ * the key and the default used instead.
+ */
+export function checkSetting(key: string, spec: SettingSpec, v: unknown): { value: unknown; warning?: string } {
+  const def = defaultOf(spec);
+  if (v === undefined || v === null) return { value: def };
+  const bad = (expected: string) => ({ value: def, warning: `bytefill.${key}: expected ${expected}, got ${short(v)}; using ${JSON.stringify(def)}` });
+  switch (spec.type) {
+    case 'boolean':
+      return typeof v === 'boolean' ? { value: v } : bad('a boolean');
+    case 'number':
+    case 'integer':
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < spec.minimum || v > spec.maximum) {
+        return bad(`${spec.type === 'integer' ? 'an integer' : 'a number'} in [${spec.minimum}, ${spec.maximum}]`);
+      }
+      return { value: spec.type === 'integer' ? Math.round(v) : v };
+    case 'enum': {
+      const allowed = Object.keys(spec.values);
+      return typeof v === 'string' && allowed.includes(v) ? { value: v } : bad(`one of ${allowed.join('|')}`);
+    }
+    case 'strings':
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return bad('an array of strings');
+      return { value: (v as string[]).map((s) => s.trim()).filter((s) => s.length > 0) };
+    case 'numbers':
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= spec.minimum)) {
+        return bad(`an array of numbers >= ${spec.minimum}`);
+      }
+      return { value: [...(v as number[])] };
+  }
+}
+
+function short(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
