@@ -1,6 +1,6 @@
 // Custom LSP requests and notifications, typed (method, params, result), and the shapes they
 // carry; shared by the server and the extension. Pure: no engine (types only), no vscode.
-import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver';
+import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import { defaultOf, FlatSettings, Nested, setAt, SETTING_KEYS, SETTINGS } from './settings';
 import type { BytefillErrorCode } from '../../engine/src/index';
 
