@@ -118,7 +118,7 @@ export const SETTINGS = {
   device: oneOf<Device>({
     default: 'auto',
     onChange: 'reloadEngine',
-    description: 'Where models run. `auto` tries the fastest available provider.',
+    description: 'Where models run. `auto` uses CUDA where its provider is installed, else the CPU, and logs why.',
     values: {
       auto: 'CUDA when its provider is installed, else CPU (WebGPU only with BYTEFILL_WEBGPU=1).',
       cpu: 'CPU only.',

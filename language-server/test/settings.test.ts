@@ -6,7 +6,7 @@ import * as path from 'path';
 import { completionSettingsChanged, modelKey, normalizeConfig } from '../src/config';
 import { DEFAULT_CONFIG, ServerConfig } from '../src/protocol';
 import { keysWith, setAt, SETTING_KEYS, SETTINGS, valueAt } from '../src/settings';
-import { manifestConfiguration, withManifestConfiguration } from '../src/settingsManifest';
+import { manifestConfiguration, withManifestConfiguration, withReadmeSettings } from '../src/settingsManifest';
 import { REPO } from './lspClient';
 
 const PKG = path.join(REPO, 'package.json');
@@ -15,6 +15,11 @@ test('package.json contributes.configuration is the settings table (run `npm run
   const text = fs.readFileSync(PKG, 'utf8');
   assert.deepEqual(JSON.parse(text).contributes.configuration, manifestConfiguration());
   assert.equal(withManifestConfiguration(text), text, 'package.json is not formatted as gen:settings writes it');
+});
+
+test("README.md's settings table is the settings table (run `npm run gen:settings` after editing it)", () => {
+  const text = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  assert.equal(withReadmeSettings(text), text);
 });
 
 test('a bad value of any setting falls back to its default with one warning naming the key', () => {
