@@ -28,6 +28,8 @@ let client: LanguageClient | undefined;
 let output: vscode.LogOutputChannel;
 let statusBar: StatusBar;
 let current: ServerConfig;
+/** A reload this client asked for is running: its failure comes back as the request's error, shown once there. */
+let reloading = false;
 
 function currentConfig(): ServerConfig {
   const c = vscode.workspace.getConfiguration('bytefill');
@@ -63,7 +65,7 @@ function createClient(context: vscode.ExtensionContext, config: ServerConfig): L
   const c = new LanguageClient('bytefill', 'bytefill', serverOptions, clientOptions);
   c.onNotification(LoadProgressNotification, (p) => {
     statusBar.setState(p.state, p.message);
-    if (p.state === 'error') void showEngineError(p.code ?? 'INTERNAL', p.message, p.models);
+    if (p.state === 'error' && !reloading) void showEngineError(p.code ?? 'INTERNAL', p.message, p.models);
   });
   c.onNotification(ErrorNotification, (p) => output.appendLine(`[server error]${p.code ? ` [${p.code}]` : ''} ${p.message}`));
   c.onDidChangeState((e) => {
@@ -132,7 +134,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         output.appendLine(`[status] ${JSON.stringify(s, null, 2)}`);
         const choice = await vscode.window.showInformationMessage(formatStatus(s), 'Show Logs', 'Reload Model');
         if (choice === 'Show Logs') output.show(true);
-        else if (choice === 'Reload Model') await client.sendRequest(ReloadRequest, { bytefill: current });
+        else if (choice === 'Reload Model') {
+          reloading = true;
+          try {
+            await client.sendRequest(ReloadRequest, { bytefill: current });
+          } finally {
+            reloading = false;
+          }
+        }
       } catch (e) {
         // A failed reload carries the engine's error code; anything else is INTERNAL.
         const err = engineErrorOf(e);
