@@ -27,6 +27,8 @@ const common = {
   logLevel: 'warning',
   // Native / runtime-resolved packages stay outside the bundle.
   external: ['vscode', 'onnxruntime-node'],
+  // onnxruntime telemetry off before anything can load it (engine/src/model/ort.ts sets it too).
+  banner: { js: "process.env.ORT_DISABLE_TELEMETRY = '1';" },
 };
 
 fs.rmSync(dist, { recursive: true, force: true });

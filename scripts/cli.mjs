@@ -15,6 +15,8 @@ await build({
   format: 'cjs',
   outfile,
   external: ['onnxruntime-node'],
+  // onnxruntime telemetry off before anything can load it (engine/src/model/ort.ts sets it too).
+  banner: { js: "process.env.ORT_DISABLE_TELEMETRY = '1';" },
   sourcemap: true,
   logLevel: 'error',
 });

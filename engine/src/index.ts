@@ -6,6 +6,13 @@
 export * from './core/types';
 export * from './core/defaults';
 
+// Limits on untrusted input (model folders, CLI files and options), the bounded file reader that
+// applies them, and the model-folder preflight (every check that needs no onnxruntime session):
+// for hosts that load models elsewhere (a worker with a memory cap) and check folders first.
+export * from './core/limits';
+export { BoundedReadError, checkRegularFile, readBounded } from './core/bounded-read';
+export { Preflight, preflightModelFolder } from './bundle/preflight';
+
 // The facade: load models once, complete many times (picks single model, ensemble or USCD).
 export { Engine, EngineInfo, ModelInfo } from './api/engine';
 export { ModelBundle, defaultModelDir } from './bundle/model-bundle';

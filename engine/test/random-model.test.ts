@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../src/model/ort';
 import { buildRandomModel, RandomModel, RandomModelOptions, Variant } from './fixtures/random-model';
 import { fromHalf } from './fixtures/onnx-writer';
 import { argmaxOf, maxDiff, modelDir, pseudoIds } from './helpers';

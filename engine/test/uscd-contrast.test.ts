@@ -1,7 +1,7 @@
 // USCD pieces that need no model: the contrast, the gate, option validation, KVState.stack layout.
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../src/model/ort';
 import { BytefillError } from '../src/index';
 import { KVState } from '../src/model/kv-state';
 import { applyTemperature, contrast } from '../src/uscd/contrast';

@@ -42,9 +42,11 @@ function currentConfig(): ServerConfig {
 
 function createClient(context: vscode.ExtensionContext, config: ServerConfig): LanguageClient {
   const module = context.asAbsolutePath('dist/server.js');
+  // onnxruntime telemetry off in the server process (the server also sets it before loading onnxruntime).
+  const env = { ...process.env, ORT_DISABLE_TELEMETRY: '1' };
   const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc },
-    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6011'] } },
+    run: { module, transport: TransportKind.ipc, options: { env } },
+    debug: { module, transport: TransportKind.ipc, options: { env, execArgv: ['--nolazy', '--inspect=6011'] } },
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: documentSelectorFor(config.languages),

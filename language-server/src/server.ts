@@ -4,8 +4,10 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import {
   Connection,
   DidChangeConfigurationParams,
+  ErrorCodes,
   InitializeParams,
   InitializeResult,
+  ResponseError,
   TextDocumentContentChangeEvent,
   TextDocumentSyncKind,
   TextDocuments,
@@ -28,6 +30,8 @@ import {
   StatusResult,
 } from './protocol';
 import { DocumentTrees, editFor } from './syntax/documentTrees';
+import { Lifecycle } from './lifecycle';
+import { checkDocumentPosition, checkNotInsideSurrogatePair, isRange } from './params';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -55,6 +59,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     update: (doc, changes: TextDocumentContentChangeEvent[], version) => {
       // Apply changes one by one so each tree edit is computed against the text it applies to.
       for (const change of changes) {
+        if ('range' in change && !isRange(change.range)) {
+          // Offsets from 1.5 or null would corrupt the text; the client's copy may now differ
+          // from ours until it reopens the document, which the log says.
+          log.warn(`ignored a change to ${doc.uri} whose range is not made of integer positions; the document may be out of sync until reopened`);
+          continue;
+        }
         if ('range' in change) {
           const start = doc.offsetAt(change.range.start);
           const end = doc.offsetAt(change.range.end);
@@ -105,8 +115,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     return host.configure(next, forceReload);
   };
 
+  const lifecycle = new Lifecycle();
   let initOptions: unknown;
   connection.onInitialize((params: InitializeParams): InitializeResult => {
+    lifecycle.phase = 'running';
+    // Document notifications are handled from here on: before initialize they are dropped, as
+    // the protocol asks (an unhandled notification is ignored).
+    documents.listen(connection);
     initOptions = params.initializationOptions;
     const { config: c } = normalizeConfig(section(initOptions));
     config = c;
@@ -132,13 +147,16 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     void applyConfig(params.settings).catch((e) => log.error(`settings change failed: ${errorMessage(e)}`));
   });
 
-  connection.languages.inlineCompletion.on(async (params, token) => {
-    const doc = documents.get(params.textDocument.uri);
+  connection.languages.inlineCompletion.on(lifecycle.gate('textDocument/inlineCompletion', async (params, token) => {
+    // Wire data is untyped: positions must be integers and not split a character.
+    const { uri, position } = checkDocumentPosition(params);
+    const doc = documents.get(uri);
     if (!doc) return { items: [] };
-    return completions.provide(doc, params.position, params.context?.triggerKind, token);
-  });
+    checkNotInsideSurrogatePair(doc, position);
+    return completions.provide(doc, position, params.context?.triggerKind, token);
+  }));
 
-  connection.onRequest(StatusRequest, (): StatusResult => {
+  connection.onRequest(StatusRequest, lifecycle.gate(StatusRequest.method, (): StatusResult => {
     const info = host.info;
     return {
       state: host.state,
@@ -161,9 +179,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       cacheSize: cache.size,
       serverVersion: SERVER_VERSION,
     };
-  });
+  }));
 
-  connection.onRequest(ReloadRequest, async (params) => {
+  connection.onRequest(ReloadRequest, lifecycle.gate(ReloadRequest.method, async (params) => {
     // Optional new settings; otherwise reload with the current ones.
     const raw = section(params);
     const given = raw !== null && typeof raw === 'object' && Object.keys(raw).length > 0;
@@ -172,13 +190,19 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     if (host.state === 'error') throw toResponseError(host.failure, { message: host.error ?? undefined, models: config.models });
     const result: ReloadResult = { state: host.state, error: host.error };
     return result;
+  }));
+
+  // Any other request: not-initialized / shutting-down errors first, then MethodNotFound.
+  connection.onRequest((method: string) => {
+    lifecycle.check(method);
+    throw new ResponseError(ErrorCodes.MethodNotFound, `unhandled method ${method}`);
   });
 
   connection.onShutdown(async () => {
+    lifecycle.phase = 'shutdown';
     completions.abortAll();
     await host.dispose();
   });
 
-  documents.listen(connection);
   connection.listen();
 }

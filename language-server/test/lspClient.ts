@@ -55,9 +55,9 @@ interface Range {
   end: { line: number; character: number };
 }
 
-/** `entry`: another server program (a test double's), else serverEntry(). */
-export async function startClient(initializationOptions: unknown = {}, entry = serverEntry()): Promise<Client> {
-  const proc = spawn(process.execPath, [entry, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** `entry`: another server program (a test double's), else serverEntry(); `serverArgs` go after --stdio. */
+export async function startClient(initializationOptions: unknown = {}, entry = serverEntry(), serverArgs: string[] = []): Promise<Client> {
+  const proc = spawn(process.execPath, [entry, '--stdio', ...serverArgs], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const conn = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));

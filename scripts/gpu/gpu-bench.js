@@ -22,6 +22,8 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const os = require('node:os');
+// onnxruntime telemetry off before the native binding loads (as engine/src/model/ort.ts does).
+process.env.ORT_DISABLE_TELEMETRY = '1';
 const ort = require('onnxruntime-node');
 const ROOT = path.resolve(__dirname, '../..');
 const { OnnxModel } = require(path.join(ROOT, 'out/engine/src/index.js'));

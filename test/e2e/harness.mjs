@@ -173,7 +173,7 @@ export async function startCodeServer(bin, { userDataDir, extensionsDir, folder 
   ];
   const child = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'], detached: true,
-    env: { ...process.env, VSCODE_PROXY_URI: '' },
+    env: { ...process.env, VSCODE_PROXY_URI: '', ORT_DISABLE_TELEMETRY: '1' },
   });
   let output = '';
   child.stdout.on('data', (d) => { output += d; });

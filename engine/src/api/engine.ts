@@ -3,7 +3,9 @@
 // its turn returns at once.
 import * as path from 'node:path';
 import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, CompletionResult, EngineOptions, ENSEMBLE_MODES, Logger, Provider } from '../core/types';
+import { MAX_ENSEMBLE_MODELS, OPTION_RANGES } from '../core/limits';
 import { ModelBundle, defaultModelDir } from '../bundle/model-bundle';
+import { preflightModelFolder } from '../bundle/preflight';
 import { completeSingle } from '../complete/single-model';
 import { DEFAULT_BUDGET, PromptBudget } from '../complete/prompt';
 import { middleBitsPerByte } from '../complete/middle-score';
@@ -46,15 +48,26 @@ export class Engine {
     if (opts.ensemble && !ENSEMBLE_MODES.includes(opts.ensemble)) {
       throw new BytefillError('BAD_ARGUMENT', `unknown ensemble mode '${opts.ensemble}' (expected ${ENSEMBLE_MODES.join(' or ')})`);
     }
+    if (dirs.length > MAX_ENSEMBLE_MODELS) {
+      throw new BytefillError('BAD_ARGUMENT', `${dirs.length} model folders given: an ensemble has at most ${MAX_ENSEMBLE_MODELS} models`);
+    }
+    if (opts.threads !== undefined) {
+      const [lo, hi] = OPTION_RANGES.threads;
+      if (!Number.isInteger(opts.threads) || opts.threads < lo || opts.threads > hi) {
+        throw new BytefillError('BAD_ARGUMENT', `threads must be an integer in ${lo}..${hi}, got ${opts.threads}`);
+      }
+    }
     if (opts.weights && opts.weights.length !== dirs.length) {
       throw new BytefillError('BAD_ARGUMENT', `${opts.weights.length} weights given for ${dirs.length} models`);
     }
     if (opts.weights && opts.weights.some((w) => !(w >= 0)) ) throw new BytefillError('BAD_ARGUMENT', 'weights must be non-negative numbers');
+    // Every folder is checked before any session is created: a broken last member fails at once.
+    const checked = dirs.map((dir) => preflightModelFolder(dir, { variant: opts.variant }));
     const bundles: ModelBundle[] = [];
     try {
-      for (const dir of dirs) {
+      for (const [k, dir] of dirs.entries()) {
         log('info', `loading model ${path.resolve(dir)}`);
-        bundles.push(await ModelBundle.load(dir, { device: opts.device, variant: opts.variant, threads: opts.threads, log, fim: opts.fim }));
+        bundles.push(await ModelBundle.load(dir, { device: opts.device, variant: opts.variant, threads: opts.threads, log, fim: opts.fim, preflight: checked[k] }));
       }
     } catch (e) {
       for (const b of bundles) await b.dispose();

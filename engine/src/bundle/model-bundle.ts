@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { BytefillError, Device, FimOverride, Logger } from '../core/types';
 import { OnnxModel } from '../model/onnx-model';
+import { Preflight, preflightModelFolder } from './preflight';
 import { PrefixCache } from '../model/prefix-cache';
-import { assertModelDir } from '../model/config';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { detectTemplate, PromptTemplate } from '../fim/template';
 import { VocabIndex } from '../byte/vocab-index';
@@ -22,23 +22,13 @@ export class ModelBundle {
     this.cache = new PrefixCache(model, { maxEntries: 4 });
   }
 
-  static async load(dir: string, o: { device?: Device; variant?: string; threads?: number; log?: Logger; fim?: FimOverride }): Promise<ModelBundle> {
-    const abs = path.resolve(dir);
-    assertModelDir(abs);
-    const tokFile = path.join(abs, 'tokenizer.json');
-    if (!fs.existsSync(tokFile)) throw new BytefillError('MODEL_INVALID', `Model folder ${abs} has no tokenizer.json`);
-    const tok = Tokenizer.fromFile(tokFile);
+  static async load(
+    dir: string,
+    o: { device?: Device; variant?: string; threads?: number; log?: Logger; fim?: FimOverride; preflight?: Preflight },
+  ): Promise<ModelBundle> {
+    // Everything small and untrusted is validated before the ONNX session (the large allocation).
+    const { dir: abs, tokenizer: tok } = o.preflight ?? preflightModelFolder(dir, { variant: o.variant });
     const model = await OnnxModel.load(abs, { device: o.device, variant: o.variant, threads: o.threads, log: o.log });
-    // The tokenizer must belong to the model: every id it can produce must index the logits, and
-    // the vocabularies should be the same size (a few padding rows in the embedding are allowed).
-    const V = model.config.vocabSize;
-    if (tok.vocabSize > V || tok.vocabSize < V - 256) {
-      await model.dispose();
-      throw new BytefillError(
-        'TOKENIZER_MISMATCH',
-        `tokenizer.json in ${abs} has ${tok.vocabSize} ids but the model's vocabulary has ${V}: the tokenizer does not belong to this model`,
-      );
-    }
     const template = detectTemplate(tok, model.config.fim, o.fim, model.config.eosTokenId);
     return new ModelBundle(model, tok, template);
   }

@@ -43,19 +43,35 @@ export function opt(a: ParsedArgs, name: string): string | undefined {
   return v ? v[v.length - 1] : undefined;
 }
 
-export function intOpt(a: ParsedArgs, name: string, fallback?: number): number | undefined {
+/** Inclusive bounds for a numeric option. */
+export type Range = readonly [number, number];
+
+function rangeText(r: Range): string {
+  return `${r[0]}..${r[1]}`;
+}
+
+/**
+ * A non-negative integer option written in decimal digits (so "1e1", "0x10", " 5" and "" are
+ * errors, not 10, 16, 5 and 0), optionally within `range`.
+ */
+export function intOpt(a: ParsedArgs, name: string, fallback?: number, range?: Range): number | undefined {
   const v = opt(a, name);
   if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new BytefillError('BAD_ARGUMENT', `--${name} must be a non-negative integer, got '${v}'`);
+  const n = /^\d{1,15}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) {
+    throw new BytefillError('BAD_ARGUMENT', `--${name} must be a non-negative integer in decimal digits${range ? ` (${rangeText(range)})` : ''}, got '${v}'`);
+  }
+  if (range && (n < range[0] || n > range[1])) throw new BytefillError('BAD_ARGUMENT', `--${name} must be in ${rangeText(range)}, got ${n}`);
   return n;
 }
 
-export function numOpt(a: ParsedArgs, name: string, fallback?: number): number | undefined {
+/** A finite decimal number option (no hex, no empty string), optionally within `range`. */
+export function numOpt(a: ParsedArgs, name: string, fallback?: number, range?: Range): number | undefined {
   const v = opt(a, name);
   if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new BytefillError('BAD_ARGUMENT', `--${name} must be a number, got '${v}'`);
+  const n = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v) ? Number(v) : NaN;
+  if (!Number.isFinite(n)) throw new BytefillError('BAD_ARGUMENT', `--${name} must be a number${range ? ` in ${rangeText(range)}` : ''}, got '${v}'`);
+  if (range && (n < range[0] || n > range[1])) throw new BytefillError('BAD_ARGUMENT', `--${name} must be in ${rangeText(range)}, got ${n}`);
   return n;
 }
 

@@ -1,5 +1,5 @@
-import { BytefillError, Logger, Engine, ensemble } from '../index';
-import { numOpt, opt, parseArgs } from './args';
+import { BytefillError, Logger, Engine, ensemble, OPTION_RANGES } from '../index';
+import { intOpt, numOpt, parseArgs } from './args';
 import { COMMON_FLAGS, ENGINE_OPTIONS, engineOptions } from './options';
 
 /**
@@ -11,12 +11,14 @@ export async function runScore(argv: string[], log: Logger): Promise<number> {
   const a = parseArgs(argv, { flags: [...COMMON_FLAGS, 'exact'], options: [...ENGINE_OPTIONS, 'files', 'max-bytes', 'tolerance'] });
   const files = [...(a.options.get('files') ?? []), ...a.positional];
   if (files.length === 0) throw new BytefillError('BAD_ARGUMENT', 'score needs --files PATH...');
-  const tolerance = a.flags.has('exact') ? 0 : numOpt(a, 'tolerance', 1e-4);
+  const tolerance = a.flags.has('exact') ? 0 : numOpt(a, 'tolerance', 1e-4, [0, 1]);
+  // Options are checked before the (slow) engine load.
+  const maxBytes = intOpt(a, 'max-bytes', undefined, OPTION_RANGES.maxBytes);
   const engine = await Engine.create(engineOptions(a, log));
   const json = a.flags.has('json');
   try {
     const r = await ensemble.scoreFiles(engine, files, {
-      maxBytes: opt(a, 'max-bytes') !== undefined ? Number(opt(a, 'max-bytes')) : undefined,
+      maxBytes,
       uncheckedMass: tolerance,
       lazyMass: tolerance,
       onFile: json ? undefined : (f) => process.stderr.write(`${f.file}: ${f.bitsPerByte.toFixed(4)} bits/byte over ${f.bytes} bytes (${f.bytesPerSecond.toFixed(0)} B/s)\n`),

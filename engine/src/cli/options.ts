@@ -1,6 +1,10 @@
 // Maps CLI options to engine options and request options (shared by complete, eval, bench, score).
-import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, DEFAULT_MAX_TOKENS, Device, DEVICES, EngineOptions, ENSEMBLE_MODES, Logger } from '../index';
-import { intOpt, numOpt, oneOf, opt, ParsedArgs } from './args';
+import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, DEFAULT_MAX_TOKENS, Device, DEVICES, EngineOptions, ENSEMBLE_MODES, Logger, OPTION_RANGES } from '../index';
+import { intOpt, numOpt, oneOf, opt, ParsedArgs, Range } from './args';
+
+const TOKEN_BUDGET_RANGE: Range = [0, 1 << 20];
+/** --max-time in ms: up to a day. */
+const MAX_TIME_RANGE: Range = [0, 86_400_000];
 
 export const ENGINE_OPTIONS = ['model', 'weights', 'ensemble', 'device', 'variant', 'threads', 'fim-format', 'prefix-tokens', 'suffix-tokens'];
 export const REQUEST_OPTIONS = ['mode', 'max-tokens', 'max-time', 'temperature', 'top-p', 'top-k', 'seed', 'stop', 'uscd-alpha', 'uscd-threshold', 'uscd-beta'];
@@ -16,10 +20,10 @@ export function engineOptions(a: ParsedArgs, log: Logger): EngineOptions {
     ensemble: ensembleArg === undefined ? undefined : oneOf(a, 'ensemble', ENSEMBLE_MODES, 'mixture'),
     device: oneOf<Device>(a, 'device', DEVICES, 'auto'),
     variant: opt(a, 'variant'),
-    threads: intOpt(a, 'threads'),
+    threads: intOpt(a, 'threads', undefined, OPTION_RANGES.threads),
     fim: { format: opt(a, 'fim-format') ? oneOf(a, 'fim-format', ['PSM', 'SPM'] as const, 'PSM') : undefined, disabled: a.flags.has('no-fim') },
-    prefixTokens: intOpt(a, 'prefix-tokens'),
-    suffixTokens: intOpt(a, 'suffix-tokens'),
+    prefixTokens: intOpt(a, 'prefix-tokens', undefined, TOKEN_BUDGET_RANGE),
+    suffixTokens: intOpt(a, 'suffix-tokens', undefined, TOKEN_BUDGET_RANGE),
     log,
   };
 }
@@ -29,14 +33,21 @@ export function modeOption(a: ParsedArgs, fallback: BoundaryMode = 'byte'): Boun
 }
 
 export function requestOptions(a: ParsedArgs): Omit<CompletionRequest, 'prefix' | 'suffix'> {
-  const temperature = numOpt(a, 'temperature');
+  const R = OPTION_RANGES;
   return {
     mode: modeOption(a),
-    maxTokens: intOpt(a, 'max-tokens', DEFAULT_MAX_TOKENS),
-    maxTimeMs: intOpt(a, 'max-time'),
+    maxTokens: intOpt(a, 'max-tokens', DEFAULT_MAX_TOKENS, R.maxTokens),
+    maxTimeMs: intOpt(a, 'max-time', undefined, MAX_TIME_RANGE),
     stop: a.options.get('stop')?.map(unescape),
-    sampling: { temperature, topP: numOpt(a, 'top-p'), topK: intOpt(a, 'top-k'), seed: intOpt(a, 'seed') },
-    uscd: a.flags.has('uscd') ? { enabled: true, alpha: numOpt(a, 'uscd-alpha'), threshold: numOpt(a, 'uscd-threshold'), beta: numOpt(a, 'uscd-beta') } : undefined,
+    sampling: {
+      temperature: numOpt(a, 'temperature', undefined, R.temperature),
+      topP: numOpt(a, 'top-p', undefined, R.topP),
+      topK: intOpt(a, 'top-k', undefined, R.topK),
+      seed: intOpt(a, 'seed', undefined, [0, 2 ** 32 - 1]),
+    },
+    uscd: a.flags.has('uscd')
+      ? { enabled: true, alpha: numOpt(a, 'uscd-alpha', undefined, [0, 10]), threshold: numOpt(a, 'uscd-threshold', undefined, [0, 1]), beta: numOpt(a, 'uscd-beta', undefined, [0, 1]) }
+      : undefined,
   };
 }
 

@@ -4,7 +4,7 @@
 // KVState is immutable), with the logits of every branch position, so all prefixes of a branch
 // are scored at once. A branch can be turned into a new context (commit) without another
 // forward: the branch's KV state with the slots after the kept tokens masked out.
-import * as ort from 'onnxruntime-node';
+import * as ort from '../model/ort';
 import { logSoftmax } from '../decode/distribution';
 import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';

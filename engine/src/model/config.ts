@@ -4,6 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BytefillError } from '../core/types';
+import { checkRegularFile, BoundedReadError } from '../core/bounded-read';
+import { checkModelFolder, configInt, configTokenIds, readModelJson } from './validate';
 
 export interface ModelReference {
   input_ids: number[];
@@ -27,32 +29,16 @@ export interface ModelConfig {
   reference?: ModelReference;
 }
 
-/** Throws MODEL_NOT_FOUND when `dir` is not a folder. */
+/** Throws MODEL_NOT_FOUND when `dir` is not a folder, MODEL_INVALID when it cannot be read. */
 export function assertModelDir(dir: string): void {
-  let st: fs.Stats | undefined;
-  try {
-    st = fs.statSync(dir);
-  } catch {
-    st = undefined;
-  }
-  if (!st || !st.isDirectory()) throw new BytefillError('MODEL_NOT_FOUND', `Model folder not found: ${dir}`);
+  checkModelFolder(dir);
 }
 
+/** Reads and validates config.json (size, JSON, every sizing field within CONFIG_RANGES). */
 export function loadModelConfig(dir: string): ModelConfig {
   assertModelDir(dir);
   const file = path.join(dir, 'config.json');
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new BytefillError('MODEL_INVALID', `Model config missing: ${file} does not exist or cannot be read`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new BytefillError('MODEL_INVALID', `Model config invalid: ${file} is not valid JSON (${(e as Error).message})`);
-  }
+  const raw = readModelJson(file, 'Model config');
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new BytefillError('MODEL_INVALID', `Model config invalid: ${file} must hold a JSON object`);
   }
@@ -60,15 +46,7 @@ export function loadModelConfig(dir: string): ModelConfig {
   const bad = (what: string): never => {
     throw new BytefillError('MODEL_INVALID', `Model config invalid: ${file}: ${what}`);
   };
-  const int = (key: string, fallback?: number): number => {
-    const v = c[key];
-    if (v === undefined || v === null) {
-      if (fallback !== undefined) return fallback;
-      return bad(`"${key}" is missing`);
-    }
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) return bad(`"${key}" must be a positive integer (got ${JSON.stringify(v)})`);
-    return v;
-  };
+  const int = (key: string, fallback?: number): number => configInt(c, key, file, fallback);
 
   const vocabSize = int('vocab_size');
   const hiddenSize = int('hidden_size');
@@ -79,11 +57,12 @@ export function loadModelConfig(dir: string): ModelConfig {
   const headDim = int('head_dim', hiddenSize / numHeads);
   if (numHeads % numKvHeads !== 0) bad(`"num_attention_heads" (${numHeads}) must be a multiple of "num_key_value_heads" (${numKvHeads})`);
   const maxPositions = int('max_position_embeddings', 2048);
+  if (c.intermediate_size != null) int('intermediate_size');
 
   let eosTokenId: number | number[] | null = null;
   const eos = c.eos_token_id;
-  if (typeof eos === 'number' && Number.isInteger(eos)) eosTokenId = eos;
-  else if (Array.isArray(eos) && eos.every((x) => typeof x === 'number' && Number.isInteger(x))) eosTokenId = eos as number[];
+  if (typeof eos === 'number') eosTokenId = configTokenIds(eos, 'eos_token_id', file, vocabSize, 1)[0];
+  else if (Array.isArray(eos)) eosTokenId = configTokenIds(eos, 'eos_token_id', file, vocabSize, 64);
   else if (eos !== undefined && eos !== null) bad(`"eos_token_id" must be an integer, a list of integers or null`);
 
   const cfg: ModelConfig = { vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, headDim, maxPositions, eosTokenId };
@@ -94,7 +73,7 @@ export function loadModelConfig(dir: string): ModelConfig {
   const r = c.reference as Record<string, unknown> | undefined;
   if (r && typeof r === 'object' && Array.isArray(r.input_ids) && Array.isArray(r.last_logits_first8) && typeof r.last_argmax === 'number') {
     cfg.reference = {
-      input_ids: r.input_ids as number[],
+      input_ids: configTokenIds(r.input_ids, 'reference.input_ids', file, vocabSize, 4096),
       last_logits_first8: r.last_logits_first8 as number[],
       last_argmax: r.last_argmax,
     };
@@ -117,7 +96,18 @@ export function findOnnxFile(dir: string, variant?: string): string {
   else if (variant.endsWith('.onnx')) file = path.join(onnxDir, variant);
   else file = path.join(onnxDir, `model_${variant}.onnx`);
 
-  if (fs.existsSync(file) && fs.statSync(file).isFile()) return file;
+  if (fs.existsSync(file)) {
+    // Regular files only: onnxruntime would block forever on a FIFO and read /dev/zero without end.
+    // No size limit here: real weights are gigabytes (the memory cap belongs to the host).
+    try {
+      checkRegularFile(file, Number.MAX_SAFE_INTEGER);
+    } catch (e) {
+      if (e instanceof BoundedReadError) throw new BytefillError('MODEL_INVALID', `Model file invalid: ${file} ${e.detail}`);
+      throw e;
+    }
+    checkExternalData(file);
+    return file;
+  }
   let present: string[] = [];
   try {
     present = fs.readdirSync(onnxDir).filter((f) => f.endsWith('.onnx')).sort();
@@ -126,4 +116,26 @@ export function findOnnxFile(dir: string, variant?: string): string {
   }
   const have = present.length ? `files present in ${onnxDir}: ${present.join(', ')}` : `no .onnx files in ${onnxDir}`;
   throw new BytefillError('MODEL_INVALID', `Model file missing: ${file} does not exist (${have})`);
+}
+
+/** External-data files next to the graph (model.onnx_data, model.onnx.data, ...) must be regular files too. */
+function checkExternalData(onnxFile: string): void {
+  const dir = path.dirname(onnxFile);
+  const stem = path.basename(onnxFile, '.onnx');
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (n === path.basename(onnxFile) || !n.startsWith(stem) || n.endsWith('.onnx')) continue;
+    try {
+      checkRegularFile(path.join(dir, n), Number.MAX_SAFE_INTEGER);
+    } catch (e) {
+      if (e instanceof BoundedReadError && e.problem !== 'missing') {
+        throw new BytefillError('MODEL_INVALID', `Model file invalid: ${path.join(dir, n)} ${e.detail}`);
+      }
+    }
+  }
 }

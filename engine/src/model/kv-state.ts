@@ -9,7 +9,7 @@
 // expand and truncate throw UNSUPPORTED for them; call `await state.toHost()` first, which
 // downloads with tensor.getData() and returns CPU tensors (forward accepts either).
 
-import * as ort from 'onnxruntime-node';
+import * as ort from './ort';
 import { BytefillError } from '../core/types';
 
 export type KVDType = 'float32' | 'float16';

@@ -8,7 +8,7 @@
 // be honoured between calls. Run the engine in a worker_thread to keep a server responsive.
 
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import * as ort from './ort';
 import { BytefillError, Device, Logger, Provider } from '../core/types';
 import { findOnnxFile, loadModelConfig, ModelConfig } from './config';
 import { KVDType, KVShape, KVState } from './kv-state';
@@ -120,6 +120,12 @@ export class OnnxModel {
     }
     if (typeof dims[3] === 'number' && dims[3] !== config.headDim) {
       throw new BytefillError('MODEL_INVALID', `Model config mismatch: ${file} has head size ${dims[3]}, config.json says ${config.headDim}`);
+    }
+    // The logits' last dim, when fixed, is the vocabulary config.json declares.
+    const lshape = (meta.get('logits') as { shape?: ReadonlyArray<number | string> } | undefined)?.shape ?? [];
+    const lv = lshape[lshape.length - 1];
+    if (typeof lv === 'number' && lv !== config.vocabSize) {
+      throw new BytefillError('MODEL_INVALID', `Model config mismatch: ${file} has ${lv} logits per position, config.json says "vocab_size" ${config.vocabSize}`);
     }
     this.kvShape = { numLayers: L, numKvHeads: config.numKvHeads, headDim: config.headDim, dtype: pastType };
   }

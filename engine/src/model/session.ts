@@ -11,7 +11,7 @@
 // it; users opt in with device 'webgpu' or BYTEFILL_WEBGPU=1.
 
 import * as os from 'node:os';
-import * as ort from 'onnxruntime-node';
+import * as ort from './ort';
 import { BytefillError, Device, Logger, Provider } from '../core/types';
 
 export interface SessionOptions {

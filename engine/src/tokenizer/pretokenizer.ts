@@ -2,6 +2,7 @@
 // pieces whose concatenation is the input; BPE then runs on each piece independently.
 import { GPT2_PATTERN, onigToJs } from './regex';
 import { BytefillError } from '../core/types';
+import { assertSafePattern, checkCompiledSplit, splitBudgetMs } from './regex-safety';
 
 export interface PreTokenizer {
   split(text: string): string[];
@@ -16,7 +17,14 @@ function regexIsolated(re: RegExp): Step {
     const out: string[] = [];
     let last = 0;
     re.lastIndex = 0;
+    // A time budget checked between matches (see regex-safety.ts): a slow split fails instead of
+    // running on; one match cannot be interrupted, the load-time probe keeps those short.
+    const deadline = performance.now() + splitBudgetMs(piece.length);
+    let count = 0;
     for (let m = re.exec(piece); m; m = re.exec(piece)) {
+      if ((++count & 63) === 0 && performance.now() > deadline) {
+        throw new BytefillError('MODEL_INVALID', `the tokenizer's pre-tokenizer pattern ran past its time budget (${Math.round(splitBudgetMs(piece.length))} ms for ${piece.length} characters)`);
+      }
       if (m[0].length === 0) {
         re.lastIndex++;
         continue;
@@ -43,12 +51,22 @@ function buildStep(cfg: any, prefixSpace: { value: boolean }): Step | null {
       if ((cfg.behavior ?? 'Isolated') !== 'Isolated' || cfg.invert) {
         throw new BytefillError('UNSUPPORTED', `Split pre-tokenizer behavior '${cfg.behavior}' (invert=${cfg.invert}) is not supported`);
       }
-      const re = cfg.pattern?.Regex !== undefined ? onigToJs(cfg.pattern.Regex) : new RegExp(escapeRegex(cfg.pattern?.String ?? ''), 'gu');
-      return regexIsolated(re);
+      if (cfg.pattern?.Regex !== undefined) {
+        const where = 'pre_tokenizer Split pattern';
+        if (typeof cfg.pattern.Regex !== 'string') throw new BytefillError('MODEL_INVALID', `${where} must be a string`);
+        assertSafePattern(cfg.pattern.Regex, where);
+        const step = regexIsolated(onigToJs(cfg.pattern.Regex));
+        checkCompiledSplit(step, where);
+        return step;
+      }
+      return regexIsolated(new RegExp(escapeRegex(String(cfg.pattern?.String ?? '')), 'gu'));
     }
     case 'Digits':
       return regexIsolated(cfg.individual_digits ? /\p{N}/gu : /\p{N}+/gu);
     case 'Sequence': {
+      if (!Array.isArray(cfg.pretokenizers) || cfg.pretokenizers.length > 64) {
+        throw new BytefillError('MODEL_INVALID', 'pre_tokenizer Sequence must be a list of at most 64 steps');
+      }
       const steps = (cfg.pretokenizers as any[]).map((c) => buildStep(c, prefixSpace)).filter((s): s is Step => s !== null);
       return (piece) => steps.reduce<string[]>((pieces, step) => pieces.flatMap(step), [piece]);
     }

@@ -2,14 +2,18 @@
 // User text is always encoded as plain text: special-token strings in it stay text. Our own
 // implementation (checked against @huggingface/tokenizers in the tests) because the byte layer
 // needs the pre-tokenizer's piece boundaries and a fast encode of short byte strings.
-import * as fs from 'node:fs';
 import { BytefillError } from '../core/types';
+import { modelFileLimit } from '../core/limits';
+import { readJsonFile } from '../core/json-file';
 import { byteLevelToBytes } from './byte-level';
 import { BpeModel } from './bpe';
 import { buildPreTokenizer, PreTokenizer } from './pretokenizer';
 import { utf8DecodeLenient, utf8Encode } from './utf8';
+import { validateTokenizerJson } from './validate-json';
 
-const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is text (files saved on Windows start with one); the default strips it
+// while pieces are sliced from the original bytes, which lost the BOM and the text's last bytes.
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** UTF-8 length of a JS string (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder writes them). */
 function utf8Length(s: string): number {
@@ -71,18 +75,8 @@ export class Tokenizer {
   }
 
   static fromFile(path: string): Tokenizer {
-    let text: string;
-    try {
-      text = fs.readFileSync(path, 'utf8');
-    } catch (e) {
-      throw new BytefillError('MODEL_INVALID', `Cannot read tokenizer file ${path}: ${(e as Error).message}`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (e) {
-      throw new BytefillError('MODEL_INVALID', `Tokenizer file ${path} is not valid JSON: ${(e as Error).message}`);
-    }
+    // Bounded, regular-file-only read; the JSON error names the position, not the text.
+    const json = readJsonFile(path, modelFileLimit('tokenizer.json'), 'Tokenizer file');
     try {
       return Tokenizer.fromJSON(json);
     } catch (e) {
@@ -92,6 +86,7 @@ export class Tokenizer {
   }
 
   static fromJSON(json: any): Tokenizer {
+    validateTokenizerJson(json);
     const model = json?.model;
     if (!model || model.type !== 'BPE' || typeof model.vocab !== 'object') {
       throw new BytefillError('UNSUPPORTED', `only byte-level BPE tokenizers are supported (model type '${model?.type}')`);

@@ -2,8 +2,9 @@
 // on raw bytes, which may end inside a multi-byte character.
 
 const encoder = new TextEncoder();
-const lenient = new TextDecoder('utf-8', { fatal: false });
-const strict = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM everywhere: a leading U+FEFF is part of the text, never a signature to drop.
+const lenient = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Encodes a JS string; lone surrogates become U+FFFD (as TextEncoder does). */
 export function utf8Encode(s: string): Uint8Array {

@@ -55,13 +55,19 @@ async function init(): Promise<WasmLocations> {
   return initPromise;
 }
 
+// Own keys only: language ids come from the client, and `toString` or `__proto__` must not find
+// Object.prototype's members.
+function grammarFile(languageId: string): string | undefined {
+  return Object.prototype.hasOwnProperty.call(GRAMMAR_FILES, languageId) ? GRAMMAR_FILES[languageId] : undefined;
+}
+
 export function hasGrammar(languageId: string): boolean {
-  return languageId in GRAMMAR_FILES;
+  return grammarFile(languageId) !== undefined;
 }
 
 /** The grammar for a language id, or null when there is none (or it failed to load). Cached. */
 export function loadLanguage(languageId: string): Promise<Language | null> {
-  const file = GRAMMAR_FILES[languageId];
+  const file = grammarFile(languageId);
   if (!file) return Promise.resolve(null);
   let p = languages.get(file);
   if (!p) {
