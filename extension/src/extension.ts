@@ -42,7 +42,7 @@ function currentConfig(): ServerConfig {
 
 function createClient(context: vscode.ExtensionContext, config: ServerConfig): LanguageClient {
   const module = context.asAbsolutePath('dist/server.js');
-  // onnxruntime telemetry off in the server process (the server also sets it before loading onnxruntime).
+  // The model runtime's telemetry off in the server process (the server sets it itself too).
   const env = { ...process.env, ORT_DISABLE_TELEMETRY: '1' };
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.ipc, options: { env } },
