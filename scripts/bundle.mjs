@@ -27,8 +27,6 @@ const common = {
   logLevel: 'warning',
   // Native / runtime-resolved packages stay outside the bundle.
   external: ['vscode', 'onnxruntime-node'],
-  // onnxruntime telemetry off before anything can load it (engine/src/model/ort.ts sets it too).
-  banner: { js: "process.env.ORT_DISABLE_TELEMETRY = '1';" },
 };
 
 fs.rmSync(dist, { recursive: true, force: true });
@@ -38,6 +36,9 @@ await Promise.all([
     ...common,
     entryPoints: [path.join(root, 'language-server/src/main.ts')],
     outfile: path.join(dist, 'server.js'),
+    // onnxruntime telemetry off before anything can load it (engine/src/model/ort.ts sets it too).
+    // Only in the server: the extension runs in the editor's shared extension host process.
+    banner: { js: "process.env.ORT_DISABLE_TELEMETRY = '1';" },
     // An `import` would pick web-tree-sitter's ESM build, whose import.meta.url is empty in a
     // CJS bundle (createRequire(undefined) then throws); its CJS build resolves paths itself.
     alias: { 'web-tree-sitter': path.join(nm, 'web-tree-sitter/web-tree-sitter.cjs') },
