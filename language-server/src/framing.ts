@@ -152,11 +152,13 @@ export class FramingGuard extends Transform {
     }
     this.scanned = take;
     if (take < this.remaining) {
-      // Keep what we have; wait for the rest.
-      this.pending.push(this.buf.subarray(0, take));
-      this.pendingBytes += take;
-      this.remaining -= take;
-      this.buf = this.buf.subarray(take);
+      // Keep what we have and wait for the rest. The last bytes stay in `buf` so a header that
+      // arrives split across two chunks is still seen whole by the next scan.
+      const move = take - Math.min(take, 64);
+      this.pending.push(this.buf.subarray(0, move));
+      this.pendingBytes += move;
+      this.remaining -= move;
+      this.buf = this.buf.subarray(move);
       this.scanned = 0;
       return false;
     }

@@ -115,6 +115,26 @@ describe('protocol edge cases (real server over stdio)', () => {
       await statusAnswers('an incomplete message');
     });
 
+    test('Content-Length larger than the body, and the next header split across two writes: still found', async () => {
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 987653, method: StatusRequest.method });
+      let answered = false;
+      const onData = (d: Buffer) => {
+        if (d.toString().includes('"id":987653')) answered = true;
+      };
+      c.proc.stdout!.on('data', onData);
+      try {
+        const before = c.stderr().length;
+        await raw('Content-Length: 4000\r\n\r\n{"jsonrpc":"2.0","method":"x/y"}Conte');
+        await new Promise((r) => setTimeout(r, 100));
+        await raw(`nt-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        await waitFor(() => answered, 'answer to the message after the cut one');
+        assert.match(c.stderr().slice(before), /Content-Length 4000 is larger than the body: a new message header came after 32 bytes/);
+      } finally {
+        c.proc.stdout!.off('data', onData);
+      }
+      await statusAnswers('a header split across writes after a cut message');
+    });
+
     test('a frame split across writes is still read (the guard does not misfire on slow writers)', async () => {
       const body = JSON.stringify({ jsonrpc: '2.0', id: 987654, method: StatusRequest.method });
       const whole = frame(body);
