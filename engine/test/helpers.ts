@@ -1,6 +1,7 @@
 // Shared test helpers: where the repo and its bundled models are.
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 
 function findRoot(start: string): string {
   let dir = start;
@@ -41,4 +42,19 @@ export function pseudoIds(n: number, seed: number, V: number): number[] {
     x = (x * 1103515245 + 12345) >>> 0;
     return 6 + (x % (V - 6));
   });
+}
+
+/**
+ * Whether this machine is expected to run the WebGPU tests: BYTEFILL_GPU_EXPECTED=1 (a GPU
+ * machine) or =0 (never), else whether scripts/gpu-setup.sh --check finds the software Vulkan
+ * driver installed. When expected, a WebGPU failure is a test failure, not a skip.
+ */
+export function webgpuExpectation(): { expected: boolean; reason: string } {
+  const env = process.env.BYTEFILL_GPU_EXPECTED;
+  if (env === '1') return { expected: true, reason: 'BYTEFILL_GPU_EXPECTED=1' };
+  if (env === '0') return { expected: false, reason: 'BYTEFILL_GPU_EXPECTED=0' };
+  const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'gpu-setup.sh'), '--check'], { encoding: 'utf8' });
+  const said = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').pop() ?? '';
+  if (r.status === 0) return { expected: true, reason: said };
+  return { expected: false, reason: `no WebGPU adapter expected here: ${said || r.error?.message || `gpu-setup.sh exit ${r.status}`}` };
 }

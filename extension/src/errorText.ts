@@ -20,6 +20,9 @@ export function presentEngineError(name: EngineErrorName, message: string, model
       return { text: `bytefill cannot combine ${where}: ${message}`, actions: ['Choose model folder', 'Show Logs'] };
     case 'PROVIDER_UNAVAILABLE':
       return { text: `bytefill: the chosen device is not available: ${message}`, actions: ['Use CPU', 'Show Logs'] };
+    case 'DEVICE_FAILED':
+      // The engine already moved to the CPU and retried; this shows only if that failed too.
+      return { text: `bytefill: the GPU failed: ${message}`, actions: ['Use CPU', 'Show Logs'] };
     case 'BAD_ARGUMENT':
     case 'UNSUPPORTED':
       return { text: `bytefill: a setting is not supported: ${message}`, actions: ['Show Logs'] };

@@ -105,6 +105,7 @@ export const ENGINE_ERROR_CODES: Readonly<Record<EngineErrorName, number>> = {
   FILE_NOT_FOUND: 1006,
   ABORTED: 1007,
   UNSUPPORTED: 1008,
+  DEVICE_FAILED: 1009,
   INTERNAL: 1099,
 };
 

@@ -96,6 +96,20 @@ export class Engine {
   }
 
   private async completeNow(req: CompletionRequest): Promise<CompletionResult> {
+    try {
+      return await this.completeOnce(req);
+    } catch (e) {
+      if (!(e instanceof BytefillError && e.code === 'DEVICE_FAILED')) throw e;
+      // A GPU device failed mid-session: move every model to the CPU (one log line) and run the
+      // request again there, so it is not lost. Later requests stay on the CPU.
+      const moved = this.bundles.filter((b) => b.model.provider !== 'cpu').map((b) => `${b.name} (${b.model.provider})`);
+      this.log('warn', `device failed, models now run on cpu: ${moved.join(', ')}; request retried on cpu (${e.message})`);
+      for (const b of this.bundles) await b.moveToCpu();
+      return this.completeOnce(req);
+    }
+  }
+
+  private async completeOnce(req: CompletionRequest): Promise<CompletionResult> {
     const mode = req.mode ?? 'byte';
     if (!BOUNDARY_MODES.includes(mode)) throw new BytefillError('BAD_ARGUMENT', `unknown mode '${mode}' (expected token, heal or byte)`);
     if (req.maxTokens !== undefined && !(Number.isInteger(req.maxTokens) && req.maxTokens >= 0)) {

@@ -12,14 +12,39 @@ import { VocabIndex } from '../byte/vocab-index';
 
 export class ModelBundle {
   private vocabIndex?: VocabIndex;
-  readonly cache: PrefixCache;
+  private current: OnnxModel;
+  private prefixCache: PrefixCache;
 
   private constructor(
-    readonly model: OnnxModel,
+    model: OnnxModel,
     readonly tok: Tokenizer,
     readonly template: PromptTemplate,
+    private readonly threads?: number,
   ) {
-    this.cache = new PrefixCache(model, { maxEntries: 4 });
+    this.current = model;
+    this.prefixCache = new PrefixCache(model, { maxEntries: 4 });
+  }
+
+  get model(): OnnxModel {
+    return this.current;
+  }
+
+  get cache(): PrefixCache {
+    return this.prefixCache;
+  }
+
+  /**
+   * After a device failure: the same model file on the CPU provider, with an empty prefix cache.
+   * The old model is released; errors from releasing a failed device are ignored.
+   */
+  async moveToCpu(): Promise<void> {
+    if (this.current.provider === 'cpu') return;
+    const old = this.current;
+    const model = await OnnxModel.load(old.dir, { device: 'cpu', variant: old.file, threads: this.threads });
+    this.prefixCache.clear();
+    this.current = model;
+    this.prefixCache = new PrefixCache(model, { maxEntries: 4 });
+    await old.dispose().catch(() => undefined);
   }
 
   static async load(
@@ -30,7 +55,7 @@ export class ModelBundle {
     const { dir: abs, tokenizer: tok } = o.preflight ?? preflightModelFolder(dir, { variant: o.variant });
     const model = await OnnxModel.load(abs, { device: o.device, variant: o.variant, threads: o.threads, log: o.log });
     const template = detectTemplate(tok, model.config.fim, o.fim, model.config.eosTokenId);
-    return new ModelBundle(model, tok, template);
+    return new ModelBundle(model, tok, template, o.threads);
   }
 
   get name(): string {

@@ -74,7 +74,7 @@ export class OnnxBranchScorer implements BranchScorer {
     let lps: Float64Array[][] = [];
     let batch: KVState | null = null;
     if (rows.length > 0) {
-      const r = await this.model.forward(this.ctxState.expand(rows.length), rows, { allLogits: true, signal });
+      const r = await this.model.forward(await this.ctxState.expandAsync(rows.length), rows, { allLogits: true, signal });
       batch = r.state;
       lps = r.logits.map((row) => row.map(logSoftmax));
     }
@@ -97,14 +97,13 @@ export class OnnxBranchScorer implements BranchScorer {
     let base: KVState;
     if (!batch) base = this.ctxState;
     else {
-      const host = batch.onDevice ? await batch.toHost() : batch;
-      base = host.batch === 1 ? host : host.select([row]);
+      base = batch.batch === 1 ? batch : await batch.selectAsync([row]);
       // The row may hold a longer branch: keep only this branch's slots (padding sits before them).
       let real = 0;
       let slots = 0;
       const need = this.ctxState.nextPos[0] + branch.length;
       while (real < need) real += base.mask[slots++];
-      if (slots < base.length) base = base.truncate(slots);
+      if (slots < base.length) base = await base.truncateAsync(slots);
     }
     const r = await this.model.forward(base, [extra], { signal });
     return { state: r.state, logits: r.logits[0][0] };

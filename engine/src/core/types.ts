@@ -112,7 +112,9 @@ export type BytefillErrorCode =
   | 'BAD_ARGUMENT'
   | 'FILE_NOT_FOUND'
   | 'ABORTED'
-  | 'UNSUPPORTED';
+  | 'UNSUPPORTED'
+  /** A GPU device failed (or its model was released) while running: the engine moves to the CPU. */
+  | 'DEVICE_FAILED';
 
 /** Errors the engine throws on purpose carry a code and a message meant for users. */
 export class BytefillError extends Error {

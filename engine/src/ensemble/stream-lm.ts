@@ -4,7 +4,6 @@
 // KVState is immutable), with the logits of every branch position, so all prefixes of a branch
 // are scored at once. A branch can be turned into a new context (commit) without another
 // forward: the branch's KV state with the slots after the kept tokens masked out.
-import * as ort from '../model/ort';
 import { logSoftmax } from '../decode/distribution';
 import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';
@@ -83,7 +82,7 @@ export class OnnxStreamLM implements StreamLM {
     const c = ctx as OnnxContext;
     let past = c.state;
     if (past.length - past.nextPos[0] > MAX_DEAD_SLOTS) {
-      past = compact(past.onDevice ? await past.toHost() : past);
+      past = await past.compactAsync();
       c.state = past; // same tokens, fewer slots
     }
     const t0 = performance.now();
@@ -102,7 +101,7 @@ export class OnnxStreamLM implements StreamLM {
         // Keep the first m branch tokens; mask out the rest (they stay as dead slots).
         const mask = state.mask.slice();
         mask.fill(0, S + m, S + ids.length);
-        const view = new KVState(state.shape, 1, state.length, mask, Int32Array.of(past.nextPos[0] + m), state.tensors);
+        const view = state.withMask(mask, Int32Array.of(past.nextPos[0] + m));
         return { state: view, next: nexts[m - 1], length: c.length + m } as OnnxContext;
       },
     };
@@ -113,28 +112,4 @@ export class OnnxStreamLM implements StreamLM {
     this.stats.forwardTokens += tokens;
     this.stats.forwardMs += performance.now() - t0;
   }
-}
-
-/** Batch-1 state without its masked slots (positions are unchanged: they live in the keys). */
-export function compact(st: KVState): KVState {
-  const S = st.length;
-  const keep: number[] = [];
-  for (let s = 0; s < S; s++) if (st.mask[s]) keep.push(s);
-  if (keep.length === S) return st;
-  const { numKvHeads: H, headDim: D, dtype } = st.shape;
-  const N = keep.length;
-  const tensors = st.tensors.map((t) => {
-    const src = t.data as Float32Array | Uint16Array;
-    const dst = dtype === 'float16' ? new Uint16Array(H * N * D) : new Float32Array(H * N * D);
-    for (let h = 0; h < H; h++) {
-      let o = h * N * D;
-      for (const s of keep) {
-        const i = (h * S + s) * D;
-        dst.set(src.subarray(i, i + D), o);
-        o += D;
-      }
-    }
-    return new ort.Tensor(dtype, dst, [1, H, N, D]);
-  });
-  return new KVState(st.shape, 1, N, new Uint8Array(N).fill(1), Int32Array.of(st.nextPos[0]), tensors);
 }

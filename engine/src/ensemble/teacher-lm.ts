@@ -107,7 +107,7 @@ export class TeacherForcedLM implements StreamLM {
         const S = w.state.length;
         const mask = new Uint8Array(S);
         mask.fill(1, 0, a - w.s);
-        const state = new KVState(w.state.shape, 1, S, mask, Int32Array.of(a - w.s), w.state.tensors);
+        const state = w.state.withMask(mask, Int32Array.of(a - w.s));
         this.view = { w, a, ctx: { state, next: ctx.next, length: a - w.s } as LMContext };
       }
       const plainCtx = this.view.ctx;

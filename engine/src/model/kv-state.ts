@@ -5,12 +5,14 @@
 // (rows may hold padding slots from left-padded forward calls). nextPos[b] is the position id the
 // next token of row b gets (= number of real tokens so far).
 //
-// Device tensors (location 'gpu-buffer', webgpu/cuda) cannot be read synchronously: select,
-// expand and truncate throw UNSUPPORTED for them; call `await state.toHost()` first, which
-// downloads with tensor.getData() and returns CPU tensors (forward accepts either).
+// Device tensors (location 'gpu-buffer', webgpu) cannot be read from JS at all (see device-kv.ts):
+// the synchronous select/expand/truncate/stack throw UNSUPPORTED for them. Their async variants
+// (selectAsync, expandAsync, truncateAsync) work on both and keep a device state on the device;
+// `await state.toHost()` downloads one through onnxruntime. forward accepts either kind.
 
 import * as ort from './ort';
 import { BytefillError } from '../core/types';
+import { DeviceKV, range } from './device-kv';
 
 export type KVDType = 'float32' | 'float16';
 type KVArray = Float32Array | Uint16Array;
@@ -41,6 +43,8 @@ export class KVState {
     readonly nextPos: Int32Array,
     /** 2*numLayers tensors [B,Hkv,S,D]: key, value of layer 0, then layer 1, ... */
     readonly tensors: ort.Tensor[],
+    /** Operations for device tensors (set by the model that made them on a GPU provider). */
+    readonly device?: DeviceKV,
   ) {}
 
   static empty(shape: KVShape, batch: number): KVState {
@@ -62,27 +66,60 @@ export class KVState {
 
   private hostData(): KVArray[] {
     if (this.onDevice) {
-      throw new BytefillError('UNSUPPORTED', 'KVState holds device tensors: call `await state.toHost()` before select/expand/truncate');
+      throw new BytefillError('UNSUPPORTED', 'KVState holds device tensors: use selectAsync/expandAsync/truncateAsync, or `await state.toHost()` first');
     }
     return this.tensors.map((t) => t.data as KVArray);
   }
 
-  /** Copies device tensors to the host (no-op for CPU states). */
+  /**
+   * A host copy of a device state (the same state for a host one). Downloads through onnxruntime
+   * (DeviceKV); tensor.getData() must never be used on these tensors: it aborts the process.
+   */
   async toHost(): Promise<KVState> {
     if (!this.onDevice) return this;
-    const ts: ort.Tensor[] = [];
-    for (const t of this.tensors) {
-      const data = (await t.getData()) as KVArray;
-      ts.push(new ort.Tensor(this.shape.dtype, data, t.dims as number[]));
-    }
+    if (!this.device) throw new BytefillError('UNSUPPORTED', 'KVState holds device tensors but no device operations to download them');
+    const ts = await this.device.take(this.tensors, range(this.batch), range(this.length), 'cpu');
     return new KVState(this.shape, this.batch, this.length, this.mask, this.nextPos, ts);
+  }
+
+  private checkRows(rows: number[]): void {
+    if (rows.length === 0) throw new BytefillError('BAD_ARGUMENT', 'KVState.select needs at least one row');
+    for (const r of rows) {
+      if (!Number.isInteger(r) || r < 0 || r >= this.batch) throw new BytefillError('BAD_ARGUMENT', `KVState.select: row ${r} out of range [0, ${this.batch})`);
+    }
+  }
+
+  private selectedMeta(rows: number[]): { mask: Uint8Array; nextPos: Int32Array } {
+    const S = this.length;
+    const mask = new Uint8Array(rows.length * S);
+    const nextPos = new Int32Array(rows.length);
+    rows.forEach((r, i) => {
+      mask.set(this.mask.subarray(r * S, (r + 1) * S), i * S);
+      nextPos[i] = this.nextPos[r];
+    });
+    return { mask, nextPos };
+  }
+
+  private checkExpand(n: number): void {
+    if (this.batch !== 1) throw new BytefillError('BAD_ARGUMENT', `KVState.expand needs batch 1 (got ${this.batch})`);
+    if (!Number.isInteger(n) || n < 1) throw new BytefillError('BAD_ARGUMENT', `KVState.expand: n must be a positive integer (got ${n})`);
+  }
+
+  private checkTruncate(len: number): void {
+    if (this.batch !== 1) throw new BytefillError('BAD_ARGUMENT', `KVState.truncate needs batch 1 (got ${this.batch})`);
+    if (!Number.isInteger(len) || len < 0 || len > this.length) throw new BytefillError('BAD_ARGUMENT', `KVState.truncate: length ${len} out of range [0, ${this.length}]`);
+  }
+
+  private truncatedMeta(len: number): { mask: Uint8Array; nextPos: Int32Array } {
+    const mask = this.mask.slice(0, len);
+    let real = 0;
+    for (let s = 0; s < len; s++) real += mask[s];
+    return { mask, nextPos: Int32Array.of(real) };
   }
 
   /** Gathers rows (indices may repeat) into a new batch. */
   select(rows: number[]): KVState {
-    for (const r of rows) {
-      if (!Number.isInteger(r) || r < 0 || r >= this.batch) throw new BytefillError('BAD_ARGUMENT', `KVState.select: row ${r} out of range [0, ${this.batch})`);
-    }
+    this.checkRows(rows);
     const { numKvHeads: H, headDim: D, dtype } = this.shape;
     const S = this.length;
     const block = H * S * D;
@@ -92,19 +129,13 @@ export class KVState {
       rows.forEach((r, i) => dst.set(src.subarray(r * block, (r + 1) * block), i * block));
       return new ort.Tensor(dtype, dst, [rows.length, H, S, D]);
     });
-    const mask = new Uint8Array(rows.length * S);
-    const nextPos = new Int32Array(rows.length);
-    rows.forEach((r, i) => {
-      mask.set(this.mask.subarray(r * S, (r + 1) * S), i * S);
-      nextPos[i] = this.nextPos[r];
-    });
-    return new KVState(this.shape, rows.length, S, mask, nextPos, tensors);
+    const { mask, nextPos } = this.selectedMeta(rows);
+    return new KVState(this.shape, rows.length, S, mask, nextPos, tensors, this.device);
   }
 
   /** Batch 1 -> n identical rows. */
   expand(n: number): KVState {
-    if (this.batch !== 1) throw new BytefillError('BAD_ARGUMENT', `KVState.expand needs batch 1 (got ${this.batch})`);
-    if (!Number.isInteger(n) || n < 1) throw new BytefillError('BAD_ARGUMENT', `KVState.expand: n must be a positive integer (got ${n})`);
+    this.checkExpand(n);
     // Immutable: one row of a batch-1 state is the state itself (no copy of the whole cache).
     if (n === 1) return this;
     return this.select(new Array<number>(n).fill(0));
@@ -112,8 +143,7 @@ export class KVState {
 
   /** Keeps the first `len` slots (batch 1; with padding, nextPos counts the real ones kept). */
   truncate(len: number): KVState {
-    if (this.batch !== 1) throw new BytefillError('BAD_ARGUMENT', `KVState.truncate needs batch 1 (got ${this.batch})`);
-    if (!Number.isInteger(len) || len < 0 || len > this.length) throw new BytefillError('BAD_ARGUMENT', `KVState.truncate: length ${len} out of range [0, ${this.length}]`);
+    this.checkTruncate(len);
     if (len === this.length) return this;
     const { numKvHeads: H, headDim: D, dtype } = this.shape;
     const S = this.length;
@@ -123,10 +153,77 @@ export class KVState {
       for (let h = 0; h < H; h++) dst.set(src.subarray(h * S * D, h * S * D + len * D), h * len * D);
       return new ort.Tensor(dtype, dst, [1, H, len, D]);
     });
-    const mask = this.mask.slice(0, len);
-    let real = 0;
-    for (let s = 0; s < len; s++) real += mask[s];
-    return new KVState(this.shape, 1, len, mask, Int32Array.of(real), tensors);
+    const { mask, nextPos } = this.truncatedMeta(len);
+    return new KVState(this.shape, 1, len, mask, nextPos, tensors, this.device);
+  }
+
+  /** select() for host and device states; a device state's result stays on the device. */
+  async selectAsync(rows: number[]): Promise<KVState> {
+    if (!this.onDevice) return this.select(rows);
+    this.checkRows(rows);
+    const tensors = await this.deviceOps().take(this.tensors, rows, range(this.length), 'gpu-buffer');
+    const { mask, nextPos } = this.selectedMeta(rows);
+    return new KVState(this.shape, rows.length, this.length, mask, nextPos, tensors, this.device);
+  }
+
+  /** expand() for host and device states. */
+  async expandAsync(n: number): Promise<KVState> {
+    this.checkExpand(n);
+    if (n === 1) return this;
+    return this.selectAsync(new Array<number>(n).fill(0));
+  }
+
+  /** truncate() for host and device states; a device state's result stays on the device. */
+  async truncateAsync(len: number): Promise<KVState> {
+    if (!this.onDevice) return this.truncate(len);
+    this.checkTruncate(len);
+    if (len === this.length) return this;
+    const tensors = await this.deviceOps().take(this.tensors, [0], range(len), 'gpu-buffer');
+    const { mask, nextPos } = this.truncatedMeta(len);
+    return new KVState(this.shape, 1, len, mask, nextPos, tensors, this.device);
+  }
+
+  /** Batch 1: only the slots whose mask is 1, in order (positions live in the keys: unchanged). */
+  async compactAsync(): Promise<KVState> {
+    if (this.batch !== 1) throw new BytefillError('BAD_ARGUMENT', `KVState.compact needs batch 1 (got ${this.batch})`);
+    const keep: number[] = [];
+    for (let s = 0; s < this.length; s++) if (this.mask[s]) keep.push(s);
+    if (keep.length === this.length) return this;
+    const mask = new Uint8Array(keep.length).fill(1);
+    const nextPos = Int32Array.of(this.nextPos[0]);
+    if (this.onDevice) {
+      const tensors = await this.deviceOps().take(this.tensors, [0], keep, 'gpu-buffer');
+      return new KVState(this.shape, 1, keep.length, mask, nextPos, tensors, this.device);
+    }
+    const { numKvHeads: H, headDim: D, dtype } = this.shape;
+    const S = this.length;
+    const N = keep.length;
+    const tensors = this.hostData().map((src) => {
+      const dst = alloc(dtype, H * N * D);
+      for (let h = 0; h < H; h++) {
+        let o = h * N * D;
+        for (const s of keep) {
+          const i = (h * S + s) * D;
+          dst.set(src.subarray(i, i + D), o);
+          o += D;
+        }
+      }
+      return new ort.Tensor(dtype, dst, [1, H, N, D]);
+    });
+    return new KVState(this.shape, 1, N, mask, nextPos, tensors, this.device);
+  }
+
+  /** The same tensors with another mask/nextPos (views that mask out slots; no copy). */
+  withMask(mask: Uint8Array, nextPos: Int32Array): KVState {
+    if (mask.length !== this.batch * this.length || nextPos.length !== this.batch) {
+      throw new BytefillError('BAD_ARGUMENT', `KVState.withMask: mask of ${mask.length} / nextPos of ${nextPos.length} for batch ${this.batch} x ${this.length} slots`);
+    }
+    return new KVState(this.shape, this.batch, this.length, mask, nextPos, this.tensors, this.device);
+  }
+
+  private deviceOps(): DeviceKV {
+    if (!this.device) throw new BytefillError('UNSUPPORTED', 'KVState holds device tensors but no device operations');
+    return this.device;
   }
 
   /**

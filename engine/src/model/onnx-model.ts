@@ -12,6 +12,7 @@ import * as ort from './ort';
 import { BytefillError, Device, Logger, Provider } from '../core/types';
 import { findOnnxFile, loadModelConfig, ModelConfig } from './config';
 import { KVDType, KVShape, KVState } from './kv-state';
+import { DeviceKV } from './device-kv';
 import { createSession } from './session';
 
 export interface LoadOptions {
@@ -62,6 +63,8 @@ export class OnnxModel {
   private readonly hasPositionIds: boolean;
   private readonly hasCacheBranch: boolean;
   private readonly logitsType: KVDType;
+  /** Operations on device-resident KV (GPU providers only). */
+  private readonly deviceKV?: DeviceKV;
   private disposed = false;
 
   private constructor(
@@ -128,6 +131,7 @@ export class OnnxModel {
       throw new BytefillError('MODEL_INVALID', `Model config mismatch: ${file} has ${lv} logits per position, config.json says "vocab_size" ${config.vocabSize}`);
     }
     this.kvShape = { numLayers: L, numKvHeads: config.numKvHeads, headDim: config.headDim, dtype: pastType };
+    if (provider === 'webgpu') this.deviceKV = new DeviceKV(provider, this.kvShape);
   }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<OnnxModel> {
@@ -227,16 +231,21 @@ export class OnnxModel {
     try {
       out = await this.session.run(feeds);
     } catch (e) {
-      throw new BytefillError('MODEL_INVALID', `onnxruntime failed running ${this.name} (batch ${B}, ${T} new tokens, ${S} past slots): ${errMsg(e)}`);
+      // On a GPU provider a failing run is a device failure (lost device, released session): the
+      // engine falls back to the CPU on DEVICE_FAILED. On the CPU it means a broken model.
+      const code = this.provider === 'cpu' ? 'MODEL_INVALID' : 'DEVICE_FAILED';
+      throw new BytefillError(code, `onnxruntime failed running ${this.name} on ${this.provider} (batch ${B}, ${T} new tokens, ${S} past slots): ${errMsg(e)}`);
     }
 
     const tensors: ort.Tensor[] = [];
     for (let i = 0; i < this.config.numLayers; i++) tensors.push(out[`present.${i}.key`], out[`present.${i}.value`]);
-    const state = new KVState(this.kvShape, B, N, mask, nextPos, tensors);
+    const state = new KVState(this.kvShape, B, N, mask, nextPos, tensors, this.deviceKV);
 
-    // Logits [B,T,V]: float32 output is used in place (subarray views); float16 is converted once.
+    // Logits [B,T,V] come to the CPU (hostOutputs). float32 is used in place (subarray views);
+    // float16 is converted once. (getData() on a device tensor would abort the process.)
     const lt = out.logits;
-    const raw = (lt.location === 'cpu' ? lt.data : await lt.getData()) as Float32Array | Uint16Array;
+    if (lt.location !== 'cpu') throw new BytefillError('DEVICE_FAILED', `logits of ${this.name} came back on '${lt.location}', not on the CPU`);
+    const raw = lt.data as Float32Array | Uint16Array;
     let all: Float32Array;
     if (this.logitsType === 'float16') {
       all = new Float32Array(raw.length);
@@ -262,6 +271,7 @@ export class OnnxModel {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    await this.deviceKV?.dispose();
     await this.session.release();
   }
 }

@@ -67,8 +67,8 @@ export class PrefixCache {
     const keep = Math.min(bestLen, tokens.length - 1);
     let past: KVState | null = null;
     if (best && keep > 0) {
-      const host = best.state.onDevice ? await best.state.toHost() : best.state;
-      past = host.truncate(keep);
+      // On a GPU provider the truncated copy is made on the device (no download).
+      past = await best.state.truncateAsync(keep);
       this.touch(best);
     }
     const { state, logits } = await this.model.forward(past, [tokens.slice(keep)], { signal });

@@ -1,15 +1,18 @@
 // Creates the onnxruntime InferenceSession and picks the execution provider.
 //
 // Order for device 'auto' (linux/win): cuda (only when onnxruntime-node's CUDA binaries were
-// downloaded at install), then webgpu (only when BYTEFILL_WEBGPU=1), then cpu.
+// downloaded at install), then webgpu (only when BYTEFILL_WEBGPU=1, and on Linux only when the
+// machine has a GPU device node), then cpu.
 //
-// Why webgpu is opt-in under 'auto': measured on a machine without a GPU and without the Vulkan
-// loader, creating a webgpu session fails fast (~20 ms, "Failed to get a WebGPU adapter"), but a
-// machine with a software Vulkan driver (lavapipe/SwiftShader) would hand Dawn a CPU "adapter"
-// that works and is far slower than the CPU provider, and on GPUs the per-step KV transfers make
-// it slower than the CPU for small models (see models/README.md). So 'auto' never silently picks
-// it; users opt in with device 'webgpu' or BYTEFILL_WEBGPU=1.
+// Why webgpu is opt-in under 'auto': without a GPU and without the Vulkan loader, creating a
+// webgpu session fails fast (~20 ms, "Failed to get a WebGPU adapter"); but with Mesa's software
+// Vulkan driver (lavapipe, adapter "llvmpipe") Dawn gets a CPU "adapter" that works and is far
+// slower than the CPU provider (BENCHMARKS.md), and for the small bundled models a GPU is not
+// known to beat the CPU. So 'auto' never silently picks it; users opt in with device 'webgpu' or
+// BYTEFILL_WEBGPU=1. onnxruntime-node does not say which adapter Dawn picked, so a software one is
+// recognised by its cause: on Linux, no GPU device node (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg).
 
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as ort from './ort';
 import { BytefillError, Device, Logger, Provider } from '../core/types';
@@ -54,6 +57,25 @@ const CUDA_MISSING =
   '(run npm install with network access, without ONNXRUNTIME_NODE_INSTALL=skip / onnxruntime-node-install=skip; ' +
   'it also needs an NVIDIA driver with CUDA 12 and cuDNN 9)';
 
+/**
+ * Linux: whether the machine has a GPU device node that a Vulkan driver could drive. Without one,
+ * any WebGPU adapter is a software one. Other platforms: undefined (not known).
+ */
+export function gpuDeviceNode(devDir = '/dev'): string | null | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const names = (d: string): string[] => {
+    try {
+      return fs.readdirSync(d);
+    } catch {
+      return [];
+    }
+  };
+  const render = names(`${devDir}/dri`).find((n) => n.startsWith('renderD'));
+  if (render) return `${devDir}/dri/${render}`;
+  const other = names(devDir).find((n) => /^nvidia\d+$/.test(n) || n === 'dxg');
+  return other ? `${devDir}/${other}` : null;
+}
+
 export function defaultThreads(): number {
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(cores, 8));
@@ -68,9 +90,12 @@ function sessionOptions(provider: Provider, threads: number, o: SessionOptions):
     executionMode: 'sequential',
     logSeverityLevel: 3,
   };
-  if (provider !== 'cpu' && o.deviceOutputs?.length) {
+  if (provider === 'webgpu' && o.deviceOutputs?.length) {
     // Keep the KV cache on the device between steps; only the logits come back to the host.
-    // onnxruntime-node accepts 'gpu-buffer' for both webgpu and cuda outputs.
+    // webgpu only: onnxruntime-node 1.30's binding recognises a device output only when its
+    // memory is WebGPU's ("WebGPU_Buf" in js/node/src/tensor_helper.cc) and binds every
+    // 'gpu-buffer' input as WebGPU memory; a CUDA output would be handed to JS as if it were
+    // host memory. So on cuda the outputs come to the host (onnxruntime copies them).
     const loc: Record<string, ort.Tensor.DataLocation> = {};
     for (const n of o.deviceOutputs) loc[n] = 'gpu-buffer';
     for (const n of o.hostOutputs ?? []) loc[n] = 'cpu';
@@ -128,7 +153,10 @@ export async function createSession(file: string, o: SessionOptions = {}): Promi
       log('warn', `cuda skipped: session creation failed (${ortMessage(e, 200)})`);
     }
   }
-  if (process.env.BYTEFILL_WEBGPU === '1') {
+  const node = process.env.BYTEFILL_WEBGPU === '1' ? gpuDeviceNode() : undefined;
+  if (process.env.BYTEFILL_WEBGPU === '1' && node === null) {
+    log('info', 'webgpu skipped: no GPU device here (no /dev/dri/renderD*, /dev/nvidia*, /dev/dxg), so its adapter would be a software one, slower than cpu');
+  } else if (process.env.BYTEFILL_WEBGPU === '1') {
     try {
       const session = await tryCreate(file, 'webgpu', threads, o);
       log('info', 'model runs on webgpu (auto, BYTEFILL_WEBGPU=1)');
