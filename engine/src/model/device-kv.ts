@@ -49,6 +49,7 @@ export class DeviceKV {
   private toCpu?: Promise<ort.InferenceSession>;
   private readonly graph: Uint8Array;
   private disposed = false;
+  private failed = false;
 
   constructor(
     readonly provider: Provider,
@@ -85,6 +86,9 @@ export class DeviceKV {
   async take(tensors: ort.Tensor[], rows: number[], slots: number[], to: 'gpu-buffer' | 'cpu'): Promise<ort.Tensor[]> {
     const n = 2 * this.shape.numLayers;
     if (tensors.length !== n) throw new BytefillError('BAD_ARGUMENT', `device KV: ${tensors.length} tensors given, ${n} expected`);
+    // After a failure or dispose the inputs may point at freed device memory: using them could
+    // crash the process, so refuse (the engine then falls back to the CPU).
+    if (!this.canFree) throw new BytefillError('DEVICE_FAILED', `device KV operation on ${this.provider} after the model's device ${this.disposed ? 'was released' : 'failed'}`);
     const session = await this.session(to);
     const feeds: Record<string, ort.Tensor> = { rows: i64(rows), slots: i64(slots) };
     tensors.forEach((t, i) => (feeds[`x${i}`] = t));
@@ -92,12 +96,27 @@ export class DeviceKV {
     try {
       out = await session.run(feeds);
     } catch (e) {
+      this.failed = true;
       const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
       throw new BytefillError('DEVICE_FAILED', `device KV operation failed on ${this.provider}: ${msg}`);
     }
     const res: ort.Tensor[] = [];
     for (let i = 0; i < n; i++) res.push(out[`y${i}`]);
     return res;
+  }
+
+  /**
+   * Whether device tensors of this model may still be freed one by one. Not after the model was
+   * disposed or its device failed: freeing a device tensor whose session is gone crashes the
+   * process (measured with onnxruntime-node 1.30), so such tensors are only dropped.
+   */
+  get canFree(): boolean {
+    return !this.disposed && !this.failed;
+  }
+
+  /** Called by the model when a run on the device failed. */
+  markFailed(): void {
+    this.failed = true;
   }
 
   async dispose(): Promise<void> {

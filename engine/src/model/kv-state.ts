@@ -281,6 +281,8 @@ export class KVState {
 
   /** @internal Releases even a pinned state (used by PrefixCache on eviction). */
   release(): void {
+    // Tensors of a disposed or failed device are dropped, not freed (freeing them would crash).
+    if (this.device && !this.device.canFree) return;
     for (const t of this.tensors) {
       if (t.location === 'gpu-buffer') {
         try {

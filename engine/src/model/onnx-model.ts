@@ -172,7 +172,11 @@ export class OnnxModel {
 
   async forward(past: KVState | null, rows: number[][], opts: ForwardOptions = {}): Promise<ForwardResult> {
     if (opts.signal?.aborted) throw new BytefillError('ABORTED', 'Model forward aborted before it ran');
-    if (this.disposed) throw new BytefillError('BAD_ARGUMENT', `Model ${this.name} was disposed`);
+    if (this.disposed) {
+      // On a GPU provider a released model is a device that went away: DEVICE_FAILED lets the
+      // engine move to the CPU.
+      throw new BytefillError(this.provider === 'cpu' ? 'BAD_ARGUMENT' : 'DEVICE_FAILED', `Model ${this.name} was disposed`);
+    }
     const B = rows.length;
     if (B === 0) throw new BytefillError('BAD_ARGUMENT', 'forward needs at least one row');
     const st = past ?? this.emptyState(B);
@@ -234,6 +238,7 @@ export class OnnxModel {
       // On a GPU provider a failing run is a device failure (lost device, released session): the
       // engine falls back to the CPU on DEVICE_FAILED. On the CPU it means a broken model.
       const code = this.provider === 'cpu' ? 'MODEL_INVALID' : 'DEVICE_FAILED';
+      this.deviceKV?.markFailed();
       throw new BytefillError(code, `onnxruntime failed running ${this.name} on ${this.provider} (batch ${B}, ${T} new tokens, ${S} past slots): ${errMsg(e)}`);
     }
 
