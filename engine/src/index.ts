@@ -27,4 +27,5 @@ export * as uscd from './uscd/index';
 export * from './eval/index';
 export { measureForward } from './model/microbench';
 export { OnnxModel } from './model/onnx-model';
+export { encodeModel } from './model/onnx-graph';
 export { isValidUtf8 } from './tokenizer/utf8';

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Random-weight Llama decoders exported in bytefill's ONNX layout (models/README.md, "Layout").
 
-Runs on the GPU device (python3 with torch 2.11, transformers 5.x, onnx, onnxruntime), also on any
-machine with torch >= 1.13 (transformers and onnxruntime optional). No network, no downloads.
+Runs on the GPU machine of the benchmark (python3 with torch 2.11, transformers 5.x, onnx, onnxruntime),
+also on any machine with torch >= 1.13 (transformers and onnxruntime optional). No network, no downloads.
 
     python3 scripts/gpu/export_random_llama.py --out /tmp/rnd-big --preset big
     python3 scripts/gpu/export_random_llama.py --out /tmp/rnd-2l --preset a2

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Decode-step microbench for the GPU device run (scripts/gpu/run.sh); also runs on a CPU machine.
+// Decode-step microbench of the GPU benchmark (scripts/gpu/run.sh); also runs on a CPU machine.
 //
 //   node scripts/gpu/gpu-bench.js --out FILE.json --models DIR[,DIR...] [--devices webgpu,cpu]
 //        [--probe logits-probe.onnx] [--steps 16] [--budget-s 150]
@@ -11,7 +11,10 @@
 //   after every step (state.toHost(), then uploaded again by the next step): the old path.
 // Per model on webgpu (raw onnxruntime sessions, every output left on the device):
 //   stepLogitsOnDeviceMs  one step, logits never read (the floor: compute + launch)
-//   stepLogitsDownloadMs  one step + logits.getData() (what the engine does today)
+//   stepLogitsDownloadMs  one step + the logits brought to the host by a second session (an
+//                         Identity graph with a 'cpu' output). Not tensor.getData(): onnxruntime-node
+//                         1.30 cannot download a gpu-buffer tensor ("not implemented", and the
+//                         uncaught C++ throw aborts the process); the engine asks for logits on the CPU.
 //   stepProbeMs           one step + a second tiny session (--probe) on the device that takes the
 //                         gpu-buffer logits as input and returns 256 gathered logits + max + logsumexp
 //   probeMaxDiff          probe outputs vs the same values computed on the CPU from downloaded logits
@@ -26,7 +29,22 @@ const os = require('node:os');
 process.env.ORT_DISABLE_TELEMETRY = '1';
 const ort = require('onnxruntime-node');
 const ROOT = path.resolve(__dirname, '../..');
-const { OnnxModel } = require(path.join(ROOT, 'out/engine/src/index.js'));
+const { OnnxModel, encodeModel } = require(path.join(ROOT, 'out/engine/src/index.js'));
+
+/** Brings a float32 [B,T,V] tensor to the host: .data for CPU tensors, an Identity graph on `ep` for device ones. */
+async function makeDownloader(ep) {
+  const graph = encodeModel({
+    name: 'download',
+    inputs: [{ name: 'x', type: 'float32', dims: ['b', 't', 'v'] }],
+    outputs: [{ name: 'y', type: 'float32', dims: ['b', 't', 'v'] }],
+    nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+  });
+  const s = await ort.InferenceSession.create(graph, { executionProviders: [ep], logSeverityLevel: 3, preferredOutputLocation: 'cpu' });
+  return {
+    get: async (t) => (t.location === 'cpu' ? t.data : (await s.run({ x: t })).y.data),
+    release: () => s.release(),
+  };
+}
 
 function args(argv) {
   const a = { devices: 'webgpu,cpu', steps: '16', 'budget-s': '150' };
@@ -173,7 +191,9 @@ async function rawSession(dir, probeFile, ep) {
   const D = cfg.head_dim ?? cfg.hidden_size / cfg.num_attention_heads;
   let s;
   let probe;
+  let dl;
   try {
+    dl = await makeDownloader(ep);
     s = await ort.InferenceSession.create(path.join(dir, 'onnx', 'model.onnx'), {
       executionProviders: [ep],
       ...(ep === 'cpu' ? {} : { preferredOutputLocation: 'gpu-buffer' }),
@@ -233,7 +253,8 @@ async function rawSession(dir, probeFile, ep) {
       for (const tok of steps) {
         const t = performance.now();
         const o = await step(tok);
-        await o.logits.getData(true);
+        await dl.get(o.logits);
+        o.logits.dispose();
         xs.push(performance.now() - t);
       }
       return median(xs.slice(2));
@@ -261,7 +282,7 @@ async function rawSession(dir, probeFile, ep) {
           xs.push(performance.now() - t);
           if (n === steps.length - 1) {
             // correctness: the same numbers from the downloaded logits
-            const lg = await o.logits.getData();
+            const lg = await dl.get(o.logits);
             let mx = -Infinity;
             for (let v = 0; v < V; v++) mx = Math.max(mx, lg[v]);
             let se = 0;
@@ -283,6 +304,7 @@ async function rawSession(dir, probeFile, ep) {
   } finally {
     await s.release().catch(() => undefined);
     if (probe) await probe.release().catch(() => undefined);
+    if (dl) await dl.release().catch(() => undefined);
   }
   return rec;
 }

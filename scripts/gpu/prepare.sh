@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# Prepares the GPU device run (scripts/gpu/README.md). Run HERE (x86-64, with npm deps installed),
-# from anywhere in the repo, before the two `run` calls:
+# Builds the offline bundle for running the GPU benchmark (scripts/gpu/README.md) on a GPU machine
+# that has no Node, npm or network. Run it on an x86-64 machine with Node 20 and `npm ci` done,
+# from anywhere in the repo:
 #
 #   bash scripts/gpu/prepare.sh
 #
 # What it makes (all ignored by git: .device/ in .gitignore, /.gl/ in .git/info/exclude):
-#   out/                      the project built with tsc (the device has no Node and no npm)
-#   .gl/*.deb                 the Vulkan/GL loaders (amd64), as /work/.library/device/README.md says
+#   out/                      the project built with tsc
+#   .gl/*.deb                 the Vulkan/GL loader packages (amd64), for GPU machines without them
 #   .device/p1/payload.part   first half  } of one xz stream: a tar of this machine's node binary
 #   .device/p2/payload.part   second half } (stripped) and the runtime part of onnxruntime-node
 #                               (linux/x64 only) + onnxruntime-common
 #   .device/p2/payload.sha256 checksum of the whole stream
 #
-# Why two halves: the device takes at most 64 MiB per call (working tree + carried paths), the
-# working tree alone is ~44 MiB (models/ is 40 MB), node compresses to ~21 MB and onnxruntime's
-# linux/x64 library to ~11 MB. Call 1 leaves its half in /tmp on the (warm) device; call 2 brings
-# the other half and joins them. It prints both calls' sizes and fails if one is over the limit.
+# Why two halves: for transfers limited to 64 MiB each. The working tree alone is ~44 MiB
+# (models/ is 40 MB), node compresses to ~21 MB and onnxruntime's linux/x64 library to ~11 MB.
+# `run.sh stage` keeps part 1 in /tmp on the GPU machine; `run.sh main` joins it with part 2.
+# It prints both transfers' sizes and fails if one is over the limit.
 #
 # Env: BYTEFILL_PREPARE_FORCE=1 rebuilds the payload even when node/onnxruntime did not change.
 set -euo pipefail
@@ -28,7 +29,7 @@ COMMON=node_modules/onnxruntime-common
 say() { printf '[prepare] %s\n' "$*"; }
 die() { printf '[prepare] ERROR: %s\n' "$*" >&2; exit 1; }
 
-[ "$(uname -m)" = x86_64 ] || die "run this on an x86-64 machine (the device is x86-64; node is copied from here)"
+[ "$(uname -m)" = x86_64 ] || die "run this on an x86-64 machine (node is copied from here to the x86-64 GPU machine)"
 command -v node >/dev/null || die "node not found"
 [ -f "$ORT/bin/napi-v6/linux/x64/libonnxruntime.so.1" ] || die "$ORT/bin/napi-v6/linux/x64 missing: run npm ci first"
 [ -f "$COMMON/dist/cjs/index.js" ] || die "$COMMON missing: run npm ci first"
@@ -46,7 +47,7 @@ for f in out/engine/src/cli/main.js out/engine/test/gpu-provider.test.js out/eng
   [ -f "$f" ] || die "$f missing after tsc"
 done
 
-# 3. Vulkan/GL loader debs for amd64 (the device README's recipe, unchanged).
+# 3. Vulkan/GL loader debs for amd64 (downloaded for amd64 whatever this machine's apt architecture).
 if ! ls .gl/libvulkan1_*.deb >/dev/null 2>&1; then
   say "downloading the Vulkan/GL loader debs into .gl/"
   mkdir -p .gl /tmp/amd64/partial
@@ -76,7 +77,7 @@ else
   cp -r "$ORT/bin/napi-v6/linux/x64" "$STAGE/node_modules/onnxruntime-node/bin/napi-v6/linux/"
   cp -r "$COMMON/package.json" "$STAGE/node_modules/onnxruntime-common/"
   cp -r "$COMMON/dist/cjs" "$STAGE/node_modules/onnxruntime-common/dist/"
-  # The slim copy must load on its own (NODE_PATH is how run.sh finds it on the device).
+  # The slim copy must load on its own (NODE_PATH is how run.sh finds it on the GPU machine).
   (cd /tmp && NODE_PATH="$STAGE/node_modules" "$STAGE/bin/node" -e "
     const ort = require('onnxruntime-node');
     const b = ort.listSupportedBackends().map((x) => x.name + (x.bundled ? '' : '(not installed)'));
@@ -88,7 +89,7 @@ else
   trap - EXIT
 fi
 
-# 5. Split so that both calls carry about the same.
+# 5. Split so that both transfers hold about the same.
 bytes() { du -sb "$@" 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
 PAY=$(stat -c %s .device/payload.tar.xz)
 EXTRA2=$(bytes out .gl)
@@ -101,17 +102,16 @@ tail -c +"$((HALF1 + 1))" .device/payload.tar.xz > .device/p2/payload.part
 (cd .device && sha256sum payload.tar.xz | awk '{print $1}') > .device/p2/payload.sha256
 cat .device/p1/payload.part .device/p2/payload.part | cmp -s - .device/payload.tar.xz || die "split parts do not join back"
 
-# 6. What travels per call: tracked + untracked-not-ignored files (+ shared/) + carried paths.
+# 6. What each transfer holds: tracked + untracked-not-ignored files, plus the parts.
 TREE=$(git ls-files -z -co --exclude-standard | xargs -0 -r stat -c %s -- 2>/dev/null | awk '{s += $1} END {print s + 0}')
-[ -d shared ] && TREE=$((TREE + $(bytes shared)))
 C1=$((TREE + $(bytes .device/p1)))
 C2=$((TREE + $(bytes .device/p2 out .gl)))
 mib() { awk -v b="$1" 'BEGIN {printf "%.1f MiB", b / 1048576}'; }
 say "payload $(mib "$PAY") (node $(node --version) stripped + onnxruntime-node linux/x64 + onnxruntime-common)"
 say "working tree that travels: $(mib "$TREE")"
-say "call 1 carries .device/p1                  -> total $(mib "$C1") of 64 MiB"
-say "call 2 carries .device/p2, out, .gl        -> total $(mib "$C2") of 64 MiB"
+say "transfer 1: working tree + .device/p1               -> $(mib "$C1") of 64 MiB"
+say "transfer 2: working tree + .device/p2, out, .gl     -> $(mib "$C2") of 64 MiB"
 say "not needed there: the rest of node_modules (only onnxruntime-node + onnxruntime-common are required by out/engine)"
-[ "$C1" -le "$LIMIT" ] || die "call 1 is over 64 MiB"
-[ "$C2" -le "$LIMIT" ] || die "call 2 is over 64 MiB"
-say "ready: see scripts/gpu/README.md for the two run calls"
+[ "$C1" -le "$LIMIT" ] || die "transfer 1 is over 64 MiB"
+[ "$C2" -le "$LIMIT" ] || die "transfer 2 is over 64 MiB"
+say "ready: see scripts/gpu/README.md, 'A GPU machine without Node or network'"

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The GPU device run, in two calls on one warm machine (scripts/gpu/README.md has the exact calls):
+# GPU benchmark and tests on a machine with a GPU (scripts/gpu/README.md):
 #
-#   bash scripts/gpu/run.sh stage   call 1: keeps payload part 1 in /tmp, exports the random models
-#   bash scripts/gpu/run.sh main    call 2: joins the payload (node + onnxruntime-node), installs the
-#                                   Vulkan loader, runs tests + benches, writes $OUT/gpu-report.json
+#   bash scripts/gpu/run.sh stage   exports the random-weight models (Python + torch + onnx); with the
+#                                   offline bundle it also keeps bundle part 1 in /tmp/bytefill-gpu
+#   bash scripts/gpu/run.sh main    runs the GPU tests and benchmarks (webgpu, cuda where installed,
+#                                   cpu of the same machine), writes $OUT/gpu-report.json
 #
+# node and node_modules come from this checkout (npm ci); or, on a machine without Node, from the
+# offline bundle that scripts/gpu/prepare.sh builds elsewhere (.device/p1 + .device/p2).
 # Every step has its own timeout and the run goes on after a failure; a step that would pass the
 # overall deadline is skipped (recorded as such). Outputs: $OUT/gpu-report.json + $OUT/log.txt
 # (main), $OUT/stage-log.txt + $OUT/stage.json (stage).
@@ -53,9 +56,9 @@ step() {
 if [ "$MODE" = stage ]; then
   say "stage: repo $ROOT, OUT $OUT"
   if [ -f .device/p1/payload.part ]; then
-    cp .device/p1/payload.part "$W/payload.1" && say "payload part 1 kept in $W ($(stat -c %s "$W/payload.1") bytes)"
+    cp .device/p1/payload.part "$W/payload.1" && say "offline bundle part 1 kept in $W ($(stat -c %s "$W/payload.1") bytes)"
   else
-    say "ERROR: .device/p1/payload.part missing: run scripts/gpu/prepare.sh here and carry .device/p1"
+    say "no offline bundle (.device/p1): main will use this checkout's node and node_modules"
   fi
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | sed 's/^/    /'
   export PYTHONUNBUFFERED=1
@@ -78,12 +81,7 @@ except Exception as e: print('transformers missing', e)"
       "$([ -f /tmp/logits-probe.onnx ] && echo true || echo false)"
   } > "$OUT/stage.json"
   cat "$OUT/stage.json"
-  if [ -f "$W/payload.1" ]; then
-    say "STAGE DONE: make call 2 (run.sh main) NOW, before this machine goes back (30 s idle)"
-  else
-    say "STAGE FAILED: payload part 1 not kept"
-    exit 3
-  fi
+  say "stage done; next: bash scripts/gpu/run.sh main"
   exit 0
 fi
 
@@ -95,16 +93,24 @@ fail_early() {
   printf '{"error":%s}\n' "$(printf '%s' "$1" | "$PY" -c 'import json,sys; print(json.dumps(sys.stdin.read()))')" > "$OUT/gpu-report.json"
   exit 3
 }
-[ -f "$W/payload.1" ] || fail_early "payload part 1 is not on this machine ($W/payload.1): the machine was not the one of call 1 (it went back after 30 s idle). Redo call 1 (run.sh stage) and then call 2 at once."
-[ -f .device/p2/payload.part ] || fail_early ".device/p2/payload.part missing: carry .device/p2 (made by scripts/gpu/prepare.sh)"
-[ -f out/engine/src/cli/main.js ] || fail_early "out/ missing: carry out (built by scripts/gpu/prepare.sh)"
+[ -f out/engine/src/cli/main.js ] || fail_early "out/ missing: build it first (npx tsc -p tsconfig.json)"
 
-# 1. node + onnxruntime-node
-if [ ! -x "$W/bin/node" ]; then
+# 1. node + onnxruntime-node: this checkout's, or the offline bundle's
+if [ -f .device/p2/payload.part ]; then
+  BUNDLE=1
+elif command -v node >/dev/null && [ -f node_modules/onnxruntime-node/package.json ]; then
+  BUNDLE=0
+else
+  fail_early "no node + node_modules/onnxruntime-node here (run npm ci) and no offline bundle (.device/p2 from scripts/gpu/prepare.sh)"
+fi
+if [ "$BUNDLE" = 1 ]; then
+  [ -x "$W/bin/node" ] || [ -f "$W/payload.1" ] || fail_early "offline bundle part 1 is not in $W: run 'bash scripts/gpu/run.sh stage' on this machine first (with .device/p1)"
+fi
+if [ "$BUNDLE" = 1 ] && [ ! -x "$W/bin/node" ]; then
   cat "$W/payload.1" .device/p2/payload.part > "$W/payload.tar.xz"
   want=$(cat .device/p2/payload.sha256)
   got=$(sha256sum "$W/payload.tar.xz" | awk '{print $1}')
-  [ "$want" = "$got" ] || fail_early "payload checksum mismatch (part 1 from another prepare.sh run?): redo prepare.sh here, then both calls"
+  [ "$want" = "$got" ] || fail_early "offline bundle checksum mismatch (parts from two prepare.sh runs?): rebuild it with prepare.sh and copy both parts again"
   if command -v xz >/dev/null; then
     xz -dc "$W/payload.tar.xz" | tar -x -C "$W" || fail_early "payload unpack failed (xz/tar)"
   else
@@ -112,12 +118,12 @@ if [ ! -x "$W/bin/node" ]; then
   fi
   rm -f "$W/payload.tar.xz"
 fi
-export PATH="$W/bin:$PATH" NODE_PATH="$W/node_modules"
+[ "$BUNDLE" = 1 ] && export PATH="$W/bin:$PATH" NODE_PATH="$W/node_modules"
 node --version > /dev/null 2>&1 || fail_early "node does not run here: $(node --version 2>&1 | head -2)"
-say "node $(node --version), NODE_PATH=$NODE_PATH"
+say "node $(node --version)${NODE_PATH:+, NODE_PATH=$NODE_PATH}"
 
-# 2. Vulkan loader (device README recipe) + driver files
-if [ "${BYTEFILL_GPU_NO_DPKG:-0}" != 1 ]; then  # =1 for a dry run on a dev machine
+# 2. Vulkan loader: unpacked from .gl/*.deb when prepare.sh brought them (machines without it)
+if [ "${BYTEFILL_GPU_NO_DPKG:-0}" != 1 ] && ls .gl/*.deb >/dev/null 2>&1; then  # =1 for a dry run
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
 fi
@@ -146,7 +152,7 @@ A=models/tiny-code-a
 B=models/tiny-code-b
 
 # 4. Tests (GPU expected)
-step test-gpu 120 env BYTEFILL_GPU_EXPECTED=1 node --test out/engine/test/gpu-provider.test.js
+step test-gpu 180 env BYTEFILL_GPU_EXPECTED=1 node --test out/engine/test/gpu-provider.test.js out/engine/test/gpu-completions.test.js
 
 # 5. Bundled models: webgpu vs cpu (token + byte modes), then the ensemble
 step bench-a-webgpu 110 $CLI bench --json --device webgpu --model $A --prompts 10
@@ -155,7 +161,7 @@ step bench-b-webgpu 100 $CLI bench --json --device webgpu --model $B --prompts 1
 step bench-b-cpu 100 $CLI bench --json --device cpu --model $B --prompts 10
 step cuda-expected-failure 60 $CLI bench --json --device cuda --model $B --prompts 1
 
-# 6. Decode-step microbench: KV on device vs host round trip, logits download, second session
+# 6. Decode-step microbench: KV on device vs host round trip, logits download, probe graph
 MB_MODELS="$ROOT/$A,$ROOT/$B"
 [ -f /tmp/rnd-2l/config.json ] && MB_MODELS="$MB_MODELS,/tmp/rnd-2l"
 [ -f /tmp/rnd-big/config.json ] && MB_MODELS="$MB_MODELS,/tmp/rnd-big"
