@@ -10,9 +10,7 @@ import { modelDir, webgpuExpectation } from './helpers';
 
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Engine } from '../src/api/engine';
-import { CompletionRequest, CompletionResult, LogLevel } from '../src/api/types';
-import '../src/features';
+import { CompletionRequest, CompletionResult, Engine, LogLevel } from '../src/index';
 
 const WEBGPU = webgpuExpectation();
 const SKIP = WEBGPU.expected ? false : WEBGPU.reason;
