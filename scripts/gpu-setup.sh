@@ -14,7 +14,8 @@
 #
 # Exit codes: 0 ready, or not installable here (not root and no sudo, no apt-get, an unsupported
 # system): a reason is printed and the WebGPU tests skip with it; 1 when an install was attempted
-# and failed (a broken set-up must not look like a skip).
+# and failed, e.g. no network (a broken set-up must not look like a skip). BYTEFILL_GPU_EXPECTED=0
+# installs nothing and makes the WebGPU tests skip (offline machines).
 set -euo pipefail
 
 MIN_MESA=25
@@ -57,6 +58,11 @@ ready() {
   return 0
 }
 
+if [ "${BYTEFILL_GPU_EXPECTED:-}" = 0 ]; then
+  log "BYTEFILL_GPU_EXPECTED=0: nothing installed, the WebGPU tests skip"
+  [ "$CHECK_ONLY" = 1 ] && exit 3
+  exit 0
+fi
 if ready; then
   log "software Vulkan driver ready: mesa-vulkan-drivers $(mesa_version), libvulkan1 $(dpkg-query -W -f='${Version}' libvulkan1)"
   exit 0
