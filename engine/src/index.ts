@@ -5,6 +5,7 @@
 // Types, options and the error class shared by every layer.
 export * from './core/types';
 export * from './core/defaults';
+export * from './core/rng';
 
 // Limits on untrusted input (model folders, CLI files and options), the bounded file reader that
 // applies them, and the model-folder preflight (every check that needs no onnxruntime session):

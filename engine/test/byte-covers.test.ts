@@ -4,6 +4,7 @@ import { CoverTree, END } from '../src/byte/cover-tree';
 import { VocabIndex } from '../src/byte/vocab-index';
 import { utf8Encode, startsWithBytes } from '../src/tokenizer/utf8';
 import { SyntheticScorer, tinyTokenizer } from './synthetic';
+import { mulberry32 } from '../src/core/rng';
 
 const tok = tinyTokenizer();
 const index = new VocabIndex(tok);
@@ -68,7 +69,7 @@ test('covers include the overhanging merges and exclude invalid tokenizations', 
   // "a" followed by "b" as two tokens is not valid (BPE would merge them): never a cover.
   const bId = tok.tokenId('b')!;
   assert.ok(!covers.some((c) => c.j === 1 && c.token === bId));
-  const picked = tree.pick(true, Math.random)!;
+  const picked = tree.pick(true, mulberry32(1))!;
   assert.equal(picked.logw, covers[0].logw);
 });
 
@@ -79,8 +80,8 @@ test('greedy pruning of branch rows keeps the argmax cover', async () => {
       const scorer = new SyntheticScorer(tok.vocabSize, [salt], salt);
       const full = await CoverTree.build(tok, index, scorer, x, { stopIds: STOP });
       const pruned = await CoverTree.build(tok, index, scorer, x, { stopIds: STOP, greedy: true });
-      const a = full.pick(true, Math.random)!;
-      const b = pruned.pick(true, Math.random)!;
+      const a = full.pick(true, mulberry32(1))!;
+      const b = pruned.pick(true, mulberry32(1))!;
       assert.deepEqual([b.j, b.token], [a.j, a.token], `${text} salt ${salt}`);
       assert.ok(pruned.rows.length <= full.rows.length);
     }

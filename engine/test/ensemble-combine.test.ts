@@ -3,14 +3,12 @@ import * as assert from 'node:assert/strict';
 import { combine, combineMixture, combineProduct, normalizeWeights } from '../src/ensemble/combine';
 import { utf8Allowed } from '../src/ensemble/decode';
 import { END } from '../src/byte/cover-tree';
+import { mulberry32 } from '../src/core/rng';
 
 function randomDist(seed: number, zeros = 0): Float64Array {
-  let s = seed;
+  const rng = mulberry32(seed);
   const d = new Float64Array(257);
-  for (let i = 0; i < 257; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    d[i] = i < zeros ? 0 : (s % 1000) / 1000 + 1e-3;
-  }
+  for (let i = 0; i < 257; i++) d[i] = i < zeros ? 0 : rng() + 1e-3;
   const z = d.reduce((a, b) => a + b, 0);
   return d.map((x) => x / z);
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { pairedBootstrap, quantileSorted } from '../src/eval/bootstrap';
-import { mulberry32, shuffled } from '../src/eval/rng';
+import { mulberry32, shuffled } from '../src/core/rng';
 
 test('mulberry32 is seeded and in [0,1)', () => {
   const a = mulberry32(42);

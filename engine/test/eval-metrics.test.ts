@@ -8,7 +8,7 @@ import {
   levenshtein,
   prefixMatchLength,
 } from '../src/eval/metrics';
-import { mulberry32 } from '../src/eval/rng';
+import { mulberry32 } from '../src/core/rng';
 
 // Full-matrix reference implementation over code points.
 function naive(a: string, b: string): number {

@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { mulberry32, randInt } from '../src/core/rng';
 
 function findRoot(start: string): string {
   let dir = start;
@@ -37,11 +38,8 @@ export function argmaxOf(a: Float32Array): number {
 
 /** Deterministic non-special token ids in [6, V). */
 export function pseudoIds(n: number, seed: number, V: number): number[] {
-  let x = seed;
-  return Array.from({ length: n }, () => {
-    x = (x * 1103515245 + 12345) >>> 0;
-    return 6 + (x % (V - 6));
-  });
+  const rng = mulberry32(seed);
+  return Array.from({ length: n }, () => 6 + randInt(rng, V - 6));
 }
 
 /**

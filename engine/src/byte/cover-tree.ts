@@ -1,4 +1,4 @@
-// Covers of a pending byte string u after a fixed context (DESIGN.md, "The byte layer").
+// Covers of a pending byte string u after a fixed context (docs/DESIGN.md, "The byte layer").
 //
 // A cover is a valid token sequence enc(u[:j]) ++ [τ] whose last token τ starts with u[j:] and runs
 // past the end of u (j = |u|: any token after enc(u)). Its weight is the model's probability of the

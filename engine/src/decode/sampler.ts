@@ -1,6 +1,6 @@
 // Token choice from a probability vector: greedy, or temperature / top-k / top-p sampling with a seed.
 import { SamplingOptions } from '../core/types';
-import { mulberry32 } from './rng';
+import { mulberry32 } from '../core/rng';
 
 export class Sampler {
   private readonly rand: () => number;

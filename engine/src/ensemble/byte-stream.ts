@@ -1,4 +1,4 @@
-// One model's exact next-byte distribution over a growing byte history h (DESIGN.md, "The byte
+// One model's exact next-byte distribution over a growing byte history h (docs/DESIGN.md, "The byte
 // layer"): the middle being generated (or a document being scored), tokenized from its own start.
 //
 //   context   fixed tokens (the prompt) with their KV state, then the COMMITTED tokens: the

@@ -1,4 +1,4 @@
-// Combining next-byte distributions of several models (DESIGN.md, "Ensembles across vocabularies").
+// Combining next-byte distributions of several models (docs/DESIGN.md, "Ensembles across vocabularies").
 // Every distribution has 257 entries (bytes 0..255 and END = 256) and sums to 1.
 //   mixture: p(b) = Σ_k w_k p_k(b)                      (weights normalised to sum 1)
 //   product: p(b) ∝ Π_k p_k(b)^{w_k}                    (weighted geometric mean, renormalised)

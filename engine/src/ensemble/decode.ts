@@ -1,5 +1,5 @@
 // Byte-level decoding with an ensemble of models that may have different vocabularies
-// (DESIGN.md, "Ensembles across vocabularies").
+// (docs/DESIGN.md, "Ensembles across vocabularies").
 //
 // Every member gets the FIM prompt in its own format, with the prefix cut at its own stable
 // pre-token boundary L_k (the pre-tokenizers differ, so the cuts differ): member k's byte history

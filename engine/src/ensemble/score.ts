@@ -2,7 +2,7 @@
 //   bits = -Σ_i log2 p(x_i | x_<i)
 // with p the member's exact next-byte distribution (ByteStream) or the combined one. For one
 // model the product telescopes to -log2 P(text is a prefix of the document), the marginal over
-// every valid tokenization (DESIGN.md, "The byte layer").
+// every valid tokenization (docs/DESIGN.md, "The byte layer").
 //
 // Document start: the text is scored as a whole file. An empty context is not possible, so the
 // context is the end-of-text token <|endoftext|> (the model's eos when the vocabulary has none):

@@ -1,6 +1,6 @@
 // Paired bootstrap for comparing two modes on the same cases: resample case indices with
 // replacement, recompute mean(B - A); the 2.5%/97.5% percentiles give a 95% interval.
-import { mulberry32 } from './rng';
+import { mulberry32 } from '../core/rng';
 
 export interface BootstrapOptions {
   /** Default 2000. */

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { findRepoRoot } from './paths';
-import { mulberry32, shuffled } from './rng';
+import { mulberry32, shuffled } from '../core/rng';
 import type { EvalCase } from './types';
 
 export type HumanEvalSet = 'single-line' | 'multi-line' | 'random-span' | 'random-span-light';

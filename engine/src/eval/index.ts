@@ -2,7 +2,6 @@
 export * from './types';
 export * from './metrics';
 export * from './bootstrap';
-export * from './rng';
 export * from './humaneval';
 export * from './midtoken';
 export * from './execute';

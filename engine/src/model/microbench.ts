@@ -1,5 +1,6 @@
 // Times one prefill and single-token decode steps of a model (median of a few repetitions).
 
+import { mulberry32, randInt } from '../core/rng';
 import { OnnxModel } from './onnx-model';
 
 export interface MicrobenchOptions {
@@ -25,11 +26,8 @@ export async function measureForward(model: OnnxModel, opts: MicrobenchOptions =
   const promptTokens = Math.max(1, Math.min(opts.promptTokens ?? 512, model.config.maxPositions - decodeSteps));
   const reps = Math.max(1, opts.repetitions ?? 3);
   // Deterministic pseudo-random ids above the special tokens.
-  let x = 12345;
-  const next = (): number => {
-    x = (x * 1103515245 + 12345) >>> 0;
-    return 6 + (x % Math.max(1, V - 6));
-  };
+  const rng = mulberry32(12345);
+  const next = (): number => 6 + randInt(rng, Math.max(1, V - 6));
   const prompt = Array.from({ length: promptTokens }, next);
   const steps = Array.from({ length: decodeSteps }, next);
 
