@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Ensembles, as recorded in BENCHMARKS.md: held-out bits per byte of each model and of the
 # mixture/product ensembles (`score`), and HumanEval infilling for the ensembles.
-# Writes .bench/*.json. LIMIT shrinks the sets.
+# Writes .bench/*.json, then prints the infilling table (`report ensemble`: needs the members'
+# byte-mode runs from scripts/eval-all.sh). LIMIT shrinks the sets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc -b
@@ -25,3 +26,6 @@ done
 for ens in mixture product; do
   cli eval humaneval --set random-span-light --limit "$LIMIT" --model $A --model $B --ensemble $ens --mode byte --max-tokens 70 --out .bench/ens-$ens-random-span-light-280b.json
 done
+if [ -f .bench/eval-tiny-code-b-single-line.json ] && [ -f .bench/eval-tiny-code-a-single-line.json ]; then
+  cli report ensemble --dir .bench
+fi

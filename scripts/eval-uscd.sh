@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # USCD as recorded in BENCHMARKS.md: byte mode with USCD at two settings on HumanEval single-line
 # and random-span, both models; the plain byte-mode baselines on the same cases come from
-# scripts/eval-all.sh. Writes .bench/uscd-*.json. LIMIT shrinks the sets.
+# scripts/eval-all.sh. Writes .bench/uscd-*.json, then prints the table (`report uscd`: needs those
+# baselines). LIMIT shrinks the sets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc -b
@@ -17,3 +18,4 @@ for m in tiny-code-b tiny-code-a; do
     done
   done
 done
+cli report uscd --dir .bench

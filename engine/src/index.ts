@@ -16,7 +16,7 @@ export { Preflight, preflightModelFolder } from './bundle/preflight';
 
 // The facade: load models once, complete many times (picks single model, ensemble or USCD).
 export { Engine, EngineInfo, ModelInfo } from './api/engine';
-export { ModelBundle, defaultModelDir } from './bundle/model-bundle';
+export { ModelBundle, defaultModelDir, bundledModelsDir } from './bundle/model-bundle';
 
 // The completion strategies Engine.complete chooses between, for callers that drive one directly
 // (measurement scripts).

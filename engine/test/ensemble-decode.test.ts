@@ -1,53 +1,119 @@
-// Ensemble completion through the Engine (two bundled models with different tokenizers).
-import { test } from 'node:test';
+// Ensemble completion through the Engine (two bundled models with different tokenizers), one
+// behaviour per test. The engines are loaded once per combination mode and shared.
+import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Engine } from '../src/index';
-import '../src/ensemble/index';
+import { CompletionRequest, Engine, EnsembleMode } from '../src/index';
 import { completeEnsembleWith } from '../src/ensemble/decode';
 import { modelDir } from './helpers';
 
-test('two-model ensemble: completes, deterministic under greedy, byte mode only, cancellable', async () => {
-  for (const ensemble of ['mixture', 'product'] as const) {
-    const engine = await Engine.create({ models: [modelDir('tiny-code-a'), modelDir('tiny-code-b')], device: 'cpu', ensemble });
-    try {
-      const req = { prefix: 'def add(a, b):\n    return', suffix: '\n\nprint(add(1, 2))\n', maxTokens: 8, stop: ['\n'] };
-      const r1 = await engine.complete(req);
-      const r2 = await engine.complete(req);
-      assert.ok(r1.completion.length > 0, `${ensemble}: empty completion`);
-      assert.equal(r1.completion, r2.completion);
-      assert.deepEqual(r1.models, ['tiny-code-a', 'tiny-code-b']);
-      assert.equal(r1.mode, 'byte');
-      assert.ok(['stop', 'eot', 'max_tokens'].includes(r1.stopReason));
-      assert.ok(r1.generatedTokens <= 32);
-      assert.ok(!r1.completion.includes('\n'));
-      if (ensemble === 'mixture') {
-        // Mid-identifier cursor: the members cut the prefix at different points.
-        const mid = await engine.complete({ prefix: 'import os\nfor name in os.listd', suffix: '', maxTokens: 6 });
-        assert.ok(mid.completion.length > 0);
-        await assert.rejects(engine.complete({ ...req, mode: 'token' }), (e: any) => e.code === 'UNSUPPORTED' && /byte/.test(e.message));
-        await assert.rejects(engine.complete({ ...req, mode: 'heal' }), (e: any) => e.code === 'UNSUPPORTED');
-        // Cancellation: a signal fired during decoding stops it; one fired before never starts it.
-        const ac = new AbortController();
-        const t0 = Date.now();
-        setTimeout(() => ac.abort(), 150);
-        const r = await engine.complete({ prefix: 'class Stack:\n    def __init__(self):\n', suffix: '', maxTokens: 400, signal: ac.signal });
-        assert.equal(r.stopReason, 'aborted');
-        assert.ok(Date.now() - t0 < 5000);
-        const pre = new AbortController();
-        pre.abort();
-        await assert.rejects(engine.complete({ ...req, signal: pre.signal }), (e: any) => e.code === 'ABORTED');
-        // Sampling with a seed is reproducible; weights (1, 0) follow the first model alone.
-        const s1 = await engine.complete({ ...req, sampling: { temperature: 0.8, seed: 7 } });
-        const s2 = await engine.complete({ ...req, sampling: { temperature: 0.8, seed: 7 } });
-        assert.equal(s1.completion, s2.completion);
-        const only = await completeEnsembleWith(
-          engine.bundles.map((bundle, k) => ({ bundle, weight: k === 0 ? 1 : 0 })),
-          { ...req, maxBytes: 12 },
+const req: CompletionRequest = { prefix: 'def add(a, b):\n    return', suffix: '\n\nprint(add(1, 2))\n', maxTokens: 8, stop: ['\n'] };
+const isCode = (code: string) => (e: unknown) => (e as { code?: string }).code === code;
+
+function loadEngine(ensemble: EnsembleMode): { get: () => Engine } {
+  let engine: Engine | undefined;
+  before(async () => {
+    engine = await Engine.create({ models: [modelDir('tiny-code-a'), modelDir('tiny-code-b')], device: 'cpu', ensemble });
+  });
+  after(async () => {
+    await engine?.dispose();
+  });
+  return { get: () => engine! };
+}
+
+for (const ensemble of ['mixture', 'product'] as const) {
+  describe(`${ensemble} of tiny-code-a and tiny-code-b`, () => {
+    const e = loadEngine(ensemble);
+
+    test('greedy completion is non-empty', async () => {
+      const r = await e.get().complete(req);
+      assert.notEqual(r.completion, '');
+    });
+
+    test('greedy decoding is deterministic: the same request gives the same completion', async () => {
+      const r1 = await e.get().complete(req);
+      const r2 = await e.get().complete(req);
+      assert.equal(r2.completion, r1.completion);
+    });
+
+    test('the result names both members, in order, and byte mode', async () => {
+      const r = await e.get().complete(req);
+      assert.deepEqual(r.models, ['tiny-code-a', 'tiny-code-b']);
+      assert.equal(r.mode, 'byte');
+    });
+
+    test('a stop string ends the completion before it', async () => {
+      const r = await e.get().complete(req);
+      assert.ok(!r.completion.includes('\n'), JSON.stringify(r.completion));
+      assert.ok(['stop', 'eot', 'max_tokens'].includes(r.stopReason), r.stopReason);
+    });
+
+    test('maxTokens 8 caps the output at 4 x 8 = 32 bytes', async () => {
+      const r = await e.get().complete(req);
+      assert.ok(r.generatedTokens <= 32, String(r.generatedTokens));
+      assert.ok(Buffer.byteLength(r.completion) <= 32, JSON.stringify(r.completion));
+    });
+  });
+}
+
+describe('ensemble requests (mixture)', () => {
+  const e = loadEngine('mixture');
+
+  test('completes at a mid-identifier cursor, where the members cut the prefix at different points', async () => {
+    const mid = await e.get().complete({ prefix: 'import os\nfor name in os.listd', suffix: '', maxTokens: 6 });
+    assert.notEqual(mid.completion, '');
+  });
+
+  test("mode 'token' is refused with UNSUPPORTED, naming byte mode", async () => {
+    await assert.rejects(e.get().complete({ ...req, mode: 'token' }), (err: unknown) => isCode('UNSUPPORTED')(err) && /byte/.test((err as Error).message));
+  });
+
+  test("mode 'heal' is refused with UNSUPPORTED", async () => {
+    await assert.rejects(e.get().complete({ ...req, mode: 'heal' }), isCode('UNSUPPORTED'));
+  });
+
+  test('a signal fired during decoding stops it with stopReason aborted', async () => {
+    const ac = new AbortController();
+    const t0 = Date.now();
+    setTimeout(() => ac.abort(), 150);
+    const r = await e.get().complete({ prefix: 'class Stack:\n    def __init__(self):\n', suffix: '', maxTokens: 400, signal: ac.signal });
+    assert.equal(r.stopReason, 'aborted');
+    assert.ok(Date.now() - t0 < 5000);
+  });
+
+  test('a signal fired before the request rejects it with ABORTED', async () => {
+    const pre = new AbortController();
+    pre.abort();
+    await assert.rejects(e.get().complete({ ...req, signal: pre.signal }), isCode('ABORTED'));
+  });
+
+  test('sampling with a seed is reproducible', async () => {
+    const s1 = await e.get().complete({ ...req, sampling: { temperature: 0.8, seed: 7 } });
+    const s2 = await e.get().complete({ ...req, sampling: { temperature: 0.8, seed: 7 } });
+    assert.equal(s2.completion, s1.completion);
+  });
+
+  test('maxBytes caps the generated bytes', async () => {
+    const r = await completeEnsembleWith(e.get().bundles.map((bundle) => ({ bundle, weight: 1 })), { ...req, stop: undefined, maxBytes: 12 });
+    assert.ok(r.bytes <= 12, String(r.bytes));
+    assert.ok(Buffer.byteLength(r.completion) <= 12);
+  });
+
+  for (const mode of ['mixture', 'product'] as const) {
+    for (const k of [0, 1]) {
+      test(`${mode}: weights with only model ${k} at 1 give exactly that model's own byte stream`, async () => {
+        const bundles = e.get().bundles;
+        const r = { ...req, stop: undefined, maxBytes: 24 };
+        const alone = await completeEnsembleWith([{ bundle: bundles[k], weight: 1 }], r, { mode });
+        const weighted = await completeEnsembleWith(
+          bundles.map((bundle, i) => ({ bundle, weight: i === k ? 1 : 0 })),
+          r,
+          { mode },
         );
-        assert.ok(only.bytes <= 12);
-      }
-    } finally {
-      await engine.dispose();
+        assert.notEqual(alone.completion, '');
+        assert.equal(weighted.completion, alone.completion);
+        assert.equal(weighted.bytes, alone.bytes);
+        assert.equal(weighted.stopReason, alone.stopReason);
+      });
     }
   }
 });

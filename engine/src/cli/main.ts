@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// bytefill CLI: complete | eval | bench | score | compare. Errors print one clear line and exit 1.
+// bytefill CLI: complete | eval | bench | score | compare | report. Errors print one clear line and exit 1.
 import { BytefillError, Logger } from '../index';
 import { runComplete } from './cmd-complete';
 import { runEvalCommand } from './cmd-eval';
 import { runBench } from './cmd-bench';
 import { runScore } from './cmd-score';
 import { runCompare } from './cmd-compare';
+import { runReport } from './cmd-report';
+import { runBenchEnsemble } from './cmd-bench-ensemble';
+import { runBenchUscd } from './cmd-bench-uscd';
 
 const USAGE = `usage: bytefill <command> [options]
 
@@ -14,8 +17,11 @@ commands:
   eval humaneval --set SET | eval midtoken
                                       pass@1, exact match, edit similarity, bits/byte, latency
   bench                               prefill/decode latency and single-line completion p50/p95
+  bench ensemble                      single-line latency of the mixture and product ensembles
+  bench uscd stats|quality|latency    USCD gate statistics, quality and cost on held-out lines
   score --files PATH...               exact bits per byte of files under a model or an ensemble
   compare A.json B.json               two eval --json outputs side by side with 95% bootstrap CIs
+  report modes|ensemble|uscd          BENCHMARKS.md tables from the eval --out files in --dir (.bench)
 
 engine options:  --model DIR (repeat for an ensemble)  --weights 0.6,0.4  --ensemble mixture|product
                  --device auto|cpu|webgpu|cuda  --variant model.onnx|quantized|fp16  --threads N
@@ -41,11 +47,16 @@ export async function main(argv: string[]): Promise<number> {
     case 'eval':
       return runEvalCommand(rest, log);
     case 'bench':
+      // Named benchmarks live in their own modules; plain `bench` is the engine latency bench.
+      if (rest[0] === 'ensemble') return runBenchEnsemble(rest.slice(1), log);
+      if (rest[0] === 'uscd') return runBenchUscd(rest.slice(1), log);
       return runBench(rest, log);
     case 'score':
       return runScore(rest, log);
     case 'compare':
       return runCompare(rest);
+    case 'report':
+      return runReport(rest);
     default:
       throw new BytefillError('BAD_ARGUMENT', `unknown command '${cmd}'\n${USAGE}`);
   }

@@ -7,3 +7,6 @@ export * from './midtoken';
 export * from './execute';
 export { runEval, summarize, percentile, scoreCompletion, type RunEvalOptions, type EvalProgress } from './runner';
 export * from './report';
+export * from './format';
+export * from './tables';
+export * from './heldout-lines';

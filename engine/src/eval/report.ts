@@ -3,14 +3,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pairedBootstrap, type BootstrapOptions, type BootstrapResult } from './bootstrap';
+import { fmtNum, fmtPct } from './format';
 import type { EvalRecord, EvalSummary } from './types';
 
 type Fmt = (v: number | null) => string;
-const pct: Fmt = (v) => (v === null || Number.isNaN(v) ? '-' : (100 * v).toFixed(1) + '%');
+const pct: Fmt = (v) => fmtPct(v);
 const num =
   (d: number): Fmt =>
   (v) =>
-    v === null || Number.isNaN(v) ? '-' : v.toFixed(d);
+    fmtNum(v, d);
 
 interface Row {
   name: string;
