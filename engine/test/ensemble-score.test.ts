@@ -1,52 +1,82 @@
 // scoreBytes: exact bits per byte under one model or an ensemble.
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { ModelBundle } from '../src/bundle/model-bundle';
-import { scoreBytes, documentStartId } from '../src/ensemble/score';
+import { scoreBytes, documentStartId, ScoreResult } from '../src/ensemble/score';
 import { ByteStream } from '../src/ensemble/byte-stream';
 import { OnnxStreamLM } from '../src/ensemble/stream-lm';
 import { utf8Encode } from '../src/tokenizer/utf8';
 import { modelDir } from './helpers';
 
-test('byte-level bits <= token-level bits; teacher-forced scoring equals plain streaming; ensembles score', async () => {
-  const a = await ModelBundle.load(modelDir('tiny-code-a'), { device: 'cpu' });
-  const b = await ModelBundle.load(modelDir('tiny-code-b'), { device: 'cpu' });
-  try {
-    const text = 'def add(a, b):\n    return a + b\n\n\nclass Foo:\n    x = 1  # é\n';
-    const x = utf8Encode(text);
-    for (const m of [a, b]) {
-      const exact = await scoreBytes([{ bundle: m, weight: 1 }], null, text, { uncheckedMass: 0, lazyMass: 0 });
-      assert.equal(exact.bytes, x.length);
-      // The byte level marginalises over every tokenization; the token level counts only enc(text).
-      assert.ok(exact.bits <= exact.tokenLevelBits!, `${m.name}: ${exact.bits} > ${exact.tokenLevelBits}`);
-      assert.ok(exact.bits > 0.8 * exact.tokenLevelBits!, 'close to the token level');
-      const fast = await scoreBytes([{ bundle: m, weight: 1 }], null, text);
-      assert.ok(Math.abs(fast.bits - exact.bits) < 1e-3, `defaults: ${fast.bits} vs ${exact.bits}`);
-      // The same bits from a plain stream (every branch a real forward) after the start token.
-      const lm = new OnnxStreamLM(m.model);
-      const start = documentStartId(m);
-      const s = await ByteStream.create(lm, m.tok, m.index, await lm.start([start]), [start], new Uint8Array(0), { stopIds: m.template.stopIds });
+const TEXT = 'def add(a, b):\n    return a + b\n\n\nclass Foo:\n    x = 1  # é\n';
+const X = utf8Encode(TEXT);
+
+describe('scoreBytes on a short Python text', () => {
+  const bundles = new Map<string, ModelBundle>();
+  const exactMemo = new Map<string, Promise<ScoreResult>>();
+  before(async () => {
+    for (const name of ['tiny-code-a', 'tiny-code-b'] as const) bundles.set(name, await ModelBundle.load(modelDir(name), { device: 'cpu' }));
+  });
+  after(async () => {
+    for (const b of bundles.values()) await b.dispose();
+  });
+  const m = (name: string) => bundles.get(name)!;
+  /** Every candidate checked, nothing left lazy: the exact bits. */
+  const exact = (name: string) => {
+    if (!exactMemo.has(name)) exactMemo.set(name, scoreBytes([{ bundle: m(name), weight: 1 }], null, TEXT, { uncheckedMass: 0, lazyMass: 0 }));
+    return exactMemo.get(name)!;
+  };
+
+  for (const name of ['tiny-code-a', 'tiny-code-b']) {
+    test(`${name}: every byte of the text is scored`, async () => {
+      assert.equal((await exact(name)).bytes, X.length);
+    });
+
+    test(`${name}: byte-level bits are at most the token-level bits of encode(text) (it sums over every tokenization)`, async () => {
+      const r = await exact(name);
+      assert.ok(r.bits <= r.tokenLevelBits!, `${r.bits} > ${r.tokenLevelBits}`);
+    });
+
+    test(`${name}: byte-level bits are within 20% of the token level`, async () => {
+      const r = await exact(name);
+      assert.ok(r.bits > 0.8 * r.tokenLevelBits!, `${r.bits} vs ${r.tokenLevelBits}`);
+    });
+
+    test(`${name}: the default (lazy, partly unchecked) scoring is within 1e-3 bits of the exact one`, async () => {
+      const fast = await scoreBytes([{ bundle: m(name), weight: 1 }], null, TEXT);
+      const r = await exact(name);
+      assert.ok(Math.abs(fast.bits - r.bits) < 1e-3, `defaults: ${fast.bits} vs ${r.bits}`);
+    });
+
+    test(`${name}: teacher-forced scoring equals a plain stream (every branch a real forward) after the start token`, async () => {
+      const b = m(name);
+      const lm = new OnnxStreamLM(b.model);
+      const start = documentStartId(b);
+      const s = await ByteStream.create(lm, b.tok, b.index, await lm.start([start]), [start], new Uint8Array(0), { stopIds: b.template.stopIds });
       let bits = 0;
-      for (const byte of x) {
+      for (const byte of X) {
         bits -= Math.log2(s.nextByteDistribution()[byte]);
         await s.push(byte);
       }
-      assert.ok(Math.abs(bits - exact.bits) < 1e-3, `${m.name}: stream ${bits} vs teacher-forced ${exact.bits}`);
-    }
-    const mix = await scoreBytes([{ bundle: a, weight: 1 }, { bundle: b, weight: 1 }], 'mixture', text);
-    const prod = await scoreBytes([{ bundle: a, weight: 1 }, { bundle: b, weight: 1 }], 'product', text);
-    for (const r of [mix, prod]) {
-      assert.equal(r.models.length, 2);
-      assert.ok(r.bits > 0 && Number.isFinite(r.bits));
-      assert.equal(r.tokenLevelBits, undefined);
-    }
-    // A mixture never loses more than log2(1/w) bits per byte against its best member.
-    const single = await scoreBytes([{ bundle: a, weight: 1 }], null, text);
-    assert.ok(mix.bits <= single.bits + x.length);
-  } finally {
-    await a.dispose();
-    await b.dispose();
+      const r = await exact(name);
+      assert.ok(Math.abs(bits - r.bits) < 1e-3, `stream ${bits} vs teacher-forced ${r.bits}`);
+    });
   }
+
+  for (const mode of ['mixture', 'product'] as const) {
+    test(`${mode} of both models: finite positive bits, both members named, no token-level figure`, async () => {
+      const r = await scoreBytes([{ bundle: m('tiny-code-a'), weight: 1 }, { bundle: m('tiny-code-b'), weight: 1 }], mode, TEXT);
+      assert.equal(r.models.length, 2);
+      assert.ok(r.bits > 0 && Number.isFinite(r.bits), String(r.bits));
+      assert.equal(r.tokenLevelBits, undefined);
+    });
+  }
+
+  test('an equal-weight mixture loses at most log2(1/0.5) = 1 bit per byte against a member', async () => {
+    const mix = await scoreBytes([{ bundle: m('tiny-code-a'), weight: 1 }, { bundle: m('tiny-code-b'), weight: 1 }], 'mixture', TEXT);
+    const single = await scoreBytes([{ bundle: m('tiny-code-a'), weight: 1 }], null, TEXT);
+    assert.ok(mix.bits <= single.bits + X.length);
+  });
 });
 
 test('long documents restart the context window and still score', async () => {
