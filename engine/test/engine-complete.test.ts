@@ -81,14 +81,30 @@ test('max time stops generation', async () => {
   assert.equal(r.stopReason, 'max_time');
 });
 
-test('bad requests and model folders give clear errors', async () => {
+test('an unknown mode is refused, naming it', async () => {
   await assert.rejects(engineB.complete({ prefix: 'x', suffix: '', mode: 'bogus' as never }), /unknown mode 'bogus'/);
+});
+
+test('a missing model folder is refused, naming the folder', async () => {
   await assert.rejects(Engine.create({ models: ['/nonexistent/model'] }), /Model folder not found: \/nonexistent\/model/);
+});
+
+test("a tokenizer.json from another model is refused with TOKENIZER_MISMATCH", async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bf-model-'));
-  fs.cpSync(modelDir('tiny-code-b'), tmp, { recursive: true });
-  fs.copyFileSync(path.join(modelDir('tiny-code-a'), 'tokenizer.json'), path.join(tmp, 'tokenizer.json'));
-  await assert.rejects(Engine.create({ models: [tmp] }), (e: BytefillError) => e.code === 'TOKENIZER_MISMATCH' && /does not belong/.test(e.message));
+  try {
+    fs.cpSync(modelDir('tiny-code-b'), tmp, { recursive: true });
+    fs.copyFileSync(path.join(modelDir('tiny-code-a'), 'tokenizer.json'), path.join(tmp, 'tokenizer.json'));
+    await assert.rejects(Engine.create({ models: [tmp] }), (e: BytefillError) => e.code === 'TOKENIZER_MISMATCH' && /does not belong/.test(e.message));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test("device 'cuda' without the CUDA provider is refused with PROVIDER_UNAVAILABLE", async () => {
   await assert.rejects(Engine.create({ models: [modelDir('tiny-code-b')], device: 'cuda' }), (e: BytefillError) => e.code === 'PROVIDER_UNAVAILABLE');
+});
+
+test('a weight count other than the model count is refused, naming the model count', async () => {
   await assert.rejects(Engine.create({ models: [modelDir('tiny-code-a'), modelDir('tiny-code-b')], weights: [1] }), /2 models/);
 });
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { CompletionResult } from '../src/index';
 import { percentile, runEval, summarize } from '../src/eval/runner';
-import type { EvalCase, EvalSubject } from '../src/eval/types';
+import type { EvalCase, EvalRun, EvalSubject } from '../src/eval/types';
 
 function result(completion: string): CompletionResult {
   return { completion, mode: 'byte', models: ['fake'], promptTokens: 0, generatedTokens: 0, ms: 0, stopReason: 'eot' };
@@ -28,34 +28,62 @@ const he = (id: string, prefix: string): EvalCase => ({
   kind: 'humaneval',
 });
 
-test('runEval scores, executes and summarises', async () => {
-  const cases: EvalCase[] = [
-    he('ok', 'def add(a, b):\n'),
-    he('wrong', 'def add(a,  b):\n'),
-    { id: 'mt1', prefix: 'conti', suffix: '', reference: 'nue', restOfIdentifier: 'nue', kind: 'midtoken' },
-    { id: 'mt2', prefix: 'retu', suffix: '', reference: 'rn x', restOfIdentifier: 'rn', kind: 'midtoken' },
-  ];
-  const subject = fakeSubject(
-    { 'def add(a, b):\n': '    return a + b\n', 'def add(a,  b):\n': '    return a - b\n', conti: 'nue\nfoo', retu: 'x' },
-    (m) => (m.startsWith(' ') ? 1 : 3),
-  );
-  const progress: number[] = [];
-  const run = await runEval(subject, cases, { onProgress: (p) => progress.push(p.done) });
+// One run over four cases (two HumanEval-style with a test, two mid-token), shared by the tests below.
+let shared: Promise<{ run: EvalRun; progress: number[] }> | undefined;
+function sharedRun() {
+  shared ??= (async () => {
+    const cases: EvalCase[] = [
+      he('ok', 'def add(a, b):\n'),
+      he('wrong', 'def add(a,  b):\n'),
+      { id: 'mt1', prefix: 'conti', suffix: '', reference: 'nue', restOfIdentifier: 'nue', kind: 'midtoken' },
+      { id: 'mt2', prefix: 'retu', suffix: '', reference: 'rn x', restOfIdentifier: 'rn', kind: 'midtoken' },
+    ];
+    const subject = fakeSubject(
+      { 'def add(a, b):\n': '    return a + b\n', 'def add(a,  b):\n': '    return a - b\n', conti: 'nue\nfoo', retu: 'x' },
+      (m) => (m.startsWith(' ') ? 1 : 3),
+    );
+    const progress: number[] = [];
+    const run = await runEval(subject, cases, { onProgress: (p) => progress.push(p.done) });
+    return { run, progress };
+  })();
+  return shared;
+}
+
+test('runEval finishes every case (not aborted) and reports progress once per case', async () => {
+  const { run, progress } = await sharedRun();
   assert.equal(run.aborted, false);
   assert.deepEqual(progress.sort(), [1, 2, 3, 4]);
-  const [ok, wrong, mt1, mt2] = run.records;
+});
+
+test('runEval executes the test: a correct body passes, a wrong one fails, a case without a test is not run', async () => {
+  const [ok, wrong, mt1] = (await sharedRun()).run.records;
   assert.equal(ok.passed, true, ok.execError);
-  assert.equal(ok.exactMatch, true);
   assert.equal(wrong.passed, false);
+  assert.equal(mt1.passed, undefined);
+});
+
+test('runEval scores exact match, prefix match and edit similarity against the reference', async () => {
+  const [ok, wrong] = (await sharedRun()).run.records;
+  assert.equal(ok.exactMatch, true);
   assert.equal(wrong.exactMatch, false);
   assert.equal(wrong.prefixMatchLength, 13); // '    return a ' then '-' vs '+'
   assert.equal(wrong.editSimilarity, 1 - 1 / 16);
-  assert.equal(mt1.identifierContinuation, true);
-  assert.equal(mt1.exactMatch, false); // no firstLineOnly: 'nue\nfoo' vs 'nue'
+});
+
+test('runEval without firstLineOnly: exact match compares everything, first-line EM the first line', async () => {
+  const mt1 = (await sharedRun()).run.records[2];
+  assert.equal(mt1.exactMatch, false); // 'nue\nfoo' vs 'nue'
   assert.equal(mt1.firstLineExactMatch, true);
+});
+
+test('runEval scores identifier continuation on mid-token cases', async () => {
+  const [, , mt1, mt2] = (await sharedRun()).run.records;
+  assert.equal(mt1.identifierContinuation, true);
   assert.equal(mt2.identifierContinuation, false);
-  assert.equal(mt1.passed, undefined);
-  const s = run.summary;
+});
+
+test('the run summary counts and averages the records', async () => {
+  const s = (await sharedRun()).run.summary;
   assert.equal(s.n, 4);
   assert.equal(s.pass1, 0.5);
   assert.equal(s.nExecuted, 2);
@@ -63,10 +91,14 @@ test('runEval scores, executes and summarises', async () => {
   assert.equal(s.firstLineEM, 0.5);
   assert.equal(s.identifierContinuation, 0.5);
   assert.equal(s.nIdentifier, 2);
+  assert.equal(s.errors, 0);
+});
+
+test('the run summary gives bits per byte as a mean of cases and as total bits over total bytes', async () => {
+  const s = (await sharedRun()).run.summary;
   // bpb: 1, 1 (17 bytes each), 3 (3 bytes), 3 (4 bytes): mean 2, total (17+17+9+12)/41.
   assert.equal(s.bitsPerByte, 2);
   assert.equal(s.bitsPerByteTotal, (17 + 17 + 9 + 12) / 41);
-  assert.equal(s.errors, 0);
 });
 
 test('firstLineOnly truncates for scoring and restores the newline for execution', async () => {
@@ -80,7 +112,7 @@ test('firstLineOnly truncates for scoring and restores the newline for execution
   assert.equal(run.summary.bitsPerByte, null);
 });
 
-test('per-case timeout records an error and goes on; execute:false skips tests', async () => {
+async function timeoutRun() {
   const subject: EvalSubject = {
     label: 'slow',
     complete: (prefix, _suffix, signal) =>
@@ -92,12 +124,24 @@ test('per-case timeout records an error and goes on; execute:false skips tests',
     { id: 'a', prefix: 'hang', suffix: '', reference: 'x', kind: 'midtoken' },
     { ...he('b', 'x'), reference: 'x' },
   ];
-  const run = await runEval(subject, cases, { caseTimeoutMs: 100, execute: false });
+  return runEval(subject, cases, { caseTimeoutMs: 100, execute: false });
+}
+
+test('a case past its timeout is recorded as an error with an empty completion, and counted', async () => {
+  const run = await timeoutRun();
   assert.match(run.records[0].error ?? '', /timeout/);
   assert.equal(run.records[0].completion, '');
-  assert.equal(run.records[1].exactMatch, true);
-  assert.equal(run.records[1].passed, undefined);
   assert.equal(run.summary.errors, 1);
+});
+
+test('after a timed-out case the run goes on to the next case', async () => {
+  const run = await timeoutRun();
+  assert.equal(run.records[1].exactMatch, true);
+});
+
+test('execute: false runs no test (passed undefined, pass@1 null)', async () => {
+  const run = await timeoutRun();
+  assert.equal(run.records[1].passed, undefined);
   assert.equal(run.summary.pass1, null);
 });
 
@@ -117,10 +161,13 @@ test('an aborted signal stops the run and returns finished cases', async () => {
   assert.equal(run.records.length, 1);
 });
 
-test('percentile and latency summary', () => {
+test('percentile picks the smallest value with at least q of the values at or below it', () => {
   assert.equal(percentile([5, 1, 4, 2, 3], 0.5), 3);
   assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95), 10);
   assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.5), 5);
+});
+
+test('summarize: latency p50/p95/mean, mean prefix match, identifier continuation null without mid-token cases', () => {
   const s = summarize('l', [
     { id: 'a', label: 'l', kind: 'midtoken', completion: '', exactMatch: true, firstLineExactMatch: true, editSimilarity: 1, prefixMatchLength: 2, middleBytes: 1, ms: 10 },
     { id: 'b', label: 'l', kind: 'midtoken', completion: '', exactMatch: false, firstLineExactMatch: false, editSimilarity: 0, prefixMatchLength: 0, middleBytes: 1, ms: 30 },
