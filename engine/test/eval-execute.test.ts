@@ -9,14 +9,20 @@ const prefix = 'def add(a, b):\n';
 const suffix = '';
 const testCode = 'def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(-1, 1) == 0\n';
 
-test('a correct solution passes, a wrong one fails', async () => {
+test('a correct solution passes', async () => {
   const ok = await executePython(buildHumanEvalProgram(prefix, '    return a + b\n', suffix, testCode, 'add'));
   assert.equal(ok.passed, true, ok.error);
   assert.equal(ok.timedOut, false);
+});
+
+test('a wrong solution fails with its AssertionError, not a timeout', async () => {
   const bad = await executePython(buildHumanEvalProgram(prefix, '    return a - b\n', suffix, testCode, 'add'));
   assert.equal(bad.passed, false);
   assert.equal(bad.timedOut, false);
   assert.match(bad.error ?? '', /AssertionError/);
+});
+
+test('a solution that does not parse fails with its SyntaxError', async () => {
   const syntax = await executePython(buildHumanEvalProgram(prefix, '    return a +\n', suffix, testCode, 'add'));
   assert.equal(syntax.passed, false);
   assert.match(syntax.error ?? '', /SyntaxError/);
@@ -66,15 +72,21 @@ test('writes land in a fresh temp dir (cwd and HOME) that is removed afterwards;
   assert.equal(fs.existsSync(m![1]), false);
 });
 
-test('output is capped and stdin is closed', async () => {
-  const r = await executePython("import sys\nprint(sys.stdin.read() == '')\nsys.stdout.write('x' * 10_000_000)\nraise SystemExit(3)\n", {
+test('output is capped', async () => {
+  const r = await executePython("import sys\nsys.stdout.write('x' * 10_000_000)\nraise SystemExit(3)\n", {
     maxOutputBytes: 1000,
   });
   assert.equal(r.passed, false);
   assert.ok((r.error ?? '').length <= 1000);
 });
 
-test('executor runs at most `concurrency` at a time, results in order', async () => {
+test('stdin is closed: a program reading it gets end of file at once', async () => {
+  const r = await executePython("import sys\nraise SystemExit(0 if sys.stdin.read() == '' else 1)\n", { timeoutMs: 10_000 });
+  assert.equal(r.timedOut, false);
+  assert.equal(r.passed, true, r.error);
+});
+
+test('executor runs at most `concurrency` programs at a time, and returns results in order', async () => {
   const ex = new PythonExecutor({ concurrency: 2 });
   let peak = 0;
   let active = 0;
@@ -91,6 +103,9 @@ test('executor runs at most `concurrency` at a time, results in order', async ()
   assert.deepEqual(rs.map((r) => r.passed), [true, true, false, true]);
   assert.equal(peak, 4); // all queued at once...
   assert.ok(took >= 400, `took ${took} ms`); // ...but only 2 ran together: 2 rounds of 0.2 s
+});
+
+test('executeAll runs a list of programs and returns their results in order', async () => {
   const all = await executeAll(['pass\n', 'raise SystemExit(1)\n'], { concurrency: 2 });
   assert.deepEqual(all.map((r) => r.passed), [true, false]);
 });

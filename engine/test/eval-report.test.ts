@@ -48,24 +48,51 @@ test('compare matches cases by id and bootstraps the difference', () => {
   assert.deepEqual(compareRuns(A, B, { seed: 3 }), compareRuns(A, B, { seed: 3 }));
 });
 
-test('SVG chart and JSON are written', () => {
+function chart(): string {
   const sa = summarize('token', A);
   const sb = summarize('byte<x>', B.map(({ bitsPerByte: _, ...r }) => r)); // no bits/byte
-  const svg = renderSvgChart([sa, sb], 'a & b');
+  return renderSvgChart([sa, sb], 'a & b');
+}
+
+test('the SVG chart is one svg element', () => {
+  const svg = chart();
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.ok(svg.trim().endsWith('</svg>'));
+});
+
+test('the SVG chart escapes the title and the labels', () => {
+  const svg = chart();
   assert.match(svg, /a &amp; b/);
   assert.match(svg, /byte&lt;x&gt;/);
+});
+
+test('the SVG chart has an edit-similarity and a bits-per-byte panel with values on the bars', () => {
+  const svg = chart();
   assert.match(svg, /Edit similarity/);
   assert.match(svg, /Bits per byte/);
   assert.match(svg, />0\.500</);
+});
+
+test('the SVG chart draws no bar for a missing value and says n/a', () => {
+  const svg = chart();
   assert.match(svg, />n\/a</);
-  assert.ok(svg.trim().endsWith('</svg>'));
   assert.equal((svg.match(/<rect /g) ?? []).length, 1 + 2 + 1); // background + token's two bars + byte's edit-similarity bar
+});
+
+test('writeSvgChart creates missing parent folders', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bytefill-report-'));
   try {
-    writeSvgChart(path.join(dir, 'sub', 'c.svg'), [sa]);
+    writeSvgChart(path.join(dir, 'sub', 'c.svg'), [summarize('token', A)]);
     assert.ok(fs.readFileSync(path.join(dir, 'sub', 'c.svg'), 'utf8').includes('<svg'));
-    writeJson(path.join(dir, 'r.json'), sa, A);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('writeJson writes the summary and the records', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bytefill-report-'));
+  try {
+    writeJson(path.join(dir, 'r.json'), summarize('token', A), A);
     const back = JSON.parse(fs.readFileSync(path.join(dir, 'r.json'), 'utf8'));
     assert.equal(back.summary.label, 'token');
     assert.equal(back.records.length, 4);
