@@ -1,6 +1,6 @@
 // ByteStream: streaming next-byte distributions, checked against fresh cover trees (synthetic LM,
 // exact) and the bundled models; the stability of committed pre-token boundaries.
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { CoverTree } from '../src/byte/cover-tree';
 import { VocabIndex } from '../src/byte/vocab-index';
@@ -99,34 +99,86 @@ class SyntheticStreamLM implements StreamLM {
 const STOP = new Set([0]);
 const maxDiff = (a: Float64Array, b: Float64Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 
-test('synthetic LM: streaming distributions equal fresh cover trees, and bits telescope to the cover sum', async () => {
-  const tok = tinyTokenizer();
-  const index = new VocabIndex(tok);
-  const context = [5, 9];
-  for (const text of ['abc ab', ' a ab', 'c cab', 'xé a', 'aa bc a']) {
-    const x = utf8Encode(text);
-    const lm = new SyntheticStreamLM(tok, context.length);
-    const s = await ByteStream.create(lm, tok, index, lm.ctx(context), context, new Uint8Array(0), { stopIds: STOP });
-    let bits = 0;
-    for (let i = 0; i <= x.length; i++) {
-      const tree = await CoverTree.build(tok, index, new CanonicalScorer(tok, context), x.subarray(0, i), { stopIds: STOP, uncheckedMass: 0 });
-      const ours = s.nextByteDistribution();
-      assert.ok(maxDiff(ours, tree.nextByteDistribution()) < 1e-9, `${JSON.stringify(text)} after ${i} bytes`);
-      assert.ok(Math.abs(ours.reduce((a, b) => a + b, 0) - 1) < 1e-9);
-      // log P(prefix) of the stream (committed tokens + pending covers) = the tree's.
-      assert.ok(Math.abs(s.logPrefixProb() - tree.logPrefixProb()) < 1e-9);
-      if (i < x.length) {
-        bits -= Math.log2(ours[x[i]]);
-        await s.push(x[i]);
-      }
-    }
-    const full = await CoverTree.build(tok, index, new CanonicalScorer(tok, context), x, { stopIds: STOP, uncheckedMass: 0 });
-    const empty = await CoverTree.build(tok, index, new CanonicalScorer(tok, context), new Uint8Array(0), { stopIds: STOP, uncheckedMass: 0 });
-    const expected = -(full.logPrefixProb() - empty.logPrefixProb()) / Math.LN2;
-    assert.ok(Math.abs(bits - expected) < 1e-9, `${text}: ${bits} vs ${expected}`);
-    assert.ok(s.stats.commits > 0 || !/ /.test(text.trim()), 'pieces were committed');
+/** One walk of a ByteStream over `text` (synthetic LM), checked against a fresh cover tree after every byte. */
+interface SyntheticWalk {
+  /** Per position i = 0..len: max |stream - tree| of the next-byte distributions. */
+  distDiff: number[];
+  /** Per position: |sum of the stream's distribution - 1|. */
+  sumDiff: number[];
+  /** Per position: |stream log P(prefix) - tree log P(prefix)|. */
+  logPrefixDiff: number[];
+  /** -log2 of the stream's probabilities of the text's bytes, summed. */
+  bits: number;
+  /** The same from the cover sums: -(log P(text) - log P(empty)) / ln 2. */
+  coverBits: number;
+  commits: number;
+}
+
+const SYNTHETIC_TEXTS = ['abc ab', ' a ab', 'c cab', 'xé a', 'aa bc a'];
+const walks = new Map<string, Promise<SyntheticWalk>>();
+function syntheticWalk(text: string): Promise<SyntheticWalk> {
+  if (!walks.has(text)) {
+    walks.set(
+      text,
+      (async () => {
+        const tok = tinyTokenizer();
+        const index = new VocabIndex(tok);
+        const context = [5, 9];
+        const x = utf8Encode(text);
+        const lm = new SyntheticStreamLM(tok, context.length);
+        const s = await ByteStream.create(lm, tok, index, lm.ctx(context), context, new Uint8Array(0), { stopIds: STOP });
+        const w: SyntheticWalk = { distDiff: [], sumDiff: [], logPrefixDiff: [], bits: 0, coverBits: 0, commits: 0 };
+        const tree = (bytes: Uint8Array) => CoverTree.build(tok, index, new CanonicalScorer(tok, context), bytes, { stopIds: STOP, uncheckedMass: 0 });
+        for (let i = 0; i <= x.length; i++) {
+          const t = await tree(x.subarray(0, i));
+          const ours = s.nextByteDistribution();
+          w.distDiff.push(maxDiff(ours, t.nextByteDistribution()));
+          w.sumDiff.push(Math.abs(ours.reduce((a, b) => a + b, 0) - 1));
+          // log P(prefix) of the stream (committed tokens + pending covers) = the tree's.
+          w.logPrefixDiff.push(Math.abs(s.logPrefixProb() - t.logPrefixProb()));
+          if (i < x.length) {
+            w.bits -= Math.log2(ours[x[i]]);
+            await s.push(x[i]);
+          }
+        }
+        w.coverBits = -((await tree(x)).logPrefixProb() - (await tree(new Uint8Array(0))).logPrefixProb()) / Math.LN2;
+        w.commits = s.stats.commits;
+        return w;
+      })(),
+    );
   }
-});
+  return walks.get(text)!;
+}
+const worst = (xs: number[]) => xs.reduce((m, x, i) => (x > m.v ? { v: x, at: i } : m), { v: 0, at: -1 });
+
+for (const text of SYNTHETIC_TEXTS) {
+  const name = JSON.stringify(text);
+  test(`synthetic LM ${name}: every streaming next-byte distribution equals a fresh cover tree's`, async () => {
+    const d = worst((await syntheticWalk(text)).distDiff);
+    assert.ok(d.v < 1e-9, `${d.v} after ${d.at} bytes`);
+  });
+
+  test(`synthetic LM ${name}: every streaming distribution sums to 1`, async () => {
+    const d = worst((await syntheticWalk(text)).sumDiff);
+    assert.ok(d.v < 1e-9, `${d.v} after ${d.at} bytes`);
+  });
+
+  test(`synthetic LM ${name}: the stream's log P(prefix) equals the cover tree's after every byte`, async () => {
+    const d = worst((await syntheticWalk(text)).logPrefixDiff);
+    assert.ok(d.v < 1e-9, `${d.v} after ${d.at} bytes`);
+  });
+
+  test(`synthetic LM ${name}: the bits of the bytes telescope to the cover sum`, async () => {
+    const w = await syntheticWalk(text);
+    assert.ok(Math.abs(w.bits - w.coverBits) < 1e-9, `${w.bits} vs ${w.coverBits}`);
+  });
+
+  if (/ /.test(text.trim())) {
+    test(`synthetic LM ${name}: pieces before a space are committed`, async () => {
+      assert.ok((await syntheticWalk(text)).commits > 0);
+    });
+  }
+}
 
 /** Commits as ByteStream does, and checks the committed tokens against the encoding of every prefix. */
 function checkStability(tok: Tokenizer, text: Uint8Array, everyPrefix: boolean): void {
@@ -168,33 +220,69 @@ async function realStream(b: ModelBundle, prompt: number[], lookahead = false) {
   return { pre, stream };
 }
 
-test('bundled models: streaming equals a fresh cover tree; an ensemble of a model with itself is the model', async () => {
-  const a = await ModelBundle.load(modelDir('tiny-code-a'), { device: 'cpu' });
-  const b = await ModelBundle.load(modelDir('tiny-code-b'), { device: 'cpu' });
-  try {
-    const hist = utf8Encode('  x = é(1) # ');
-    const promptOf = (m: ModelBundle) => [m.template.fim!.prefixId, ...m.tok.encode('def f(x):\n'), m.template.fim!.suffixId, ...m.tok.encode('\n'), m.template.fim!.middleId];
-    for (const m of [a, b]) {
-      const prompt = promptOf(m);
-      const { pre, stream } = await realStream(m, prompt);
-      const twin = (await realStream(m, prompt)).stream;
-      for (let i = 0; i <= hist.length; i++) {
-        const tree = await CoverTree.build(m.tok, m.index, new OnnxBranchScorer(m.model, pre.state, pre.lastLogits), hist.subarray(0, i), { stopIds: m.template.stopIds, uncheckedMass: 0 });
-        const ref = tree.nextByteDistribution();
-        const d = stream.nextByteDistribution();
-        // Float32 logits through different KV paths (committed tokens vs batched branches) differ
-        // in the last digits; probabilities agree to a few 1e-6.
-        assert.ok(maxDiff(d, ref) < 5e-6, `${m.name} after ${i} bytes: ${maxDiff(d, ref)}`);
-        const d2 = twin.nextByteDistribution();
-        for (const mode of ['mixture', 'product'] as const) assert.ok(maxDiff(combine(mode, [d, d2], [0.5, 0.5]), d) < 1e-9);
-        if (i < hist.length) {
-          await stream.push(hist[i]);
-          await twin.push(hist[i]);
-        }
-      }
-      assert.ok(stream.stats.commits >= 3);
+describe('bundled models: streaming against fresh cover trees and ensembles', () => {
+  const bundles = new Map<string, ModelBundle>();
+  before(async () => {
+    for (const name of ['tiny-code-a', 'tiny-code-b'] as const) bundles.set(name, await ModelBundle.load(modelDir(name), { device: 'cpu' }));
+  });
+  after(async () => {
+    for (const b of bundles.values()) await b.dispose();
+  });
+  const hist = utf8Encode('  x = é(1) # ');
+  const promptOf = (m: ModelBundle) => [m.template.fim!.prefixId, ...m.tok.encode('def f(x):\n'), m.template.fim!.suffixId, ...m.tok.encode('\n'), m.template.fim!.middleId];
+
+  /** One walk over `hist`: per position, |stream - tree| and |ensemble of the stream with its twin - stream|. */
+  const walks = new Map<string, Promise<{ treeDiff: number[]; selfDiff: number[]; commits: number }>>();
+  const walk = (name: string) => {
+    if (!walks.has(name)) {
+      walks.set(
+        name,
+        (async () => {
+          const m = bundles.get(name)!;
+          const prompt = promptOf(m);
+          const { pre, stream } = await realStream(m, prompt);
+          const twin = (await realStream(m, prompt)).stream;
+          const treeDiff: number[] = [];
+          const selfDiff: number[] = [];
+          for (let i = 0; i <= hist.length; i++) {
+            const tree = await CoverTree.build(m.tok, m.index, new OnnxBranchScorer(m.model, pre.state, pre.lastLogits), hist.subarray(0, i), { stopIds: m.template.stopIds, uncheckedMass: 0 });
+            const d = stream.nextByteDistribution();
+            treeDiff.push(maxDiff(d, tree.nextByteDistribution()));
+            const d2 = twin.nextByteDistribution();
+            selfDiff.push(Math.max(...(['mixture', 'product'] as const).map((mode) => maxDiff(combine(mode, [d, d2], [0.5, 0.5]), d))));
+            if (i < hist.length) {
+              await stream.push(hist[i]);
+              await twin.push(hist[i]);
+            }
+          }
+          return { treeDiff, selfDiff, commits: stream.stats.commits };
+        })(),
+      );
     }
-    // Weights (1, 0) give the first model exactly, even across vocabularies.
+    return walks.get(name)!;
+  };
+
+  for (const name of ['tiny-code-a', 'tiny-code-b']) {
+    test(`${name}: the streaming next-byte distribution equals a fresh cover tree's after every byte`, async () => {
+      // Float32 logits through different KV paths (committed tokens vs batched branches) differ
+      // in the last digits; probabilities agree to a few 1e-6.
+      const d = worst((await walk(name)).treeDiff);
+      assert.ok(d.v < 5e-6, `after ${d.at} bytes: ${d.v}`);
+    });
+
+    test(`${name}: the stream commits pieces as it goes (at least 3 over the line)`, async () => {
+      assert.ok((await walk(name)).commits >= 3);
+    });
+
+    test(`${name}: a mixture or product of the model with itself is the model`, async () => {
+      const d = worst((await walk(name)).selfDiff);
+      assert.ok(d.v < 1e-9, `after ${d.at} bytes: ${d.v}`);
+    });
+  }
+
+  test('weights (1, 0) give the first model exactly, even across vocabularies', async () => {
+    const a = bundles.get('tiny-code-a')!;
+    const b = bundles.get('tiny-code-b')!;
     const sa = (await realStream(a, promptOf(a))).stream;
     const sb = (await realStream(b, promptOf(b))).stream;
     for (const byte of utf8Encode('  x')) {
@@ -205,10 +293,7 @@ test('bundled models: streaming equals a fresh cover tree; an ensemble of a mode
       await sa.push(byte);
       await sb.push(byte);
     }
-  } finally {
-    await a.dispose();
-    await b.dispose();
-  }
+  });
 });
 
 test('a blank line before code: the tokenization that splits the newlines gets its own rows (tiny-code-a)', async () => {
