@@ -21,23 +21,27 @@ test('complete --json prints the documented fields and continues the identifier'
   assert.ok(j.completion.startsWith('nue'), j.completion);
 });
 
-test('errors are one clear line and a non-zero exit', () => {
-  const cases: Array<[string[], RegExp, number]> = [
-    [['complete', '--file', '/nonexistent/x.py', '--cursor', '1'], /file not found: \/nonexistent\/x\.py/, 1],
-    [['complete', '--file', example, '--cursor', '100000'], /past the end/, 2],
-    [['complete', '--file', example, '--mode', 'fast'], /--mode must be one of token, heal, byte/, 2],
-    [['complete', '--file', example, '--model', '/nonexistent/model'], /Model folder not found: \/nonexistent\/model/, 1],
-    [['complete', '--file', example, '--bogus'], /unknown option --bogus/, 2],
-    [['eval', 'humaneval', '--set', 'nope'], /--set must be one of/, 2],
-    [['frobnicate'], /unknown command 'frobnicate'/, 2],
-  ];
-  for (const [args, re, code] of cases) {
+// Each bad invocation: one clear line on stderr, no stack trace, exit 2 for bad arguments, 1 otherwise.
+const ERROR_CASES: Array<[string, string[], RegExp, number]> = [
+  ['a missing file', ['complete', '--file', '/nonexistent/x.py', '--cursor', '1'], /file not found: \/nonexistent\/x\.py/, 1],
+  ['a cursor past the end', ['complete', '--file', example, '--cursor', '100000'], /past the end/, 2],
+  ['an unknown mode', ['complete', '--file', example, '--mode', 'fast'], /--mode must be one of token, heal, byte/, 2],
+  ['a missing model folder', ['complete', '--file', example, '--model', '/nonexistent/model'], /Model folder not found: \/nonexistent\/model/, 1],
+  ['an unknown option', ['complete', '--file', example, '--bogus'], /unknown option --bogus/, 2],
+  ['an unknown HumanEval set', ['eval', 'humaneval', '--set', 'nope'], /--set must be one of/, 2],
+  ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/, 2],
+  ['an unknown report', ['report', 'nope'], /report needs one of modes, ensemble, uscd/, 2],
+  ['an unknown USCD bench', ['bench', 'uscd', 'nope'], /bench uscd needs one of stats, quality, latency/, 2],
+];
+
+for (const [what, args, re, code] of ERROR_CASES) {
+  test(`${what}: one clear line and exit ${code}`, () => {
     const r = run(...args);
     assert.equal(r.status, code, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re);
     assert.ok(!/^\s+at /m.test(r.stderr), `no stack trace for ${args.join(' ')}`);
-  }
-});
+  });
+}
 
 test('a broken model folder (invalid config.json) is reported with its path', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bf-broken-'));

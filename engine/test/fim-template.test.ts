@@ -44,10 +44,17 @@ test('no FIM tokens: left-to-right prompt of the prefix', () => {
   assert.equal(detectTemplate(withSpecials(['<|endoftext|>', '<fim_prefix>', '<fim_suffix>', '<fim_middle>']), undefined, { disabled: true }).fim, null);
 });
 
-test('bundled models: config.json fim is used; special strings in user text stay text', () => {
+function bundledTemplate() {
   const tok = Tokenizer.fromFile(path.join(modelDir('tiny-code-b'), 'tokenizer.json'));
-  const t = detectTemplate(tok, { prefix: '<fim_prefix>', suffix: '<fim_suffix>', middle: '<fim_middle>', eot: '<|endoftext|>', format: 'PSM' }, {}, 0);
-  assert.equal(t.fim?.format, 'PSM');
+  return { tok, t: detectTemplate(tok, { prefix: '<fim_prefix>', suffix: '<fim_suffix>', middle: '<fim_middle>', eot: '<|endoftext|>', format: 'PSM' }, {}, 0) };
+}
+
+test("bundled models: config.json's fim section is used", () => {
+  assert.equal(bundledTemplate().t.fim?.format, 'PSM');
+});
+
+test('bundled models: special-token strings in user text are neither stop ids nor special tokens', () => {
+  const { tok, t } = bundledTemplate();
   const ids = tok.encode('x = "<fim_middle><|endoftext|>"');
   for (const id of ids) assert.ok(!t.stopIds.has(id) && !tok.isSpecial(id));
 });

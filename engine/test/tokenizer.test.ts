@@ -47,28 +47,42 @@ for (const m of MODELS) {
     }
   });
 
-  test(`${m}: decode(encode(x)) == x and special strings stay text`, () => {
+  test(`${m}: decode(encode(x)) == x`, () => {
+    const tok = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
+    for (const t of TEXTS) assert.equal(tok.decode(tok.encode(t)), t);
+  });
+
+  test(`${m}: special-token strings in text encode to ordinary tokens`, () => {
     const tok = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
     for (const t of TEXTS) {
-      const ids = tok.encode(t);
-      assert.equal(tok.decode(ids), t);
-      for (const id of ids) assert.ok(!tok.isSpecial(id), `special id ${id} in ${JSON.stringify(t)}`);
+      for (const id of tok.encode(t)) assert.ok(!tok.isSpecial(id), `special id ${id} in ${JSON.stringify(t)}`);
     }
+  });
+
+  test(`${m}: the special tokens keep their ids (<fim_middle> = 2, id 0 special)`, () => {
+    const tok = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
     assert.equal(tok.tokenId('<fim_middle>'), 2);
     assert.ok(tok.isSpecial(0));
   });
 
-  test(`${m}: arbitrary bytes (invalid UTF-8, cut characters) round-trip`, () => {
+  test(`${m}: every prefix of a multi-byte string (cut characters) round-trips as bytes`, () => {
     const tok = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
     const full = utf8Encode('x = "中文🙂é"');
     for (let cut = 0; cut <= full.length; cut++) {
       const b = full.subarray(0, cut);
       assert.deepEqual(tok.decodeBytes(tok.encodeBytes(b)), b);
     }
+  });
+
+  test(`${m}: invalid UTF-8 round-trips as bytes`, () => {
+    const tok = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
     const junk = Uint8Array.from([0xff, 0x41, 0xc3, 0x20, 0x80, 0x80, 0xe4, 0xb8]);
     assert.deepEqual(tok.decodeBytes(tok.encodeBytes(junk)), junk);
-    const starts = tok.pieceStarts(utf8Encode('foo bar'));
-    assert.deepEqual(starts, [0, 3]);
+  });
+
+  test(`${m}: pieceStarts gives the byte offsets of the pre-tokenizer pieces`, () => {
+    const tok = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
+    assert.deepEqual(tok.pieceStarts(utf8Encode('foo bar')), [0, 3]);
   });
 }
 
