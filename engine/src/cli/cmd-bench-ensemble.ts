@@ -46,7 +46,7 @@ export async function runBenchEnsemble(argv: string[], log: Logger): Promise<num
   }
   if (a.flags.has('json')) console.log(JSON.stringify(out));
   else {
-    console.log(`${cases.length} mid-token prompts, ${models.length} models, byte mode, stop at newline, at most ${maxTokens} tokens per model`);
+    console.log(`${cases.length} mid-token prompts, ${models.length} models, byte mode, stop at newline, at most ${4 * maxTokens} bytes (--max-tokens ${maxTokens})`);
     console.log(
       markdownTable(
         [{ header: 'combination' }, { header: 'p50 ms', align: 'right' }, { header: 'p95 ms', align: 'right' }, { header: 'bytes per completion (mean)', align: 'right' }, { header: 'bytes/s', align: 'right' }],
