@@ -29,7 +29,7 @@ const os = require('node:os');
 process.env.ORT_DISABLE_TELEMETRY = '1';
 const ort = require('onnxruntime-node');
 const ROOT = path.resolve(__dirname, '../..');
-const { OnnxModel, encodeModel } = require(path.join(ROOT, 'out/engine/src/index.js'));
+const { OnnxModel, encodeModel, mulberry32, randInt } = require(path.join(ROOT, 'out/engine/src/index.js'));
 
 /** Brings a float32 [B,T,V] tensor to the host: .data for CPU tensors, an Identity graph on `ep` for device ones. */
 async function makeDownloader(ep) {
@@ -70,11 +70,8 @@ const errStr = (e) => {
   return m.slice(0, 300);
 };
 function ids(n, seed, V) {
-  let x = seed;
-  return Array.from({ length: n }, () => {
-    x = (x * 1103515245 + 12345) >>> 0;
-    return 6 + (x % (V - 6));
-  });
+  const rng = mulberry32(seed); // the engine's seeded RNG
+  return Array.from({ length: n }, () => 6 + randInt(rng, V - 6));
 }
 async function measure(rec, key, fn) {
   if (budgetLeft() < 5000) {
