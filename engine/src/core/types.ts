@@ -114,7 +114,14 @@ export type BytefillErrorCode =
   | 'ABORTED'
   | 'UNSUPPORTED'
   /** A GPU device failed (or its model was released) while running: the engine moves to the CPU. */
-  | 'DEVICE_FAILED';
+  | 'DEVICE_FAILED'
+  | 'HUB_UNAUTHORIZED'
+  | 'HUB_FORBIDDEN'
+  | 'HUB_NOT_FOUND'
+  | 'OFFLINE'
+  | 'DOWNLOAD_FAILED'
+  | 'CHECKSUM_MISMATCH'
+  | 'NO_SPACE';
 
 /** Errors the engine throws on purpose carry a code and a message meant for users. */
 export class BytefillError extends Error {

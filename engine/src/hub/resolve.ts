@@ -1,0 +1,233 @@
+// Turns a model spec (folder or Hub id) into a local folder and the ONNX graph to load in it.
+// Hub ids are served from the shared Hugging Face cache when the wanted variant is complete there
+// (no request at all); otherwise the Hub is asked which commit the revision is and which files it
+// has, and only the needed files are downloaded into the cache.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HubApiError, listFiles, modelInfo, type ListFileEntry } from '@huggingface/hub';
+import { BytefillError, Device, Logger } from '../api/types';
+import { assertModelDir } from '../model/config';
+import { blobPath, cachedCommit, completeVariants, linkIntoSnapshot, present, repoCacheDir, snapshotDir, writeRef } from './cache';
+import { downloadBlob, ExpectedFile, httpError } from './download';
+import { hubSettings, HubSettings } from './env';
+import { formatHubId, HubId, parseModelSpec } from './spec';
+import { chooseVariant, ConcreteVariant, externalDataFiles, isVariant, runsOnGpu, Variant, VARIANTS, variantFile } from './variants';
+
+/** Small files a model needs besides the graph; the first two are required. */
+export const MODEL_FILES = ['config.json', 'tokenizer.json', 'generation_config.json', 'tokenizer_config.json'];
+
+export interface DownloadProgress {
+  repo: string;
+  /** File being downloaded now. */
+  file: string;
+  /** Bytes on disk of the files being fetched (a resumed partial file counts from its size). */
+  bytes: number;
+  total: number;
+  /** Network bytes per second since the download started. */
+  bytesPerSecond: number;
+}
+
+export interface ResolveOptions {
+  /** `auto` (default) or a precision; for folders also a file name under onnx/ or a path. */
+  variant?: string;
+  device?: Device;
+  /** Never touch the network (also HF_HUB_OFFLINE=1). */
+  offline?: boolean;
+  /** Ask the Hub for the revision's current commit even when the cache has a usable copy. */
+  refresh?: boolean;
+  endpoint?: string;
+  cacheDir?: string;
+  token?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: DownloadProgress) => void;
+  log?: Logger;
+  fetch?: typeof fetch;
+}
+
+export interface ResolvedModel {
+  /** Folder to load (a snapshot folder for Hub ids). */
+  dir: string;
+  /** Graph to load, relative to dir (e.g. onnx/model_q4.onnx), or the folder variant as given. */
+  onnx: string | undefined;
+  variant: ConcreteVariant | null;
+  source: 'folder' | 'cache' | 'hub';
+  hub?: HubId & { commit: string };
+  /** Bytes fetched over the network by this call. */
+  downloadedBytes: number;
+}
+
+const noLog: Logger = () => undefined;
+
+export async function resolveModel(spec: string, o: ResolveOptions = {}): Promise<ResolvedModel> {
+  const s = parseModelSpec(spec);
+  if (s.kind === 'folder') return resolveFolder(s.dir, o);
+  return resolveHub(s.id, o);
+}
+
+function requestedVariant(v: string | undefined): Variant {
+  if (v === undefined || v === '') return 'auto';
+  if (!isVariant(v)) throw new BytefillError('BAD_ARGUMENT', `unknown model variant '${v}' (expected one of ${VARIANTS.join(', ')})`);
+  return v;
+}
+
+function resolveFolder(dir: string, o: ResolveOptions): ResolvedModel {
+  const abs = path.resolve(dir);
+  // File names and paths (model_quantized.onnx, onnx/x.onnx) and the old default keep working as before.
+  if (o.variant === undefined || !isVariant(o.variant)) return { dir: abs, onnx: o.variant, variant: null, source: 'folder', downloadedBytes: 0 };
+  assertModelDir(abs);
+  const have = completeVariants(abs);
+  const c = chooseVariant(o.variant, have, runsOnGpu(o.device), `model folder ${abs}`);
+  if (o.variant === 'auto' && have.length > 1) (o.log ?? noLog)('info', `${abs}: ${c.reason}`);
+  return { dir: abs, onnx: c.file, variant: c.variant, source: 'folder', downloadedBytes: 0 };
+}
+
+/** The cached snapshot of `id` with a complete wanted variant, or null. */
+function fromCache(id: HubId, requested: Variant, st: HubSettings, o: ResolveOptions): ResolvedModel | null {
+  const repoDir = repoCacheDir(st.cacheDir, id.repo);
+  const commit = cachedCommit(repoDir, id.revision);
+  if (!commit) return null;
+  const dir = snapshotDir(repoDir, commit);
+  const have = completeVariants(dir);
+  if (requested === 'auto' ? have.length === 0 : !have.includes(requested)) return null;
+  const c = chooseVariant(requested, have, runsOnGpu(o.device), `cached ${formatHubId(id)}`);
+  (o.log ?? noLog)('info', `${formatHubId(id)}: using the cached snapshot ${dir}; ${c.reason}`);
+  return { dir, onnx: c.file, variant: c.variant, source: 'cache', hub: { ...id, commit }, downloadedBytes: 0 };
+}
+
+function offlineError(id: HubId, requested: Variant, st: HubSettings): BytefillError {
+  const repoDir = repoCacheDir(st.cacheDir, id.repo);
+  const commit = cachedCommit(repoDir, id.revision);
+  const have = commit ? completeVariants(snapshotDir(repoDir, commit)) : [];
+  const what = requested === 'auto' ? 'a complete ONNX variant' : `the ${requested} variant (${variantFile(requested)})`;
+  const cached = commit ? `; cached variants: ${have.length ? have.join(', ') : 'none complete'}` : '';
+  return new BytefillError(
+    'OFFLINE',
+    `${formatHubId(id)} is not in the Hugging Face cache (${st.cacheDir}) with ${what}, and offline mode (bytefill.offline or HF_HUB_OFFLINE=1) forbids downloading it${cached}`,
+  );
+}
+
+function hubCallError(e: unknown, id: HubId, st: HubSettings, signal?: AbortSignal): BytefillError {
+  if (e instanceof BytefillError) return e;
+  if (signal?.aborted) return new BytefillError('ABORTED', `resolving ${formatHubId(id)} cancelled`);
+  if (e instanceof HubApiError) return httpError(e.statusCode, formatHubId(id), null);
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  const why = cause?.code ?? cause?.message ?? (e as Error).message;
+  return new BytefillError(
+    'DOWNLOAD_FAILED',
+    `cannot reach the Hub at ${st.endpoint} for ${formatHubId(id)}: ${why} (set HF_ENDPOINT for a mirror, or HF_HUB_OFFLINE=1 to use the cache only)`,
+  );
+}
+
+function freeBytes(dir: string): number | null {
+  let d = dir;
+  while (!fs.existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
+  try {
+    const s = fs.statfsSync(d);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+async function resolveHub(id: HubId, o: ResolveOptions): Promise<ResolvedModel> {
+  const log = o.log ?? noLog;
+  const requested = requestedVariant(o.variant);
+  const st = hubSettings({ endpoint: o.endpoint, cacheDir: o.cacheDir, token: o.token, offline: o.offline });
+  if (!o.refresh || st.offline) {
+    const cached = fromCache(id, requested, st, o);
+    if (cached) return cached;
+  }
+  if (st.offline) throw offlineError(id, requested, st);
+
+  const signal = o.signal;
+  const baseFetch = o.fetch ?? fetch;
+  const fetchWithSignal: typeof fetch = (input, init) => baseFetch(input, { ...init, signal });
+  const common = { hubUrl: st.endpoint, accessToken: st.token, fetch: fetchWithSignal };
+  let commit: string;
+  let entries: ListFileEntry[] = [];
+  try {
+    const info = await modelInfo({ ...common, name: id.repo, revision: id.revision, additionalFields: ['sha'] });
+    commit = String((info as { sha?: string }).sha ?? '');
+    if (!/^[0-9a-f]{40}$/.test(commit)) throw new BytefillError('DOWNLOAD_FAILED', `the Hub at ${st.endpoint} gave no commit for ${formatHubId(id)}`);
+    for await (const e of listFiles({ ...common, repo: { type: 'model', name: id.repo }, revision: commit, recursive: true })) {
+      if (e.type === 'file') entries.push(e);
+    }
+  } catch (e) {
+    throw hubCallError(e, id, st, signal);
+  }
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  const paths = [...byPath.keys()];
+  const available = VARIANTS.filter((v): v is ConcreteVariant => v !== 'auto' && byPath.has(variantFile(v)));
+  const c = chooseVariant(requested, available, runsOnGpu(o.device), `${formatHubId(id)} on the Hub`);
+  log('info', `${formatHubId(id)}: ${c.reason}`);
+  for (const f of MODEL_FILES.slice(0, 2)) {
+    if (!byPath.has(f)) throw new BytefillError('MODEL_INVALID', `${formatHubId(id)} has no ${f}: not a model in the Hugging Face ONNX layout`);
+  }
+  const wanted = [...MODEL_FILES.filter((f) => byPath.has(f)), c.file, ...externalDataFiles(c.file, paths)];
+
+  const repoDir = repoCacheDir(st.cacheDir, id.repo);
+  const todo: Array<{ file: string; blob: string; expected: ExpectedFile }> = [];
+  const etags = new Map<string, string>();
+  for (const file of wanted) {
+    const e = byPath.get(file)!;
+    const expected: ExpectedFile = e.lfs
+      ? { file, size: e.lfs.size, oid: e.lfs.oid, kind: 'sha256' }
+      : { file, size: e.size, oid: e.oid ?? '', kind: 'git-sha1' };
+    if (!expected.oid) throw new BytefillError('DOWNLOAD_FAILED', `the Hub listed ${file} of ${formatHubId(id)} without a checksum`);
+    etags.set(file, expected.oid);
+    const blob = blobPath(repoDir, expected.oid);
+    if (!present(blob)) todo.push({ file, blob, expected });
+  }
+
+  const partial = (b: string) => (present(`${b}.incomplete`) ? fs.statSync(`${b}.incomplete`).size : 0);
+  const total = todo.reduce((n, t) => n + t.expected.size, 0);
+  let bytes = todo.reduce((n, t) => n + Math.min(partial(t.blob), t.expected.size), 0);
+  if (todo.length) {
+    fs.mkdirSync(path.join(repoDir, 'blobs'), { recursive: true });
+    const need = total - bytes;
+    const free = freeBytes(repoDir);
+    if (free !== null && free < need) {
+      throw new BytefillError('NO_SPACE', `not enough disk space for ${formatHubId(id)} (${c.variant}): ${mb(need)} needed, ${mb(free)} free in ${st.cacheDir}`);
+    }
+    log('info', `${formatHubId(id)}: downloading ${todo.length} file(s), ${mb(need)} into ${repoDir}`);
+  }
+
+  const started = Date.now();
+  let fetched = 0;
+  let lastReport = 0;
+  for (const t of todo) {
+    const report = (force: boolean) => {
+      const now = Date.now();
+      if (!o.onProgress || (!force && now - lastReport < 100)) return;
+      lastReport = now;
+      o.onProgress({ repo: formatHubId(id), file: t.file, bytes, total, bytesPerSecond: fetched / Math.max((now - started) / 1000, 1e-3) });
+    };
+    report(true);
+    await downloadBlob({
+      url: `${st.endpoint}/${id.repo}/resolve/${commit}/${t.file.split('/').map(encodeURIComponent).join('/')}`,
+      blob: t.blob,
+      expected: t.expected,
+      repo: formatHubId(id),
+      token: st.token,
+      signal,
+      fetch: baseFetch,
+      onBytes: (n) => {
+        bytes += n;
+        fetched += n;
+        report(false);
+      },
+    });
+    report(true);
+  }
+  for (const file of wanted) linkIntoSnapshot(repoDir, commit, file, etags.get(file)!);
+  writeRef(repoDir, id.revision, commit);
+  const dir = snapshotDir(repoDir, commit);
+  if (todo.length) log('info', `${formatHubId(id)}: ${mb(fetched)} downloaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { dir, onnx: c.file, variant: c.variant, source: 'hub', hub: { ...id, commit }, downloadedBytes: fetched };
+}
+
+export function mb(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${(n / 1e6).toFixed(1)} MB`;
+}
+
+
