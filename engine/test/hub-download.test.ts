@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveModel } from '../src/hub';
-import { bundledRepoFiles, variantsRepoFiles } from './hub-server';
+import { bundledRepoFiles, externalDataGraph, variantsRepoFiles } from './hub-server';
 import { hubEnv } from './hub-env';
 
 const ID = 'bytefill-test/tiny-code-b';
@@ -157,12 +157,30 @@ test('a file that does not match the Hub checksum is deleted, named in the error
       return true;
     });
     const repoDir = path.join(env.cache, 'models--bytefill-test--tiny-code-b');
-    const snap = path.join(repoDir, 'snapshots');
-    const inSnapshot = fs.existsSync(snap) ? fs.readdirSync(snap, { recursive: true }).map(String) : [];
-    assert.ok(!inSnapshot.some((f) => f.endsWith('model.onnx')), `snapshot: ${inSnapshot.join(', ')}`);
+    assert.ok(!fs.existsSync(path.join(repoDir, 'snapshots')), 'no snapshot entry for a model with a bad file');
     const blobs = fs.readdirSync(path.join(repoDir, 'blobs'));
     const sha = (await import('node:crypto')).createHash('sha256').update(bundledRepoFiles('tiny-code-b')['onnx/model.onnx']).digest('hex');
     assert.ok(!blobs.some((b) => b.startsWith(sha)), 'neither blob nor partial file kept');
+  } finally {
+    await env.done();
+  }
+});
+
+test('external data the graph references under another name is downloaded too, unrelated files are not', async () => {
+  const env = await hubEnv();
+  try {
+    const { graph, data } = externalDataGraph(['weights.bin']);
+    const base = bundledRepoFiles('tiny-code-b');
+    env.hub.addRepo('bytefill-test/extdata', {
+      'config.json': base['config.json'],
+      'tokenizer.json': base['tokenizer.json'],
+      'onnx/model.onnx': graph,
+      'onnx/weights.bin': data['weights.bin'],
+      'onnx/unrelated.bin': Buffer.alloc(1000),
+    });
+    const r = await resolveModel('bytefill-test/extdata', { variant: 'fp32', device: 'cpu' });
+    assert.deepEqual(env.hub.resolvedFiles().sort(), ['config.json', 'onnx/model.onnx', 'onnx/weights.bin', 'tokenizer.json']);
+    assert.deepEqual(fs.readFileSync(path.join(r.dir, 'onnx', 'weights.bin')), data['weights.bin']);
   } finally {
     await env.done();
   }

@@ -278,23 +278,66 @@ export function bundledRepoFiles(name: 'tiny-code-a' | 'tiny-code-b'): Record<st
   };
 }
 
-/** A repo with several precisions, laid out as onnx-community publishes them. The graphs are the
- *  bundled tiny-code-b (loadable); the external-data files are filler the graph does not read. */
+/** A repo with several precisions, laid out as onnx-community publishes them. Most graphs are the
+ *  bundled tiny-code-b (loadable); q4 is a small graph whose weights are in two external-data
+ *  shards; model.onnx_data is filler named after the fp32 graph. */
 export function variantsRepoFiles(): Record<string, Buffer> {
   const base = bundledRepoFiles('tiny-code-b');
   const graph = base['onnx/model.onnx'];
   const filler = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
+  const q4 = externalDataGraph(['model_q4.onnx_data', 'model_q4.onnx_data_1']);
   return {
     ...base,
     'generation_config.json': Buffer.from('{"eos_token_id": 0}\n'),
     'tokenizer_config.json': Buffer.from('{"model_max_length": 2048}\n'),
     'onnx/model.onnx_data': filler(200_000, 1),
     'onnx/model_fp16.onnx': graph,
-    'onnx/model_q4.onnx': graph,
-    'onnx/model_q4.onnx_data': filler(100_000, 2),
-    'onnx/model_q4.onnx_data_1': filler(50_000, 3),
+    'onnx/model_q4.onnx': q4.graph,
+    'onnx/model_q4.onnx_data': q4.data['model_q4.onnx_data'],
+    'onnx/model_q4.onnx_data_1': q4.data['model_q4.onnx_data_1'],
     'onnx/model_q4f16.onnx': graph,
     'onnx/model_int8.onnx': graph,
     'onnx/model_quantized.onnx': graph,
   };
+}
+
+// A minimal protobuf writer, enough for a small ONNX graph with external data.
+const varint = (n: number): Buffer => {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 128) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Buffer.from(out);
+};
+const int = (f: number, n: number) => Buffer.concat([varint(f * 8), varint(n)]);
+const bytesField = (f: number, b: Buffer | string) => {
+  const v = typeof b === 'string' ? Buffer.from(b) : b;
+  return Buffer.concat([varint(f * 8 + 2), varint(v.length), v]);
+};
+const msg = (f: number, ...parts: Buffer[]) => bytesField(f, Buffer.concat(parts));
+
+/**
+ * A valid ONNX graph Y = X + W0 + W1 + ... (float[2]) whose initializer Wi lives in external file
+ * `locations[i]`; returns the graph and the data files (W i = [i+1, 10*(i+1)]).
+ */
+export function externalDataGraph(locations: string[]): { graph: Buffer; data: Record<string, Buffer> } {
+  const data: Record<string, Buffer> = {};
+  const inits: Buffer[] = [];
+  const nodes: Buffer[] = [];
+  let prev = 'X';
+  locations.forEach((loc, i) => {
+    const w = Buffer.from(new Float32Array([i + 1, 10 * (i + 1)]).buffer);
+    const offset = data[loc]?.length ?? 0;
+    data[loc] = Buffer.concat([data[loc] ?? Buffer.alloc(0), w]);
+    const entry = (k: string, v: string) => msg(13, bytesField(1, k), bytesField(2, v));
+    inits.push(msg(5, int(1, 2), int(2, 1), bytesField(8, `W${i}`), entry('location', loc), entry('offset', String(offset)), entry('length', '8'), int(14, 1)));
+    const out = i === locations.length - 1 ? 'Y' : `T${i}`;
+    nodes.push(msg(1, bytesField(1, prev), bytesField(1, `W${i}`), bytesField(2, out), bytesField(4, 'Add')));
+    prev = out;
+  });
+  const valueInfo = (f: number, name: string) => msg(f, bytesField(1, name), msg(2, msg(1, int(1, 1), msg(2, msg(1, int(1, 2))))));
+  const graph = msg(7, ...nodes, bytesField(2, 'g'), ...inits, valueInfo(11, 'X'), valueInfo(12, 'Y'));
+  return { graph: Buffer.concat([int(1, 8), msg(8, bytesField(1, ''), int(2, 13)), graph]), data };
 }

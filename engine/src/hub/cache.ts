@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getRepoFolderName } from '@huggingface/hub';
+import { externalDataOf } from './onnx-external';
 import { ConcreteVariant, externalDataFiles, VARIANTS, variantFile } from './variants';
 
 export const COMMIT = /^[0-9a-f]{40}$/;
@@ -63,7 +64,7 @@ export function present(file: string): boolean {
 }
 
 /** Every path under `dir`, relative, with forward slashes. */
-function listTree(dir: string, prefix = ''): string[] {
+export function listTree(dir: string, prefix = ''): string[] {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -80,8 +81,19 @@ function listTree(dir: string, prefix = ''): string[] {
 }
 
 /**
- * Variants a model folder can load: the graph and all its external-data files exist (no dangling
- * links, no gap in the numbered shards), and so do config.json and tokenizer.json.
+ * Whether every external-data file of a graph is there: the ones the graph references (read from
+ * its protobuf) and the ones named after it (no dangling links).
+ */
+export function graphDataPresent(dir: string, graph: string, files: readonly string[]): boolean {
+  const graphDir = path.dirname(path.join(dir, graph));
+  const referenced = externalDataOf(path.join(dir, graph));
+  if (referenced === null) return false;
+  return referenced.every((f) => present(path.join(graphDir, f))) && externalDataFiles(graph, files).every((f) => present(path.join(dir, f)));
+}
+
+/**
+ * Variants a model folder can load: the graph and all its external-data files exist, and so do
+ * config.json and tokenizer.json.
  */
 export function completeVariants(dir: string): ConcreteVariant[] {
   if (!present(path.join(dir, 'config.json')) || !present(path.join(dir, 'tokenizer.json'))) return [];
@@ -91,11 +103,15 @@ export function completeVariants(dir: string): ConcreteVariant[] {
     if (v === 'auto') continue;
     const graph = variantFile(v);
     if (!present(path.join(dir, graph))) continue;
-    const data = externalDataFiles(graph, files);
-    if (!data.every((f) => present(path.join(dir, f)))) continue;
-    const shards = data.map((f) => /_data_(\d+)$/.exec(f)?.[1]).filter((n): n is string => n !== undefined).map(Number);
-    if (shards.some((n) => n > 1 && !shards.includes(n - 1))) continue;
+    if (!graphDataPresent(dir, graph, files)) continue;
     out.push(v);
   }
   return out;
+}
+
+/** External-data files of a graph in a folder (referenced or named after it), relative to the folder. */
+export function onnxDataFiles(dir: string, graph: string): string[] {
+  const rel = path.posix.dirname(graph);
+  const referenced = (externalDataOf(path.join(dir, graph)) ?? []).map((f) => path.posix.join(rel, f));
+  return [...new Set([...referenced, ...externalDataFiles(graph, listTree(dir))])];
 }

@@ -1,5 +1,5 @@
 // Models from the Hugging Face Hub: specs, the shared cache, variant choice and downloads.
-export { resolveModel, mb, MODEL_FILES } from './resolve';
+export { resolveModel, assertFreeSpace, mb, MODEL_FILES } from './resolve';
 export type { DownloadProgress, ResolveOptions, ResolvedModel } from './resolve';
 export { parseModelSpec, parseHubId, formatHubId } from './spec';
 export type { HubId, ModelSpec } from './spec';

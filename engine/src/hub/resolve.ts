@@ -9,6 +9,7 @@ import { BytefillError, Device, Logger } from '../api/types';
 import { assertModelDir } from '../model/config';
 import { blobPath, cachedCommit, completeVariants, linkIntoSnapshot, present, repoCacheDir, snapshotDir, writeRef } from './cache';
 import { downloadBlob, ExpectedFile, httpError } from './download';
+import { externalDataOf } from './onnx-external';
 import { hubSettings, HubSettings } from './env';
 import { formatHubId, HubId, parseModelSpec } from './spec';
 import { chooseVariant, ConcreteVariant, externalDataFiles, isVariant, runsOnGpu, Variant, VARIANTS, variantFile } from './variants';
@@ -118,15 +119,18 @@ function hubCallError(e: unknown, id: HubId, st: HubSettings, signal?: AbortSign
   );
 }
 
-function freeBytes(dir: string): number | null {
+/** Throws NO_SPACE when the file system holding `dir` has fewer than `need` bytes free. */
+export function assertFreeSpace(dir: string, need: number, what: string): void {
   let d = dir;
   while (!fs.existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
+  let free: number;
   try {
     const s = fs.statfsSync(d);
-    return s.bavail * s.bsize;
+    free = s.bavail * s.bsize;
   } catch {
-    return null;
+    return; // statfs unsupported here: the write itself will fail clearly
   }
+  if (free < need) throw new BytefillError('NO_SPACE', `not enough disk space for ${what}: ${mb(need)} needed, ${mb(free)} free in ${d}`);
 }
 
 async function resolveHub(id: HubId, o: ResolveOptions): Promise<ResolvedModel> {
@@ -164,65 +168,71 @@ async function resolveHub(id: HubId, o: ResolveOptions): Promise<ResolvedModel> 
     if (!byPath.has(f)) throw new BytefillError('MODEL_INVALID', `${formatHubId(id)} has no ${f}: not a model in the Hugging Face ONNX layout`);
   }
   const wanted = [...MODEL_FILES.filter((f) => byPath.has(f)), c.file, ...externalDataFiles(c.file, paths)];
-
   const repoDir = repoCacheDir(st.cacheDir, id.repo);
-  const todo: Array<{ file: string; blob: string; expected: ExpectedFile }> = [];
-  const etags = new Map<string, string>();
-  for (const file of wanted) {
+  const expectedOf = (file: string): ExpectedFile => {
     const e = byPath.get(file)!;
-    const expected: ExpectedFile = e.lfs
-      ? { file, size: e.lfs.size, oid: e.lfs.oid, kind: 'sha256' }
-      : { file, size: e.size, oid: e.oid ?? '', kind: 'git-sha1' };
-    if (!expected.oid) throw new BytefillError('DOWNLOAD_FAILED', `the Hub listed ${file} of ${formatHubId(id)} without a checksum`);
-    etags.set(file, expected.oid);
-    const blob = blobPath(repoDir, expected.oid);
-    if (!present(blob)) todo.push({ file, blob, expected });
-  }
-
+    const x: ExpectedFile = e.lfs ? { file, size: e.lfs.size, oid: e.lfs.oid, kind: 'sha256' } : { file, size: e.size, oid: e.oid ?? '', kind: 'git-sha1' };
+    if (!x.oid) throw new BytefillError('DOWNLOAD_FAILED', `the Hub listed ${file} of ${formatHubId(id)} without a checksum`);
+    return x;
+  };
   const partial = (b: string) => (present(`${b}.incomplete`) ? fs.statSync(`${b}.incomplete`).size : 0);
-  const total = todo.reduce((n, t) => n + t.expected.size, 0);
-  let bytes = todo.reduce((n, t) => n + Math.min(partial(t.blob), t.expected.size), 0);
-  if (todo.length) {
-    fs.mkdirSync(path.join(repoDir, 'blobs'), { recursive: true });
-    const need = total - bytes;
-    const free = freeBytes(repoDir);
-    if (free !== null && free < need) {
-      throw new BytefillError('NO_SPACE', `not enough disk space for ${formatHubId(id)} (${c.variant}): ${mb(need)} needed, ${mb(free)} free in ${st.cacheDir}`);
-    }
-    log('info', `${formatHubId(id)}: downloading ${todo.length} file(s), ${mb(need)} into ${repoDir}`);
-  }
+  const missing = (files: string[]) => files.map(expectedOf).filter((x) => !present(blobPath(repoDir, x.oid)));
 
+  const first = missing(wanted);
+  let total = first.reduce((n, x) => n + x.size, 0);
+  let bytes = first.reduce((n, x) => n + Math.min(partial(blobPath(repoDir, x.oid)), x.size), 0);
+  if (first.length) {
+    fs.mkdirSync(path.join(repoDir, 'blobs'), { recursive: true });
+    assertFreeSpace(repoDir, total - bytes, `${formatHubId(id)} (${c.variant})`);
+    log('info', `${formatHubId(id)}: downloading ${first.length} file(s), ${mb(total - bytes)} into ${repoDir}`);
+  }
   const started = Date.now();
   let fetched = 0;
   let lastReport = 0;
-  for (const t of todo) {
-    const report = (force: boolean) => {
-      const now = Date.now();
-      if (!o.onProgress || (!force && now - lastReport < 100)) return;
-      lastReport = now;
-      o.onProgress({ repo: formatHubId(id), file: t.file, bytes, total, bytesPerSecond: fetched / Math.max((now - started) / 1000, 1e-3) });
-    };
-    report(true);
-    await downloadBlob({
-      url: `${st.endpoint}/${id.repo}/resolve/${commit}/${t.file.split('/').map(encodeURIComponent).join('/')}`,
-      blob: t.blob,
-      expected: t.expected,
-      repo: formatHubId(id),
-      token: st.token,
-      signal,
-      fetch: baseFetch,
-      onBytes: (n) => {
-        bytes += n;
-        fetched += n;
-        report(false);
-      },
-    });
-    report(true);
+  const fetchAll = async (list: ExpectedFile[]) => {
+    for (const x of list) {
+      const report = (force: boolean) => {
+        const now = Date.now();
+        if (!o.onProgress || (!force && now - lastReport < 100)) return;
+        lastReport = now;
+        o.onProgress({ repo: formatHubId(id), file: x.file, bytes, total, bytesPerSecond: fetched / Math.max((now - started) / 1000, 1e-3) });
+      };
+      report(true);
+      await downloadBlob({
+        url: `${st.endpoint}/${id.repo}/resolve/${commit}/${x.file.split('/').map(encodeURIComponent).join('/')}`,
+        blob: blobPath(repoDir, x.oid),
+        expected: x,
+        repo: formatHubId(id),
+        token: st.token,
+        signal,
+        fetch: baseFetch,
+        onBytes: (n) => {
+          bytes += n;
+          fetched += n;
+          report(false);
+        },
+      });
+      report(true);
+    }
+  };
+  await fetchAll(first);
+
+  // The graph itself says which external-data files it reads: fetch any not named after it.
+  const refs = externalDataOf(blobPath(repoDir, expectedOf(c.file).oid));
+  if (refs === null) throw new BytefillError('MODEL_INVALID', `${c.file} of ${formatHubId(id)} is not a readable ONNX graph`);
+  const extra = refs.map((f) => path.posix.join(path.posix.dirname(c.file), f)).filter((f) => !wanted.includes(f));
+  const absent = extra.filter((f) => !byPath.has(f));
+  if (absent.length) throw new BytefillError('MODEL_INVALID', `${c.file} of ${formatHubId(id)} needs ${absent.join(', ')}, which the repo does not have`);
+  if (extra.length) {
+    const more = missing(extra);
+    total += more.reduce((n, x) => n + x.size, 0);
+    await fetchAll(more);
   }
-  for (const file of wanted) linkIntoSnapshot(repoDir, commit, file, etags.get(file)!);
-  writeRef(repoDir, id.revision, commit);
+  // Only verified files, and only once all are there, enter the snapshot.
+  for (const f of [...wanted, ...extra]) linkIntoSnapshot(repoDir, commit, f, expectedOf(f).oid);
   const dir = snapshotDir(repoDir, commit);
-  if (todo.length) log('info', `${formatHubId(id)}: ${mb(fetched)} downloaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  writeRef(repoDir, id.revision, commit);
+  if (fetched) log('info', `${formatHubId(id)}: ${mb(fetched)} downloaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return { dir, onnx: c.file, variant: c.variant, source: 'hub', hub: { ...id, commit }, downloadedBytes: fetched };
 }
 
