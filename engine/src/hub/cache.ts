@@ -97,6 +97,11 @@ export function graphDataPresent(dir: string, graph: string, files: readonly str
  */
 export function completeVariants(dir: string): ConcreteVariant[] {
   if (!present(path.join(dir, 'config.json')) || !present(path.join(dir, 'tokenizer.json'))) return [];
+  return graphVariants(dir);
+}
+
+/** Variants whose graph and external data are all in the folder. */
+export function graphVariants(dir: string): ConcreteVariant[] {
   const files = listTree(dir);
   const out: ConcreteVariant[] = [];
   for (const v of VARIANTS) {

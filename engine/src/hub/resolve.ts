@@ -5,9 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HubApiError, listFiles, modelInfo, type ListFileEntry } from '@huggingface/hub';
-import { BytefillError, Device, Logger } from '../api/types';
+import { BytefillError, Device, DownloadProgress, Logger } from '../api/types';
+
+export type { DownloadProgress };
 import { assertModelDir } from '../model/config';
-import { blobPath, cachedCommit, completeVariants, linkIntoSnapshot, present, repoCacheDir, snapshotDir, writeRef } from './cache';
+import { blobPath, cachedCommit, completeVariants, graphVariants, linkIntoSnapshot, present, repoCacheDir, snapshotDir, writeRef } from './cache';
 import { downloadBlob, ExpectedFile, httpError } from './download';
 import { externalDataOf } from './onnx-external';
 import { hubSettings, HubSettings } from './env';
@@ -16,17 +18,6 @@ import { chooseVariant, ConcreteVariant, externalDataFiles, isVariant, runsOnGpu
 
 /** Small files a model needs besides the graph; the first two are required. */
 export const MODEL_FILES = ['config.json', 'tokenizer.json', 'generation_config.json', 'tokenizer_config.json'];
-
-export interface DownloadProgress {
-  repo: string;
-  /** File being downloaded now. */
-  file: string;
-  /** Bytes on disk of the files being fetched (a resumed partial file counts from its size). */
-  bytes: number;
-  total: number;
-  /** Network bytes per second since the download started. */
-  bytesPerSecond: number;
-}
 
 export interface ResolveOptions {
   /** `auto` (default) or a precision; for folders also a file name under onnx/ or a path. */
@@ -75,10 +66,13 @@ function resolveFolder(dir: string, o: ResolveOptions): ResolvedModel {
   const abs = path.resolve(dir);
   // File names and paths (model_quantized.onnx, onnx/x.onnx) and the old default keep working as before.
   if (o.variant === undefined || !isVariant(o.variant)) return { dir: abs, onnx: o.variant, variant: null, source: 'folder', downloadedBytes: 0 };
+  // A named precision maps to its file; loading it names the files present if it is missing.
+  if (o.variant !== 'auto') return { dir: abs, onnx: variantFile(o.variant), variant: o.variant, source: 'folder', downloadedBytes: 0 };
   assertModelDir(abs);
-  const have = completeVariants(abs);
-  const c = chooseVariant(o.variant, have, runsOnGpu(o.device), `model folder ${abs}`);
-  if (o.variant === 'auto' && have.length > 1) (o.log ?? noLog)('info', `${abs}: ${c.reason}`);
+  const have = graphVariants(abs);
+  if (have.length === 0) return { dir: abs, onnx: undefined, variant: null, source: 'folder', downloadedBytes: 0 };
+  const c = chooseVariant('auto', have, runsOnGpu(o.device), `model folder ${abs}`);
+  if (have.length > 1) (o.log ?? noLog)('info', `${abs}: ${c.reason}`);
   return { dir: abs, onnx: c.file, variant: c.variant, source: 'folder', downloadedBytes: 0 };
 }
 
