@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveModel } from '../src/hub';
+import { downloadSize, resolveModel } from '../src/hub';
 import { bundledRepoFiles, externalDataGraph, variantsRepoFiles } from './hub-server';
 import { hubEnv } from './hub-env';
 
@@ -181,6 +181,20 @@ test('external data the graph references under another name is downloaded too, u
     const r = await resolveModel('bytefill-test/extdata', { variant: 'fp32', device: 'cpu' });
     assert.deepEqual(env.hub.resolvedFiles().sort(), ['config.json', 'onnx/model.onnx', 'onnx/weights.bin', 'tokenizer.json']);
     assert.deepEqual(fs.readFileSync(path.join(r.dir, 'onnx', 'weights.bin')), data['weights.bin']);
+  } finally {
+    await env.done();
+  }
+});
+
+test('the download size of the auto variant comes from the Hub listing, without fetching a file', async () => {
+  const env = await hubEnv();
+  try {
+    const files = variantsRepoFiles();
+    env.hub.addRepo('bytefill-test/variants', files);
+    const s = await downloadSize('bytefill-test/variants', { variant: 'auto', device: 'cpu' });
+    const want = ['config.json', 'tokenizer.json', 'generation_config.json', 'tokenizer_config.json', 'onnx/model_q4.onnx', 'onnx/model_q4.onnx_data', 'onnx/model_q4.onnx_data_1'];
+    assert.deepEqual(s, { repo: 'bytefill-test/variants', variant: 'q4', bytes: want.reduce((n, f) => n + files[f].length, 0) });
+    assert.deepEqual(env.hub.resolvedFiles(), []);
   } finally {
     await env.done();
   }

@@ -13,8 +13,8 @@ import { blobPath, cachedCommit, completeVariants, graphVariants, linkIntoSnapsh
 import { downloadBlob, ExpectedFile, httpError } from './download';
 import { externalDataOf } from './onnx-external';
 import { hubSettings, HubSettings } from './env';
-import { formatHubId, HubId, parseModelSpec } from './spec';
-import { chooseVariant, ConcreteVariant, externalDataFiles, isVariant, runsOnGpu, Variant, VARIANTS, variantFile } from './variants';
+import { formatHubId, HubId, parseHubId, parseModelSpec } from './spec';
+import { chooseVariant, ConcreteVariant, externalDataFiles, isVariant, runsOnGpu, Variant, VariantChoice, VARIANTS, variantFile } from './variants';
 
 /** Small files a model needs besides the graph; the first two are required. */
 export const MODEL_FILES = ['config.json', 'tokenizer.json', 'generation_config.json', 'tokenizer_config.json'];
@@ -139,29 +139,9 @@ async function resolveHub(id: HubId, o: ResolveOptions): Promise<ResolvedModel> 
 
   const signal = o.signal;
   const baseFetch = o.fetch ?? fetch;
-  const fetchWithSignal: typeof fetch = (input, init) => baseFetch(input, { ...init, signal });
-  const common = { hubUrl: st.endpoint, accessToken: st.token, fetch: fetchWithSignal };
-  let commit: string;
-  let entries: ListFileEntry[] = [];
-  try {
-    const info = await modelInfo({ ...common, name: id.repo, revision: id.revision, additionalFields: ['sha'] });
-    commit = String((info as { sha?: string }).sha ?? '');
-    if (!/^[0-9a-f]{40}$/.test(commit)) throw new BytefillError('DOWNLOAD_FAILED', `the Hub at ${st.endpoint} gave no commit for ${formatHubId(id)}`);
-    for await (const e of listFiles({ ...common, repo: { type: 'model', name: id.repo }, revision: commit, recursive: true })) {
-      if (e.type === 'file') entries.push(e);
-    }
-  } catch (e) {
-    throw hubCallError(e, id, st, signal);
-  }
-  const byPath = new Map(entries.map((e) => [e.path, e]));
+  const { commit, byPath, choice: c, wanted } = await hubPlan(id, requested, st, o);
   const paths = [...byPath.keys()];
-  const available = VARIANTS.filter((v): v is ConcreteVariant => v !== 'auto' && byPath.has(variantFile(v)));
-  const c = chooseVariant(requested, available, runsOnGpu(o.device), `${formatHubId(id)} on the Hub`);
   log('info', `${formatHubId(id)}: ${c.reason}`);
-  for (const f of MODEL_FILES.slice(0, 2)) {
-    if (!byPath.has(f)) throw new BytefillError('MODEL_INVALID', `${formatHubId(id)} has no ${f}: not a model in the Hugging Face ONNX layout`);
-  }
-  const wanted = [...MODEL_FILES.filter((f) => byPath.has(f)), c.file, ...externalDataFiles(c.file, paths)];
   const repoDir = repoCacheDir(st.cacheDir, id.repo);
   const expectedOf = (file: string): ExpectedFile => {
     const e = byPath.get(file)!;
@@ -228,6 +208,62 @@ async function resolveHub(id: HubId, o: ResolveOptions): Promise<ResolvedModel> 
   writeRef(repoDir, id.revision, commit);
   if (fetched) log('info', `${formatHubId(id)}: ${mb(fetched)} downloaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return { dir, onnx: c.file, variant: c.variant, source: 'hub', hub: { ...id, commit }, downloadedBytes: fetched };
+}
+
+interface HubPlan {
+  commit: string;
+  byPath: Map<string, ListFileEntry>;
+  choice: VariantChoice;
+  /** The model files, the graph and its external data named after it. */
+  wanted: string[];
+}
+
+/** Asks the Hub for the revision's commit and files, and picks the variant and files to fetch. */
+async function hubPlan(id: HubId, requested: Variant, st: HubSettings, o: ResolveOptions): Promise<HubPlan> {
+  const baseFetch = o.fetch ?? fetch;
+  const fetchWithSignal: typeof fetch = (input, init) => baseFetch(input, { ...init, signal: o.signal });
+  const common = { hubUrl: st.endpoint, accessToken: st.token, fetch: fetchWithSignal };
+  let commit: string;
+  const entries: ListFileEntry[] = [];
+  try {
+    const info = await modelInfo({ ...common, name: id.repo, revision: id.revision, additionalFields: ['sha'] });
+    commit = String((info as { sha?: string }).sha ?? '');
+    if (!/^[0-9a-f]{40}$/.test(commit)) throw new BytefillError('DOWNLOAD_FAILED', `the Hub at ${st.endpoint} gave no commit for ${formatHubId(id)}`);
+    for await (const e of listFiles({ ...common, repo: { type: 'model', name: id.repo }, revision: commit, recursive: true })) {
+      if (e.type === 'file') entries.push(e);
+    }
+  } catch (e) {
+    throw hubCallError(e, id, st, o.signal);
+  }
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  const available = VARIANTS.filter((v): v is ConcreteVariant => v !== 'auto' && byPath.has(variantFile(v)));
+  const choice = chooseVariant(requested, available, runsOnGpu(o.device), `${formatHubId(id)} on the Hub`);
+  for (const f of MODEL_FILES.slice(0, 2)) {
+    if (!byPath.has(f)) throw new BytefillError('MODEL_INVALID', `${formatHubId(id)} has no ${f}: not a model in the Hugging Face ONNX layout`);
+  }
+  const wanted = [...MODEL_FILES.filter((f) => byPath.has(f)), choice.file, ...externalDataFiles(choice.file, [...byPath.keys()])];
+  return { commit, byPath, choice, wanted };
+}
+
+export interface DownloadSize {
+  repo: string;
+  variant: ConcreteVariant;
+  /** Bytes of every file the model needs with this variant. */
+  bytes: number;
+}
+
+/** What resolving `spec` would download, from the Hub's listing (for pickers): no file is fetched. */
+export async function downloadSize(spec: string, o: ResolveOptions = {}): Promise<DownloadSize> {
+  const id = parseHubId(spec);
+  if (!id) throw new BytefillError('BAD_ARGUMENT', `'${spec}' is not a Hub id (org/name or org/name@revision)`);
+  const st = hubSettings({ endpoint: o.endpoint, cacheDir: o.cacheDir, token: o.token, offline: o.offline });
+  if (st.offline) throw offlineError(id, requestedVariant(o.variant), st);
+  const plan = await hubPlan(id, requestedVariant(o.variant), st, o);
+  const bytes = plan.wanted.reduce((n, f) => {
+    const e = plan.byPath.get(f)!;
+    return n + (e.lfs?.size ?? e.size);
+  }, 0);
+  return { repo: formatHubId(id), variant: plan.choice.variant, bytes };
 }
 
 export function mb(n: number): string {
