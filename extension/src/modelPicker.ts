@@ -1,6 +1,6 @@
 // The "Choose Model…" QuickPick's content and the download notification's text. Pure (no vscode
 // import) so it is unit-tested directly; extension.ts shows it.
-import type { CachedModelInfo, DownloadProgressInfo, DownloadSizeInfo } from '../../language-server/src/protocol';
+import type { CachedModelInfo, DownloadProgressInfo, DownloadSizeInfo } from '../../language-server/src/index';
 
 export interface CuratedModel {
   id: string;

@@ -5,8 +5,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TestHub, bundledRepoFiles, variantsRepoFiles } from '../../engine/test/hub-server';
 import { CachedModelInfo, DownloadSizeInfo, LoadProgressParams } from '../src/protocol';
+import { HubProcess } from './hubProcess';
 import { Client, startClient } from './lspClient';
 
 async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
@@ -20,16 +20,14 @@ async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs
 }
 
 describe('switching to a Hub model while typing', () => {
-  const hub = new TestHub();
+  const hub = new HubProcess();
   let home: string;
   let c: Client;
   const uri = 'file:///work/typing.py';
   const text = 'for item in items:\n    conti';
 
   before(async () => {
-    await hub.start();
-    hub.addRepo('bytefill-test/tiny-code-b', bundledRepoFiles('tiny-code-b'));
-    hub.addRepo('bytefill-test/variants', variantsRepoFiles());
+    await hub.start({ 'bytefill-test/tiny-code-b': 'bundled:tiny-code-b', 'bytefill-test/variants': 'variants' });
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'bytefill-ls-hf-'));
     // The server process inherits these.
     process.env.HF_ENDPOINT = hub.url;
@@ -49,7 +47,7 @@ describe('switching to a Hub model while typing', () => {
   });
 
   test('while the new model downloads, progress is reported and the previous model keeps completing', async () => {
-    hub.faults.stall = { file: 'onnx/model.onnx', after: 2_000_000 };
+    await hub.setFaults({ stall: { file: 'onnx/model.onnx', after: 2_000_000 } });
     c.progress.length = 0;
     await c.configure({ models: ['bytefill-test/tiny-code-b'], debounceMs: 0 });
     const p = await until('download progress', () => c.progress.find((x: LoadProgressParams) => x.download && x.download.bytes > 0));
@@ -73,17 +71,17 @@ describe('switching to a Hub model while typing', () => {
   });
 
   test('a reload resumes the download and switches to the Hub model when it is ready', async () => {
-    hub.faults = {};
+    await hub.setFaults({});
     const blobs = path.join(home, 'hub', 'models--bytefill-test--tiny-code-b', 'blobs');
     const partial = fs.readdirSync(blobs).filter((f) => f.endsWith('.incomplete'));
     assert.equal(partial.length, 1, 'the cancelled download left its partial file');
     const kept = fs.statSync(path.join(blobs, partial[0])).size;
     assert.ok(kept > 0);
-    const before = hub.requests.length;
+    const before = (await hub.requests()).length;
     await c.conn.sendRequest('bytefill/reload', {});
     const s = await c.waitState(['ready'], 60_000);
     assert.deepEqual(s.models.map((m) => m.name), ['bytefill-test/tiny-code-b'], s.error ?? '');
-    const resumed = hub.requests.slice(before).find((q) => q.path.endsWith('/onnx/model.onnx'));
+    const resumed = (await hub.requests()).slice(before).find((q) => q.path.endsWith('/onnx/model.onnx'));
     assert.equal(resumed?.range, `bytes=${kept}-`);
     assert.equal((await c.complete(uri, 1, 9, undefined, true)).length, 1);
   });

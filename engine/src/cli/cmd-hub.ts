@@ -1,7 +1,6 @@
 // pull <id> [--variant v]: download a Hub model into the Hugging Face cache.
 // models: what the cache holds (repos, revisions, sizes, complete variants).
-import { BytefillError, Device, Logger } from '../api/types';
-import { formatHubId, hubSettings, listCachedModels, mb, parseHubId, resolveModel } from '../hub';
+import { BytefillError, Device, formatHubId, hubSettings, listCachedModels, Logger, mb, parseHubId, resolveModel } from '../index';
 import { oneOf, opt, parseArgs } from './args';
 
 export async function runPull(argv: string[], log: Logger): Promise<number> {

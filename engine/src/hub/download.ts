@@ -5,7 +5,7 @@
 import { createHash, Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { BytefillError } from '../api/types';
+import { BytefillError } from '../core/types';
 
 export interface ExpectedFile {
   /** Path in the repo, for messages. */

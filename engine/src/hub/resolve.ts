@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HubApiError, listFiles, modelInfo, type ListFileEntry } from '@huggingface/hub';
-import { BytefillError, Device, DownloadProgress, Logger } from '../api/types';
+import { BytefillError, Device, DownloadProgress, Logger } from '../core/types';
 
 export type { DownloadProgress };
 import { assertModelDir } from '../model/config';

@@ -1,7 +1,7 @@
 // Which ONNX file of a Hugging Face ONNX repo to use. onnx-community repos publish one graph per
 // precision under onnx/ (model.onnx, model_fp16.onnx, model_q4.onnx, ...), each several hundred MB
 // to GBs: only the chosen one, with its external-data files, is downloaded.
-import { BytefillError, Device } from '../api/types';
+import { BytefillError, Device } from '../core/types';
 import { backendInstalled } from '../model/session';
 
 export const VARIANTS = ['auto', 'fp32', 'fp16', 'q4', 'q4f16', 'int8', 'uint8', 'bnb4', 'quantized'] as const;
