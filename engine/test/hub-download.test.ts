@@ -199,3 +199,37 @@ test('the download size of the auto variant comes from the Hub listing, without 
     await env.done();
   }
 });
+
+test('two resolves of the same model at once fetch each file once and both get the model', async () => {
+  const env = await hubEnv();
+  try {
+    const files = bundledRepoFiles('tiny-code-b');
+    env.hub.addRepo(ID, files);
+    const [a, b] = await Promise.all([resolveModel(ID, { device: 'cpu' }), resolveModel(ID, { device: 'cpu' })]);
+    assert.equal(a.dir, b.dir);
+    assert.equal(env.hub.bytesServed('onnx/model.onnx'), files['onnx/model.onnx'].length);
+    assert.equal(a.downloadedBytes + b.downloadedBytes, env.hub.bytesServed());
+    const blobs = fs.readdirSync(path.join(env.cache, 'models--bytefill-test--tiny-code-b', 'blobs'));
+    assert.deepEqual(blobs.filter((f) => f.endsWith('.lock') || f.endsWith('.incomplete')), []);
+  } finally {
+    await env.done();
+  }
+});
+
+test('a lock left by a process that died is taken over', async () => {
+  const env = await hubEnv();
+  try {
+    const files = bundledRepoFiles('tiny-code-b');
+    env.hub.addRepo(ID, files);
+    const sha = (await import('node:crypto')).createHash('sha256').update(files['onnx/model.onnx']).digest('hex');
+    const blobs = path.join(env.cache, 'models--bytefill-test--tiny-code-b', 'blobs');
+    fs.mkdirSync(blobs, { recursive: true });
+    // A pid far above any pid_max: no such process.
+    fs.writeFileSync(path.join(blobs, `${sha}.lock`), '2147483646');
+    const r = await resolveModel(ID, { device: 'cpu' });
+    assert.ok(fs.existsSync(path.join(r.dir, 'onnx', 'model.onnx')));
+    assert.ok(!fs.existsSync(path.join(blobs, `${sha}.lock`)));
+  } finally {
+    await env.done();
+  }
+});

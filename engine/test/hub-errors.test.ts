@@ -142,3 +142,15 @@ test('a download larger than the free disk space is refused before it starts, na
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a token that is not a Hub token is named as such, not as a network failure', async () => {
+  const env = await hubEnv();
+  try {
+    env.hub.addRepo('bytefill-test/tiny-code-b', bundledRepoFiles('tiny-code-b'));
+    process.env.HF_TOKEN = 'not-a-token';
+    await assert.rejects(resolveModel('bytefill-test/tiny-code-b', { device: 'cpu' }), /HF_TOKEN .* must start with hf_/);
+    assert.equal(env.hub.requests.length, 0);
+  } finally {
+    await env.done();
+  }
+});

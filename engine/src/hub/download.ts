@@ -31,8 +31,58 @@ export interface BlobDownload {
   retries?: number;
 }
 
-/** Result: bytes fetched over the network by this call. */
+/** Result: bytes fetched over the network by this call (0 when another download made the blob). */
 export async function downloadBlob(d: BlobDownload): Promise<number> {
+  const release = await lockBlob(d);
+  try {
+    if (fs.existsSync(d.blob)) return 0;
+    return await downloadLocked(d);
+  } finally {
+    release();
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const held = new Set<string>();
+
+/**
+ * One writer per blob across processes (an editor and a terminal `pull` may fetch the same model):
+ * `<blob>.lock` holds the writer's pid; others wait for it, and a lock whose process died is taken over.
+ */
+async function lockBlob(d: BlobDownload): Promise<() => void> {
+  const lock = `${d.blob}.lock`;
+  for (;;) {
+    if (d.signal?.aborted) throw aborted(d);
+    if (!held.has(lock)) {
+      try {
+        fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+        held.add(lock);
+        return () => {
+          held.delete(lock);
+          fs.rmSync(lock, { force: true });
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const pid = Number(fs.readFileSync(lock, 'utf8').trim());
+        if (pid !== process.pid && !(pid > 0 && alive(pid))) {
+          fs.rmSync(lock, { force: true });
+          continue;
+        }
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function downloadLocked(d: BlobDownload): Promise<number> {
   const incomplete = `${d.blob}.incomplete`;
   const retries = d.retries ?? 3;
   let fetched = 0;

@@ -105,6 +105,9 @@ function hubCallError(e: unknown, id: HubId, st: HubSettings, signal?: AbortSign
   if (e instanceof BytefillError) return e;
   if (signal?.aborted) return new BytefillError('ABORTED', `resolving ${formatHubId(id)} cancelled`);
   if (e instanceof HubApiError) return httpError(e.statusCode, formatHubId(id), null);
+  if (e instanceof TypeError && /access token/i.test(e.message)) {
+    return new BytefillError('BAD_ARGUMENT', `the Hugging Face token (HF_TOKEN or the token file) is not a Hub token: it must start with hf_`);
+  }
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
   const why = cause?.code ?? cause?.message ?? (e as Error).message;
   return new BytefillError(
