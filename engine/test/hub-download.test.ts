@@ -233,3 +233,22 @@ test('a lock left by a process that died is taken over', async () => {
     await env.done();
   }
 });
+
+test('LFS files redirected to a CDN on another origin download and resume there, without the token', async () => {
+  const env = await hubEnv();
+  try {
+    const files = bundledRepoFiles('tiny-code-b');
+    env.hub.addRepo('bytefill-test/gated', files, { token: 'hf_testtoken' });
+    env.hub.redirectLfs = true;
+    env.hub.faults.drop = { file: 'onnx/model.onnx', after: 1_000_000, times: 1 };
+    process.env.HF_TOKEN = 'hf_testtoken';
+    const r = await resolveModel('bytefill-test/gated', { device: 'cpu' });
+    assert.deepEqual(fs.readFileSync(path.join(r.dir, 'onnx', 'model.onnx')), files['onnx/model.onnx']);
+    const cdn = env.hub.requests.filter((q) => q.path.startsWith('/cdn-lfs/'));
+    assert.deepEqual(cdn.map((q) => q.range), [undefined, 'bytes=1000000-'], 'the resumed request reached the CDN with its Range');
+    assert.ok(cdn.every((q) => q.auth === undefined), 'the token is not sent to another origin');
+    assert.equal(env.hub.bytesServed('onnx/model.onnx'), files['onnx/model.onnx'].length);
+  } finally {
+    await env.done();
+  }
+});

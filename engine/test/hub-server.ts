@@ -71,9 +71,10 @@ export class TestHub {
     return commit;
   }
 
-  /** Body bytes served for resolve requests of `file` (all repos). */
+  /** Body bytes served for `file` (all repos), by the Hub or its CDN. */
   bytesServed(file?: string): number {
-    return this.requests.filter((r) => r.path.includes('/resolve/') && (!file || r.path.endsWith('/' + file))).reduce((n, r) => n + r.sent, 0);
+    const body = (r: HubRequest) => r.path.includes('/resolve/') || r.path.startsWith('/cdn-lfs/');
+    return this.requests.filter((r) => body(r) && (!file || r.path.endsWith('/' + file))).reduce((n, r) => n + r.sent, 0);
   }
 
   /** Repo paths whose contents were requested through resolve. */
@@ -81,20 +82,45 @@ export class TestHub {
     return this.requests.filter((r) => r.path.includes('/resolve/')).map((r) => r.path.replace(/^\/[^/]+\/[^/]+\/resolve\/[^/]+\//, ''));
   }
 
-  async start(): Promise<string> {
-    this.server = http.createServer((req, res) => this.handle(req, res));
-    this.server.on('connection', (s) => {
+  /** Like the real Hub: LFS files answer 302 to a CDN (here a second server, another origin). */
+  redirectLfs = false;
+  private cdn?: http.Server;
+  private cdnUrl = '';
+
+  private async listen(handler: http.RequestListener): Promise<[http.Server, string]> {
+    const server = http.createServer(handler);
+    server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return [server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`];
+  }
+
+  async start(): Promise<string> {
+    [this.server, this.url] = await this.listen((req, res) => this.handle(req, res));
+    [this.cdn, this.cdnUrl] = await this.listen((req, res) => this.handleCdn(req, res));
     return this.url;
   }
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    for (const server of [this.server, this.cdn]) await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  }
+
+  /** The CDN: /cdn-lfs/<org>/<name>/<sha256>/<file>, pre-signed (no token needed). */
+  private handleCdn(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const p = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const log: HubRequest = { method: req.method ?? 'GET', path: p, range: req.headers.range, auth: req.headers.authorization, sent: 0 };
+    this.requests.push(log);
+    const m = /^\/cdn-lfs\/([^/]+\/[^/]+)\/([0-9a-f]{64})\/(.+)$/.exec(p);
+    const f = m ? this.repos.get(m[1])?.files.get(m[3]) : undefined;
+    if (!m || !f || f.sha256 !== m[2]) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    this.serveBody(req, res, m[3], f, { ETag: `"${f.sha256}"`, 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' }, log);
   }
 
   private json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -212,11 +238,6 @@ export class TestHub {
       this.json(res, 404, { error: 'Entry not found' }, { 'X-Error-Code': 'EntryNotFound' });
       return;
     }
-    let data = f.data;
-    if (this.faults.corrupt?.file === file) {
-      data = Buffer.from(data);
-      data[data.length >> 1] ^= 0xff;
-    }
     const etag = f.lfs ? f.sha256! : f.oid;
     const headers: Record<string, string> = {
       ETag: `"${etag}"`,
@@ -226,7 +247,21 @@ export class TestHub {
     };
     if (f.lfs) {
       headers['X-Linked-Etag'] = `"${etag}"`;
-      headers['X-Linked-Size'] = String(data.length);
+      headers['X-Linked-Size'] = String(f.data.length);
+    }
+    if (f.lfs && this.redirectLfs) {
+      res.writeHead(302, { ...headers, Location: `${this.cdnUrl}/cdn-lfs/${id}/${f.sha256}/${file}`, 'Content-Length': '0' });
+      res.end();
+      return;
+    }
+    this.serveBody(req, res, file, f, headers, log);
+  }
+
+  private serveBody(req: http.IncomingMessage, res: http.ServerResponse, file: string, f: HubFile, headers: Record<string, string>, log: HubRequest): void {
+    let data = f.data;
+    if (this.faults.corrupt?.file === file) {
+      data = Buffer.from(data);
+      data[data.length >> 1] ^= 0xff;
     }
     let start = 0;
     let end = data.length - 1;
