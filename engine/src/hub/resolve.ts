@@ -6,8 +6,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HubApiError, listFiles, modelInfo, type ListFileEntry } from '@huggingface/hub';
 import { BytefillError, Device, DownloadProgress, Logger } from '../core/types';
-
-export type { DownloadProgress };
 import { assertModelDir } from '../model/config';
 import { blobPath, cachedCommit, completeVariants, graphVariants, linkIntoSnapshot, present, repoCacheDir, snapshotDir, writeRef } from './cache';
 import { downloadBlob, ExpectedFile, httpError } from './download';
@@ -15,6 +13,8 @@ import { externalDataOf } from './onnx-external';
 import { hubSettings, HubSettings } from './env';
 import { formatHubId, HubId, parseHubId, parseModelSpec } from './spec';
 import { chooseVariant, ConcreteVariant, externalDataFiles, isVariant, runsOnGpu, Variant, VariantChoice, VARIANTS, variantFile } from './variants';
+
+export type { DownloadProgress };
 
 /** Small files a model needs besides the graph; the first two are required. */
 export const MODEL_FILES = ['config.json', 'tokenizer.json', 'generation_config.json', 'tokenizer_config.json'];
