@@ -288,7 +288,8 @@ export class TestHub {
     if (drop && drop.file === file && drop.times > 0 && body.length > drop.after) {
       drop.times--;
       log.sent = drop.after;
-      res.write(body.subarray(0, drop.after), () => setTimeout(() => res.destroy(), 20));
+      // FIN after the bytes (not RST, which could discard what the client has not read yet).
+      res.write(body.subarray(0, drop.after), () => res.socket?.end());
       return;
     }
     if (stall && stall.file === file && body.length > stall.after) {
