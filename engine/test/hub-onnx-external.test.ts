@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../src/model/ort';
 import { externalDataOf } from '../src/hub/onnx-external';
 import { externalDataGraph } from './hub-server';
 import { modelDir } from './helpers';
