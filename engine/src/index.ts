@@ -18,6 +18,9 @@ export { Preflight, preflightModelFolder } from './bundle/preflight';
 export { Engine, EngineInfo, ModelInfo } from './api/engine';
 export { ModelBundle, defaultModelDir, bundledModelsDir } from './bundle/model-bundle';
 
+// Models from the Hugging Face Hub: model specs, the shared cache, variant choice, downloads.
+export * from './hub/index';
+
 // The completion strategies Engine.complete chooses between, for callers that drive one directly
 // (measurement scripts).
 export { completeSingle } from './complete/single-model';

@@ -25,6 +25,7 @@ import { repoRoot } from './helpers';
 export const ENGINE_LAYERS: readonly (readonly string[])[] = [
   ['core'], // public types and BytefillError
   ['tokenizer', 'model'], // BPE tokenizer; onnxruntime sessions, KV state, prefix cache
+  ['hub'], // models from the Hugging Face Hub: specs, shared cache, variants, downloads
   ['fim', 'decode'], // prompt templates; sampling and token steppers
   ['byte'], // exact byte-level covers (branch and bound)
   ['bundle'], // one loaded model: model + tokenizer + template + vocabulary index + cache

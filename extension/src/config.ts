@@ -1,6 +1,7 @@
 // Maps the raw `bytefill.*` VS Code settings to the server configuration. Pure (no vscode
 // import) so it is unit-tested directly: expands ~ and ${workspaceFolder} in model paths,
 // then validates with the server's rules.
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { clientSettingsChanged, EDITOR_SETTING_KEYS, normalizeConfig, ServerConfig } from '../../language-server/src/index';
@@ -9,6 +10,18 @@ export interface PathContext {
   /** First workspace folder (fs path), if any: relative model paths resolve against it. */
   workspaceFolder?: string;
   homeDir?: string;
+  /** Whether a folder exists (default fs.existsSync): an existing folder wins over a Hub id. */
+  exists?: (p: string) => boolean;
+}
+
+const HUB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*(@[^\s@]+)?$/;
+
+/** Whether a `bytefill.models` entry is a Hub id (org/name[@revision]) rather than a folder. */
+export function isHubId(entry: string, ctx: PathContext = {}): boolean {
+  const s = entry.trim();
+  if (!HUB_ID.test(s)) return false;
+  const exists = ctx.exists ?? fs.existsSync;
+  return !(ctx.workspaceFolder && exists(path.join(ctx.workspaceFolder, s)));
 }
 
 export interface MappedConfig {
@@ -17,6 +30,7 @@ export interface MappedConfig {
 }
 
 export function expandPath(p: string, ctx: PathContext): string {
+  if (isHubId(p, ctx)) return p.trim();
   const home = ctx.homeDir ?? os.homedir();
   let s = p.trim();
   if (s === '~') s = home;
@@ -30,7 +44,7 @@ export function settingsToServerConfig(raw: unknown, ctx: PathContext = {}): Map
   const { config, warnings } = normalizeConfig(raw);
   const models = config.models.map((m) => expandPath(m, ctx));
   for (const m of models) {
-    if (!path.isAbsolute(m)) warnings.push(`bytefill.models: "${m}" is relative and there is no workspace folder`);
+    if (!path.isAbsolute(m) && !isHubId(m, ctx)) warnings.push(`bytefill.models: "${m}" is relative and there is no workspace folder`);
   }
   return { config: { ...config, models }, warnings };
 }

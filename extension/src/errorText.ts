@@ -1,7 +1,7 @@
 // What the user sees for an engine failure, chosen by its code (pure; unit-tested).
 import type { EngineErrorName } from '../../language-server/src/index';
 
-export type ErrorAction = 'Choose model folder' | 'Use CPU' | 'Show Logs';
+export type ErrorAction = 'Choose model folder' | 'Choose Model…' | 'Use CPU' | 'Show Logs';
 
 export interface ErrorPresentation {
   text: string;
@@ -28,6 +28,15 @@ export function presentEngineError(name: EngineErrorName, message: string, model
       return { text: `bytefill: a setting is not supported: ${message}`, actions: ['Show Logs'] };
     case 'ABORTED':
       return { text: `bytefill: cancelled: ${message}`, actions: [] };
+    case 'HUB_UNAUTHORIZED':
+    case 'HUB_FORBIDDEN':
+    case 'HUB_NOT_FOUND':
+    case 'OFFLINE':
+      return { text: `bytefill could not get ${where}: ${message}`, actions: ['Choose Model…', 'Show Logs'] };
+    case 'DOWNLOAD_FAILED':
+    case 'CHECKSUM_MISMATCH':
+    case 'NO_SPACE':
+      return { text: `bytefill could not download ${where}: ${message}`, actions: ['Show Logs'] };
     case 'INTERNAL':
       return { text: `bytefill failed: ${message}`, actions: ['Show Logs'] };
   }

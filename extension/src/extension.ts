@@ -10,8 +10,11 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
-import type { EngineErrorName, ServerConfig } from '../../language-server/src/index';
+import type { CachedModelInfo, DownloadSizeInfo, EngineErrorName, LoadProgressParams, ServerConfig } from '../../language-server/src/index';
 import {
+  CachedModelsRequest,
+  CancelDownloadRequest,
+  DownloadSizesRequest,
   engineErrorOf,
   ErrorNotification,
   LoadProgressNotification,
@@ -23,6 +26,7 @@ import { RestartingErrorHandler } from './errorHandler';
 import { presentEngineError } from './errorText';
 import { StatusBar } from './statusBar';
 import { formatStatus } from './statusText';
+import { buildPickItems, formatDownload, hubIdError, PickItem } from './modelPicker';
 
 let client: LanguageClient | undefined;
 let output: vscode.LogOutputChannel;
@@ -66,7 +70,9 @@ function createClient(context: vscode.ExtensionContext, config: ServerConfig): L
   };
   const c = new LanguageClient('bytefill', 'bytefill', serverOptions, clientOptions);
   c.onNotification(LoadProgressNotification, (p) => {
-    statusBar.setState(p.state, p.message);
+    const d = p.download ? formatDownload(p.download) : null;
+    statusBar.setState(p.state, d ? `Downloading ${p.download!.repo}: ${d.message}` : p.message, d?.percent ?? null);
+    downloads.update(p);
     if (p.state === 'error' && !reloading) void showEngineError(p.code ?? 'INTERNAL', p.message, p.models);
   });
   c.onNotification(ErrorNotification, (p) => output.appendLine(`[server error]${p.code ? ` [${p.code}]` : ''} ${p.message}`));
@@ -76,10 +82,97 @@ function createClient(context: vscode.ExtensionContext, config: ServerConfig): L
   return c;
 }
 
+/** One progress notification per model download, with bytes, total, speed and Cancel. */
+class DownloadNotifier {
+  private active: { report: (m: string, increment: number) => void; done: () => void; repo: string; percent: number } | null = null;
+
+  update(p: LoadProgressParams): void {
+    if (!p.download || p.state !== 'loading') {
+      this.active?.done();
+      this.active = null;
+      return;
+    }
+    const { message, percent } = formatDownload(p.download);
+    if (!this.active || this.active.repo !== p.download.repo) {
+      this.active?.done();
+      this.start(p.download.repo);
+    }
+    const a = this.active!;
+    a.report(message, Math.max(0, percent - a.percent));
+    a.percent = Math.max(a.percent, percent);
+  }
+
+  private start(repo: string): void {
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const entry = { report: (_m: string, _i: number) => undefined as void, done, repo, percent: 0 };
+    this.active = entry;
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `bytefill: downloading ${repo}`, cancellable: true },
+      (progress, token) => {
+        entry.report = (message, increment) => progress.report({ message, increment });
+        token.onCancellationRequested(() => {
+          void client?.sendRequest(CancelDownloadRequest).catch(() => undefined);
+          done();
+        });
+        return finished;
+      },
+    );
+  }
+}
+const downloads = new DownloadNotifier();
+
+async function chooseModel(): Promise<void> {
+  if (!client || client.state !== State.Running) {
+    void vscode.window.showWarningMessage('bytefill: the server is not running.');
+    return;
+  }
+  const c = client;
+  const qp = vscode.window.createQuickPick<vscode.QuickPickItem & { item?: PickItem }>();
+  qp.title = 'bytefill: Choose Model';
+  qp.placeholder = 'A code model from the Hugging Face Hub, one already downloaded, or a folder';
+  qp.matchOnDetail = true;
+  let sizes: DownloadSizeInfo[] | undefined;
+  let cached: CachedModelInfo[] = [];
+  const render = () => {
+    qp.items = buildPickItems(sizes, cached, current.models).map((item) =>
+      item.separator ? { label: item.label, kind: vscode.QuickPickItemKind.Separator } : { label: item.label, description: item.description, detail: item.detail, item },
+    );
+  };
+  render();
+  qp.busy = true;
+  qp.show();
+  const curatedIds = buildPickItems([], [], []).flatMap((i) => (i.action.kind === 'hub' ? [i.action.id] : []));
+  // Sizes come from the Hub's file listing at pick time (through the server: HF_ENDPOINT, HF_TOKEN, offline).
+  void Promise.all([
+    c.sendRequest(CachedModelsRequest).then((r) => (cached = r)).catch(() => undefined).then(render),
+    c.sendRequest(DownloadSizesRequest, { repos: curatedIds }).then((r) => (sizes = r)).catch((e) => (sizes = curatedIds.map((repo) => ({ repo, error: String(e) })))).then(render),
+  ]).finally(() => (qp.busy = false));
+  const picked = await new Promise<PickItem | undefined>((resolve) => {
+    qp.onDidAccept(() => resolve(qp.selectedItems[0]?.item));
+    qp.onDidHide(() => resolve(undefined));
+  });
+  qp.dispose();
+  if (!picked) return;
+  let models: string[] | undefined;
+  if (picked.action.kind === 'hub') models = [picked.action.id];
+  else if (picked.action.kind === 'enter') {
+    const id = await vscode.window.showInputBox({ title: 'bytefill: Hub model id', placeHolder: 'onnx-community/Qwen2.5-Coder-1.5B', validateInput: hubIdError });
+    if (id) models = [id.trim()];
+  } else if (picked.action.kind === 'browse') {
+    const dir = await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, openLabel: 'Use as bytefill model' });
+    if (dir?.[0]) models = [dir[0].fsPath];
+  }
+  if (!models) return;
+  // The previous model keeps serving until the new one is downloaded and loaded.
+  await vscode.workspace.getConfiguration('bytefill').update('models', models, vscode.ConfigurationTarget.Global);
+}
+
 async function showEngineError(name: EngineErrorName, message: string, models?: string[]): Promise<void> {
   const { text, actions } = presentEngineError(name, message, models);
   const choice = await vscode.window.showErrorMessage(text, ...actions);
   if (choice === 'Choose model folder') await vscode.commands.executeCommand('bytefill.selectModelFolder');
+  else if (choice === 'Choose Model…') await vscode.commands.executeCommand('bytefill.chooseModel');
   else if (choice === 'Use CPU') await vscode.workspace.getConfiguration('bytefill').update('device', 'cpu', vscode.ConfigurationTarget.Global);
   else if (choice === 'Show Logs') output.show(true);
 }
@@ -108,6 +201,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('bytefill.enable', () => setEnabled(true)),
     vscode.commands.registerCommand('bytefill.disable', () => setEnabled(false)),
     vscode.commands.registerCommand('bytefill.showLogs', () => output.show(true)),
+    vscode.commands.registerCommand('bytefill.chooseModel', () => chooseModel()),
+    vscode.commands.registerCommand('bytefill.cancelDownload', () => client?.sendRequest(CancelDownloadRequest)),
     vscode.commands.registerCommand('bytefill.triggerCompletion', () =>
       vscode.commands.executeCommand('editor.action.inlineSuggest.trigger'),
     ),

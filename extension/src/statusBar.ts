@@ -7,6 +7,8 @@ export class StatusBar implements vscode.Disposable {
   private state: LoadState = 'loading';
   private message = 'Starting…';
   private generating = 0;
+  /** Percentage of a model download in progress, shown while loading. */
+  private downloadPercent: number | null = null;
 
   constructor() {
     this.item = vscode.window.createStatusBarItem('bytefill.status', vscode.StatusBarAlignment.Right, 100);
@@ -16,9 +18,10 @@ export class StatusBar implements vscode.Disposable {
     this.item.show();
   }
 
-  setState(state: LoadState, message: string): void {
+  setState(state: LoadState, message: string, downloadPercent: number | null = null): void {
     this.state = state;
     this.message = message;
+    this.downloadPercent = state === 'loading' ? downloadPercent : null;
     this.render();
   }
 
@@ -40,7 +43,7 @@ export class StatusBar implements vscode.Disposable {
     i.backgroundColor = undefined;
     switch (this.state) {
       case 'loading':
-        i.text = '$(loading~spin) bytefill';
+        i.text = this.downloadPercent !== null ? `$(cloud-download) bytefill ${this.downloadPercent}%` : '$(loading~spin) bytefill';
         i.tooltip = `bytefill: ${this.message}`;
         break;
       case 'error':

@@ -12,6 +12,7 @@ import {
   settingsToServerConfig,
 } from '../src/config';
 import { RestartPolicy } from '../src/restartPolicy';
+import { CURATED_MODELS, buildPickItems, formatDownload, hubIdError } from '../src/modelPicker';
 import { formatStatus } from '../src/statusText';
 import { DEFAULT_CONFIG, ENGINE_ERROR_CODES, engineErrorOf, StatusResult } from '../../language-server/src/index';
 import { presentEngineError } from '../src/errorText';
@@ -58,10 +59,10 @@ test('every command the extension registers is contributed', () => {
 
 test('settingsToServerConfig validates and maps', () => {
   const { config, warnings } = settingsToServerConfig(
-    { models: ['~/models/a', 'rel/b', '${workspaceFolder}/c'], mode: 'heal', 'uscd.enabled': true, 'uscd.alpha': 0.5, maxTokens: 5000, ensemble: 'product', weights: [1, 1, 2] },
+    { models: ['~/models/a', 'rel/dir/b', '${workspaceFolder}/c'], mode: 'heal', 'uscd.enabled': true, 'uscd.alpha': 0.5, maxTokens: 5000, ensemble: 'product', weights: [1, 1, 2] },
     { workspaceFolder: '/ws', homeDir: '/home/u' },
   );
-  assert.deepEqual(config.models, ['/home/u/models/a', '/ws/rel/b', '/ws/c']);
+  assert.deepEqual(config.models, ['/home/u/models/a', '/ws/rel/dir/b', '/ws/c']);
   assert.equal(config.mode, 'heal');
   assert.deepEqual(config.uscd, { enabled: true, alpha: 0.5, threshold: DEFAULT_CONFIG.uscd.threshold });
   assert.equal(config.maxTokens, DEFAULT_CONFIG.maxTokens);
@@ -150,4 +151,50 @@ test('an engine failure is shown by its code: each code offers the actions that 
   assert.match(missing.text, /\/m\/a/);
   // Not one of ours (e.g. a JSON-RPC InternalError): INTERNAL.
   assert.equal(shown(-32603).name, 'INTERNAL');
+});
+
+test('Hub ids in bytefill.models are kept as ids, unless a workspace folder of that name exists', () => {
+  const none = { workspaceFolder: '/ws', homeDir: '/h', exists: () => false };
+  const r = settingsToServerConfig({ models: ['onnx-community/Qwen2.5-Coder-1.5B', 'org/name@v2', './org/name'], modelVariant: 'q4' }, none);
+  assert.deepEqual(r.config.models, ['onnx-community/Qwen2.5-Coder-1.5B', 'org/name@v2', '/ws/org/name']);
+  assert.equal(r.config.modelVariant, 'q4');
+  assert.deepEqual(r.warnings, []);
+  const folder = settingsToServerConfig({ models: ['org/name'] }, { workspaceFolder: '/ws', exists: (p) => p === '/ws/org/name' });
+  assert.deepEqual(folder.config.models, ['/ws/org/name']);
+  // No workspace: an id is not a relative path, so no warning.
+  assert.deepEqual(settingsToServerConfig({ models: ['org/name'] }, { exists: () => false }).warnings, []);
+});
+
+test('model picker: curated models with the auto variant size, cached models, browse and enter', () => {
+  const cached = [
+    { repo: 'someone/Other-Coder', commit: 'c'.repeat(40), refs: ['main'], size: 5e8, variants: [{ variant: 'int8', bytes: 4.9e8 }] },
+    { repo: 'someone/broken', commit: 'd'.repeat(40), refs: [], size: 10, variants: [] },
+  ];
+  const loading = buildPickItems(undefined, cached, []);
+  assert.ok(loading.filter((i) => i.action.kind === 'hub').slice(0, CURATED_MODELS.length).every((i) => i.description === 'size…'));
+  const sizes = [
+    { repo: CURATED_MODELS[0].id, variant: 'q4', bytes: 862_000_000 },
+    { repo: CURATED_MODELS[1].id, error: 'onnx-community/x: not found on the Hub (404)' },
+  ];
+  const items = buildPickItems(sizes, cached, ['someone/Other-Coder']);
+  const byId = (id: string) => items.find((i) => i.action.kind === 'hub' && i.action.id === id)!;
+  assert.equal(byId(CURATED_MODELS[0].id).description, 'q4: 862 MB download');
+  assert.match(byId(CURATED_MODELS[1].id).description!, /^size unknown \(.*404\)\)$/);
+  assert.equal(byId('someone/Other-Coder').description, 'int8 490 MB · in use');
+  assert.equal(items.find((i) => i.label === 'someone/broken'), undefined, 'incomplete downloads are not offered');
+  assert.deepEqual(items.slice(-2).map((i) => i.action.kind), ['browse', 'enter']);
+});
+
+test('hubIdError accepts org/name[@rev] and explains anything else', () => {
+  assert.equal(hubIdError('onnx-community/Qwen2.5-Coder-1.5B'), undefined);
+  assert.equal(hubIdError('org/name@refs/pr/1'), undefined);
+  assert.match(hubIdError('')!, /Enter a Hub id/);
+  assert.match(hubIdError('just-a-name')!, /org\/name/);
+  assert.match(hubIdError('a/b/c')!, /org\/name/);
+});
+
+test('download notification text: bytes, total, percent, speed, file', () => {
+  const d = formatDownload({ repo: 'o/n', file: 'onnx/model_q4.onnx', bytes: 450_000_000, total: 900_000_000, bytesPerSecond: 25_000_000 });
+  assert.equal(d.percent, 50);
+  assert.equal(d.message, '450 MB of 900 MB (50%, 25 MB/s): onnx/model_q4.onnx');
 });

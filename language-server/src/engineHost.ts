@@ -1,11 +1,12 @@
 // Owns the engine: loads it in the background (typing never waits for it), reloads it when
-// model settings change, and reports the load state. A failed load leaves the server up
-// with state 'error'; completions then return nothing.
+// model settings change, and reports the load state. While a new model loads (or downloads from
+// the Hub) the previous one keeps serving. A failed load leaves the server up with state 'error';
+// completions then return nothing. A cancelled download keeps the previous model.
 import { Engine, EngineInfo, EngineOptions } from '../../engine/src/index';
 import { modelKey } from './config';
 import { engineErrorName } from './errors';
 import { Logger, errorMessage } from './logger';
-import { EngineErrorName, LoadProgressParams, LoadState, ServerConfig } from './protocol';
+import { DownloadProgressInfo, EngineErrorName, LoadProgressParams, LoadState, ServerConfig } from './protocol';
 
 export type EngineFactory = (opts: EngineOptions) => Promise<Engine>;
 
@@ -22,6 +23,8 @@ export class EngineHost {
   private generation = 0;
   private loading: Promise<void> | null = null;
   private enabled = true;
+  /** Cancels the current load's Hub download. */
+  private abort: AbortController | null = null;
 
   constructor(
     private readonly log: Logger,
@@ -29,9 +32,16 @@ export class EngineHost {
     private readonly factory: EngineFactory = (o) => Engine.create(o),
   ) {}
 
-  /** The engine when ready, else null (callers return no completion). */
+  /** The engine when ready, or the previous one while a new one loads; else null (no completion). */
   get ready(): Engine | null {
-    return this.state === 'ready' ? this.engine : null;
+    return this.state === 'ready' || this.state === 'loading' ? this.engine : null;
+  }
+
+  /** Cancels a Hub download in progress (the partial file is resumed next time). */
+  cancelDownload(): boolean {
+    if (!this.abort || !this.loading) return false;
+    this.abort.abort();
+    return true;
   }
 
   /** Applies settings; re-creates the engine only if model-related settings changed (or forced). */
@@ -57,6 +67,8 @@ export class EngineHost {
 
   private load(config: ServerConfig): Promise<void> {
     const gen = ++this.generation;
+    this.abort?.abort();
+    const abort = (this.abort = new AbortController());
     const models = config.models;
     const what = models.length ? models.join(', ') : 'bundled model';
     this.error = null;
@@ -67,6 +79,12 @@ export class EngineHost {
       weights: config.weights.length ? config.weights : undefined,
       ensemble: config.ensemble,
       device: config.device,
+      variant: config.modelVariant,
+      offline: config.offline,
+      signal: abort.signal,
+      onDownload: (download) => {
+        if (gen === this.generation) this.setState('loading', `Downloading ${download.repo}…`, models, undefined, download);
+      },
       log: (level, message) => this.log[level](`[engine] ${message}`),
     };
     const started = Date.now();
@@ -91,6 +109,14 @@ export class EngineHost {
         if (engine && gen !== this.generation) await safeDispose(engine, this.log);
         if (gen !== this.generation) return;
         const code = engineErrorName(e);
+        if (code === 'ABORTED' && previous && this.engine === previous) {
+          // The user cancelled the download: keep serving the previous model; a reload retries.
+          this.key = null;
+          this.log.info(`download cancelled: ${errorMessage(e)}`);
+          const names = this.info?.models.map((m) => m.name).join(', ') ?? 'the previous model';
+          this.setState(this.enabled ? 'ready' : 'disabled', `Download cancelled; still using ${names}`, models);
+          return;
+        }
         this.error = `Could not load ${what}: ${errorMessage(e)}`;
         this.failure = e;
         this.log.error(`${this.error} [${code}]`);
@@ -106,10 +132,12 @@ export class EngineHost {
     return this.loading;
   }
 
-  private setState(state: LoadState, message: string, models?: string[], code?: EngineErrorName): void {
+  private setState(state: LoadState, message: string, models?: string[], code?: EngineErrorName, download?: DownloadProgressInfo): void {
     this.state = state;
     try {
-      this.onProgress(code && state === 'error' ? { state, message, models, code } : { state, message, models });
+      const p: LoadProgressParams = code && state === 'error' ? { state, message, models, code } : { state, message, models };
+      if (download) p.download = download;
+      this.onProgress(p);
     } catch (e) {
       this.log.warn(`loadProgress notification failed: ${errorMessage(e)}`);
     }
@@ -117,6 +145,7 @@ export class EngineHost {
 
   async dispose(): Promise<void> {
     this.generation++;
+    this.abort?.abort();
     const e = this.engine;
     this.engine = null;
     if (e) await safeDispose(e, this.log);

@@ -29,6 +29,36 @@ export interface LoadProgressParams {
   models?: string[];
   /** With state 'error'. */
   code?: EngineErrorName;
+  /** While a Hub model downloads (state 'loading'). */
+  download?: DownloadProgressInfo;
+}
+
+export interface DownloadProgressInfo {
+  repo: string;
+  file: string;
+  bytes: number;
+  total: number;
+  bytesPerSecond: number;
+}
+
+/** A model in the Hugging Face cache (bytefill/cachedModels). */
+export interface CachedModelInfo {
+  repo: string;
+  commit: string;
+  refs: string[];
+  size: number;
+  variants: Array<{ variant: string; bytes: number }>;
+}
+
+/** bytefill/downloadSizes: what each Hub id would download with the configured variant. */
+export interface DownloadSizesParams {
+  repos: string[];
+}
+export interface DownloadSizeInfo {
+  repo: string;
+  variant?: string;
+  bytes?: number;
+  error?: string;
 }
 
 export interface ErrorParams {
@@ -89,6 +119,12 @@ export const StatusRequest = new RequestType0<StatusResult, void>('bytefill/stat
 export const ReloadRequest = new RequestType<ReloadParams, ReloadResult, EngineErrorData>('bytefill/reload');
 /** Server -> client: the engine's load state changed. */
 export const LoadProgressNotification = new NotificationType<LoadProgressParams>('bytefill/loadProgress');
+/** Cancels a model download in progress; the previous model keeps serving. */
+export const CancelDownloadRequest = new RequestType0<{ cancelled: boolean }, void>('bytefill/cancelDownload');
+/** Models in the Hugging Face cache with their complete variants. */
+export const CachedModelsRequest = new RequestType0<CachedModelInfo[], void>('bytefill/cachedModels');
+/** Download sizes of Hub ids for the configured variant, from the Hub's listing (for pickers). */
+export const DownloadSizesRequest = new RequestType<DownloadSizesParams, DownloadSizeInfo[], void>('bytefill/downloadSizes');
 /** Server -> client: something failed that the user should see. */
 export const ErrorNotification = new NotificationType<ErrorParams>('bytefill/error');
 
@@ -106,6 +142,13 @@ export const ENGINE_ERROR_CODES: Readonly<Record<EngineErrorName, number>> = {
   ABORTED: 1007,
   UNSUPPORTED: 1008,
   DEVICE_FAILED: 1009,
+  HUB_UNAUTHORIZED: 1010,
+  HUB_FORBIDDEN: 1011,
+  HUB_NOT_FOUND: 1012,
+  OFFLINE: 1013,
+  DOWNLOAD_FAILED: 1014,
+  CHECKSUM_MISMATCH: 1015,
+  NO_SPACE: 1016,
   INTERNAL: 1099,
 };
 

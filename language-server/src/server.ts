@@ -18,7 +18,13 @@ import { CompletionService } from './completion';
 import { EngineHost, EngineFactory } from './engineHost';
 import { engineErrorName, toResponseError } from './errors';
 import { Logger, errorMessage } from './logger';
+import { downloadSize, hubSettings, listCachedModels } from '../../engine/src/index';
 import {
+  CachedModelInfo,
+  CachedModelsRequest,
+  CancelDownloadRequest,
+  DownloadSizeInfo,
+  DownloadSizesRequest,
   ErrorNotification,
   ErrorParams,
   LoadProgressNotification,
@@ -196,6 +202,27 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onRequest((method: string) => {
     lifecycle.check(method);
     throw new ResponseError(ErrorCodes.MethodNotFound, `unhandled method ${method}`);
+  });
+
+  connection.onRequest(CancelDownloadRequest, () => ({ cancelled: host.cancelDownload() }));
+
+  connection.onRequest(CachedModelsRequest, (): CachedModelInfo[] =>
+    listCachedModels(hubSettings().cacheDir).map((m) => ({ repo: m.repo, commit: m.commit, refs: m.refs, size: m.size, variants: m.variants })),
+  );
+
+  // Sizes for the model picker, from the Hub's listing (honours HF_ENDPOINT, HF_TOKEN, offline).
+  connection.onRequest(DownloadSizesRequest, async (params): Promise<DownloadSizeInfo[]> => {
+    const repos = Array.isArray(params?.repos) ? params.repos.filter((r): r is string => typeof r === 'string').slice(0, 32) : [];
+    return Promise.all(
+      repos.map(async (repo) => {
+        try {
+          const s = await downloadSize(repo, { variant: config.modelVariant, device: config.device, offline: config.offline });
+          return { repo, variant: s.variant, bytes: s.bytes };
+        } catch (e) {
+          return { repo, error: errorMessage(e) };
+        }
+      }),
+    );
   });
 
   connection.onShutdown(async () => {

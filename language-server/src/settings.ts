@@ -12,6 +12,7 @@ import { DEFAULT_MAX_TOKENS, DEFAULT_USCD } from '../../engine/src/core/defaults
 import type { BoundaryMode, Device, EnsembleMode } from '../../engine/src/index';
 
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error' | 'off';
+export type ModelVariant = 'auto' | 'fp32' | 'fp16' | 'q4' | 'q4f16' | 'int8' | 'uint8' | 'bnb4' | 'quantized';
 
 /**
  * What a change of the setting makes stale. `reloadEngine` re-creates the engine (and clears the
@@ -71,7 +72,29 @@ export const SETTINGS = {
     default: [],
     onChange: 'reloadEngine',
     description:
-      'Model folders (Hugging Face ONNX layout: `config.json`, `tokenizer.json`, `onnx/model.onnx`). Empty uses the bundled model. Two or more folders form an ensemble. `~` and `${workspaceFolder}` are expanded.',
+      'Models: Hugging Face Hub ids (`onnx-community/Qwen2.5-Coder-1.5B`, optionally `@revision`), downloaded once into the shared Hugging Face cache, or model folders (Hugging Face ONNX layout: `config.json`, `tokenizer.json`, `onnx/model.onnx`). Empty uses the bundled model. Two or more form an ensemble. `~` and `${workspaceFolder}` are expanded; an existing folder wins over a Hub id of the same name. **bytefill: Choose Model…** picks one.',
+  }),
+  modelVariant: oneOf<ModelVariant>({
+    default: 'auto',
+    onChange: 'reloadEngine',
+    description:
+      'Which ONNX precision of a model to download and load (`onnx/model.onnx`, `onnx/model_q4.onnx`, ...). `auto` picks by device and by what the model publishes, and logs its choice.',
+    values: {
+      auto: 'CPU: q4 > int8 > quantized > uint8 > bnb4 > fp32; GPU: q4f16 > fp16 > q4 > fp32.',
+      fp32: 'onnx/model.onnx: float32 weights.',
+      fp16: 'onnx/model_fp16.onnx: float16 weights, KV cache and logits.',
+      q4: 'onnx/model_q4.onnx: 4-bit weights (MatMulNBits), float32 activations.',
+      q4f16: 'onnx/model_q4f16.onnx: 4-bit weights, float16 activations.',
+      int8: 'onnx/model_int8.onnx: 8-bit weights.',
+      uint8: 'onnx/model_uint8.onnx: 8-bit unsigned weights.',
+      bnb4: 'onnx/model_bnb4.onnx: 4-bit NF4 weights.',
+      quantized: 'onnx/model_quantized.onnx: 8-bit dynamically quantized weights.',
+    },
+  }),
+  offline: bool({
+    default: false,
+    onChange: 'reloadEngine',
+    description: 'Never download models: Hub ids must already be in the Hugging Face cache (`HF_HUB_OFFLINE=1` does the same).',
   }),
   ensemble: oneOf<EnsembleMode>({
     default: 'mixture',

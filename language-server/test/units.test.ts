@@ -112,3 +112,16 @@ test('sleep resolves false as soon as the signal aborts', async () => {
   assert.ok(Date.now() - t < 1000);
   assert.equal(await sleep(1, new AbortController().signal), true);
 });
+
+test('normalizeConfig: modelVariant and offline, with a warning for an unknown variant; both reload the model', () => {
+  const ok = normalizeConfig({ modelVariant: 'q4f16', offline: true, models: ['onnx-community/Qwen2.5-Coder-0.5B'] });
+  assert.equal(ok.config.modelVariant, 'q4f16');
+  assert.equal(ok.config.offline, true);
+  assert.deepEqual(ok.warnings, []);
+  const bad = normalizeConfig({ modelVariant: 'int3' });
+  assert.equal(bad.config.modelVariant, 'auto');
+  assert.match(bad.warnings[0], /^bytefill\.modelVariant: expected one of auto\|fp32\|/);
+  const a = normalizeConfig({}).config;
+  assert.notEqual(modelKey(a), modelKey({ ...a, modelVariant: 'fp16' }));
+  assert.notEqual(modelKey(a), modelKey({ ...a, offline: true }));
+});

@@ -1,7 +1,6 @@
 // The engine facade: load models once, complete many times. Requests run one at a time (the
 // models are CPU-bound and share the prefix caches); a queued request whose signal fires before
 // its turn returns at once.
-import * as path from 'node:path';
 import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, CompletionResult, EngineOptions, ENSEMBLE_MODES, Logger, Provider } from '../core/types';
 import { MAX_ENSEMBLE_MODELS, OPTION_RANGES } from '../core/limits';
 import { ModelBundle, defaultModelDir } from '../bundle/model-bundle';
@@ -11,6 +10,7 @@ import { DEFAULT_BUDGET, PromptBudget } from '../complete/prompt';
 import { middleBitsPerByte } from '../complete/middle-score';
 import { completeEnsemble } from '../ensemble/index';
 import { completeUscdWith } from '../uscd/index';
+import { formatHubId, resolveModel } from '../hub/index';
 
 export interface ModelInfo {
   name: string;
@@ -61,13 +61,19 @@ export class Engine {
       throw new BytefillError('BAD_ARGUMENT', `${opts.weights.length} weights given for ${dirs.length} models`);
     }
     if (opts.weights && opts.weights.some((w) => !(w >= 0)) ) throw new BytefillError('BAD_ARGUMENT', 'weights must be non-negative numbers');
+    // Hub ids become snapshot folders of the Hugging Face cache (downloaded if needed).
+    const resolved = [];
+    for (const spec of dirs) {
+      resolved.push(await resolveModel(spec, { variant: opts.variant, device: opts.device, offline: opts.offline, signal: opts.signal, onProgress: opts.onDownload, log }));
+    }
     // Every folder is checked before any session is created: a broken last member fails at once.
-    const checked = dirs.map((dir) => preflightModelFolder(dir, { variant: opts.variant }));
+    const checked = resolved.map((r) => preflightModelFolder(r.dir, { variant: r.onnx }));
     const bundles: ModelBundle[] = [];
     try {
-      for (const [k, dir] of dirs.entries()) {
-        log('info', `loading model ${path.resolve(dir)}`);
-        bundles.push(await ModelBundle.load(dir, { device: opts.device, variant: opts.variant, threads: opts.threads, log, fim: opts.fim, preflight: checked[k] }));
+      for (const [k, r] of resolved.entries()) {
+        log('info', `loading model ${r.dir}${r.onnx ? ` (${r.onnx})` : ''}`);
+        const name = r.hub ? formatHubId(r.hub) : undefined;
+        bundles.push(await ModelBundle.load(r.dir, { device: opts.device, variant: r.onnx, threads: opts.threads, log, fim: opts.fim, preflight: checked[k], name }));
       }
     } catch (e) {
       for (const b of bundles) await b.dispose();

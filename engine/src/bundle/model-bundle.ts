@@ -49,11 +49,11 @@ export class ModelBundle {
 
   static async load(
     dir: string,
-    o: { device?: Device; variant?: string; threads?: number; log?: Logger; fim?: FimOverride; preflight?: Preflight },
+    o: { device?: Device; variant?: string; threads?: number; log?: Logger; fim?: FimOverride; preflight?: Preflight; name?: string },
   ): Promise<ModelBundle> {
     // Everything small and untrusted is validated before the ONNX session (the large allocation).
     const { dir: abs, tokenizer: tok } = o.preflight ?? preflightModelFolder(dir, { variant: o.variant });
-    const model = await OnnxModel.load(abs, { device: o.device, variant: o.variant, threads: o.threads, log: o.log });
+    const model = await OnnxModel.load(abs, { device: o.device, variant: o.variant, threads: o.threads, log: o.log, name: o.name });
     const template = detectTemplate(tok, model.config.fim, o.fim, model.config.eosTokenId);
     return new ModelBundle(model, tok, template, o.threads);
   }

@@ -9,6 +9,7 @@ import { runCompare } from './cmd-compare';
 import { runReport } from './cmd-report';
 import { runBenchEnsemble } from './cmd-bench-ensemble';
 import { runBenchUscd } from './cmd-bench-uscd';
+import { runModels, runPull } from './cmd-hub';
 
 const USAGE = `usage: bytefill <command> [options]
 
@@ -22,9 +23,12 @@ commands:
   score --files PATH...               exact bits per byte of files under a model or an ensemble
   compare A.json B.json               two eval --json outputs side by side with 95% bootstrap CIs
   report modes|ensemble|uscd          BENCHMARKS.md tables from the eval --out files in --dir (.bench)
+  pull ID [--variant V]               download a Hub model (org/name[@revision]) into the Hugging Face cache
+  models                              models in the Hugging Face cache: sizes, complete variants
 
-engine options:  --model DIR (repeat for an ensemble)  --weights 0.6,0.4  --ensemble mixture|product
-                 --device auto|cpu|webgpu|cuda  --variant model.onnx|quantized|fp16  --threads N
+engine options:  --model DIR|ORG/NAME[@REV] (repeat for an ensemble)  --weights 0.6,0.4  --ensemble mixture|product
+                 --device auto|cpu|webgpu|cuda  --threads N  --offline
+                 --variant auto|fp32|fp16|q4|q4f16|int8|uint8|bnb4|quantized|FILE.onnx
                  --fim-format PSM|SPM  --no-fim  --prefix-tokens N  --suffix-tokens N
 request options: --mode byte|heal|token (default byte)  --max-tokens N  --max-time MS  --stop STR
                  --temperature T  --top-p P  --top-k K  --seed S
@@ -57,6 +61,10 @@ export async function main(argv: string[]): Promise<number> {
       return runCompare(rest);
     case 'report':
       return runReport(rest);
+    case 'pull':
+      return runPull(rest, log);
+    case 'models':
+      return runModels(rest);
     default:
       throw new BytefillError('BAD_ARGUMENT', `unknown command '${cmd}'\n${USAGE}`);
   }

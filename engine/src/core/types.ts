@@ -74,14 +74,33 @@ export interface CompletionResult {
   cachedTokens?: number;
 }
 
+/** Download progress of a Hub model (see engine/src/hub). */
+export interface DownloadProgress {
+  repo: string;
+  file: string;
+  bytes: number;
+  total: number;
+  bytesPerSecond: number;
+}
+
 export interface EngineOptions {
-  /** Model folders; default: the bundled tiny-code-b. */
+  /** Model folders or Hub ids (`org/name`, `org/name@revision`); default: the bundled tiny-code-b. */
   models?: string[];
   weights?: number[];
   ensemble?: EnsembleMode;
   device?: Device;
-  /** ONNX file inside `onnx/`: model.onnx (default), model_quantized.onnx, model_fp16.onnx, or a path. */
+  /**
+   * Which ONNX graph: a precision (`auto`, fp32, fp16, q4, q4f16, int8, uint8, bnb4, quantized: the
+   * onnx-community file names; `auto` picks by device and what is there), or a file name inside
+   * `onnx/` or a path. Default for folders: onnx/model.onnx; for Hub ids: auto.
+   */
   variant?: string;
+  /** Never download (also HF_HUB_OFFLINE=1): Hub ids must already be in the Hugging Face cache. */
+  offline?: boolean;
+  /** Progress of Hub downloads while the engine is created. */
+  onDownload?: (p: DownloadProgress) => void;
+  /** Cancels Hub downloads while the engine is created (the partial file is resumed next time). */
+  signal?: AbortSignal;
   threads?: number;
   /** Override the FIM convention detected from the tokenizer. */
   fim?: FimOverride;
@@ -114,7 +133,14 @@ export type BytefillErrorCode =
   | 'ABORTED'
   | 'UNSUPPORTED'
   /** A GPU device failed (or its model was released) while running: the engine moves to the CPU. */
-  | 'DEVICE_FAILED';
+  | 'DEVICE_FAILED'
+  | 'HUB_UNAUTHORIZED'
+  | 'HUB_FORBIDDEN'
+  | 'HUB_NOT_FOUND'
+  | 'OFFLINE'
+  | 'DOWNLOAD_FAILED'
+  | 'CHECKSUM_MISMATCH'
+  | 'NO_SPACE';
 
 /** Errors the engine throws on purpose carry a code and a message meant for users. */
 export class BytefillError extends Error {

@@ -21,6 +21,8 @@ export interface LoadOptions {
   variant?: string;
   threads?: number;
   log?: Logger;
+  /** Display name (default: the folder's name). */
+  name?: string;
 }
 
 export interface ForwardOptions {
@@ -148,7 +150,7 @@ export class OnnxModel {
       hostOutputs: ['logits'],
     });
     try {
-      return new OnnxModel(abs, path.basename(abs), config, provider, file, session);
+      return new OnnxModel(abs, opts.name ?? path.basename(abs), config, provider, file, session);
     } catch (e) {
       await session.release().catch(() => undefined);
       throw e;
