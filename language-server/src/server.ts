@@ -19,6 +19,7 @@ import { EngineHost, EngineFactory } from './engineHost';
 import { engineErrorName, toResponseError } from './errors';
 import { Logger, errorMessage } from './logger';
 import {
+  DidAcceptNotification,
   ErrorNotification,
   ErrorParams,
   LoadProgressNotification,
@@ -178,8 +179,16 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       requests: { ...completions.counts },
       cacheSize: cache.size,
       serverVersion: SERVER_VERSION,
+      stats: completions.stats.snapshot(completions.speculator.counts),
+      lastRequest: completions.lastTimings,
     };
   }));
+
+  // Accept counting and stale speculation: see acceptance.ts and speculation.ts.
+  documents.onDidChangeContent((e) => completions.documentChanged(e.document.uri, () => e.document.getText()));
+  connection.onNotification(DidAcceptNotification, (p) => {
+    if (p && typeof p.id === 'number') completions.didAccept(p.id, typeof p.index === 'number' ? p.index : 0);
+  });
 
   connection.onRequest(ReloadRequest, lifecycle.gate(ReloadRequest.method, async (params) => {
     // Optional new settings; otherwise reload with the current ones.
