@@ -158,7 +158,9 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module)
+// Only with a subcommand: `node --test out/language-server/test` loads every file in test/ as a
+// test file, and this bench is not one.
+if (require.main === module && process.argv.length > 2)
   main().catch((e) => {
     console.error(e);
     process.exit(1);
