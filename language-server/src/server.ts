@@ -80,6 +80,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   });
   documents.onDidClose((e) => {
     trees.close(e.document.uri);
+    // Before forgetting the cache: a speculative job must not store into it afterwards.
+    completions.speculator.documentClosed(e.document.uri);
     cache.forget(e.document.uri);
   });
 

@@ -82,6 +82,11 @@ export class Speculator {
     if (t.length !== j.text.length || t !== j.text) this.cancel();
   }
 
+  /** A document closed: its job has no one to answer. */
+  documentClosed(uri: string): void {
+    if (this.job?.uri === uri) this.cancel();
+  }
+
   cancel(): void {
     const j = this.job;
     if (!j) return;

@@ -163,6 +163,13 @@ test('Speculator: a job is cancelled by any other state of its document, kept by
   await done;
   assert.equal(sp.counts.finished, 1);
   assert.equal(sp.running, false);
+  // Closing the document cancels its job; closing another does not.
+  sp.start(target);
+  sp.documentClosed('other');
+  assert.equal(sp.running, true);
+  sp.documentClosed('u');
+  assert.equal(sp.running, false);
+  assert.equal(sp.counts.cancelled, 2);
 });
 
 test('AcceptanceTracker: one multi-character insertion of the suggestion is an accept; typing it one by one is not', () => {
