@@ -20,6 +20,7 @@ import { lineAfterCursor, lineBeforeCursor } from './postprocess/types';
 import { ACCEPT_COMMAND, RequestCounts, RequestTimings, ServerConfig } from './protocol';
 import { AcceptanceTracker } from './acceptance';
 import { SpeculationTarget, Speculator } from './speculation';
+import { decideForText } from './syntax/decide';
 import { AnswerSource, Stats } from './stats';
 import { DocumentTrees } from './syntax/documentTrees';
 import { SyntaxFacts, decideMultiline, syntaxFacts } from './syntax/multiline';
@@ -236,9 +237,9 @@ export class CompletionService {
     const engine = this.deps.host.ready;
     const config = this.deps.config();
     if (!engine || !config.speculate) return false;
-    const win = contextWindow(target.text, target.offset, 2000, 500);
-    // No syntax tree of a document that does not exist yet: the line heuristics decide.
-    const multiline = decideMultiline(lineBeforeCursor(win.prefix), lineAfterCursor(win.suffix), target.languageId, null);
+    // The same decision a request there would take, from a parse of the text after the accept.
+    const multiline = await decideForText(this.deps.trees, `speculation:${target.uri}`, target.text, target.offset, target.languageId);
+    if (signal.aborted) return false;
     // One candidate: the answer after an accept is shown while typing (explicit requests recompute).
     const out = await this.generate(engine, target, multiline, signal, config, 1, 'speculative');
     if (typeof out === 'string' || signal.aborted || out.items.length === 0) return false;

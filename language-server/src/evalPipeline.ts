@@ -10,9 +10,8 @@ import type { Engine } from '../../engine/src/index';
 import type { BoundaryMode, CompletionResult } from '../../engine/src/index';
 import type { EvalSubject } from '../../engine/src/index';
 import { finishCandidates, requestShape } from './pipeline';
-import { lineAfterCursor, lineBeforeCursor } from './postprocess/types';
+import { decideForText } from './syntax/decide';
 import { DocumentTrees } from './syntax/documentTrees';
-import { SyntaxFacts, decideMultiline, syntaxFacts } from './syntax/multiline';
 
 export interface PipelineOptions {
   mode: BoundaryMode;
@@ -31,17 +30,8 @@ interface Shared {
 }
 
 /** The server's multi-line decision at the end of `prefix` in prefix + suffix. */
-export async function decideLikeServer(trees: DocumentTrees, prefix: string, suffix: string, languageId: string): Promise<boolean> {
-  const uri = 'eval://case';
-  trees.open(uri, languageId);
-  let facts: SyntaxFacts | null = null;
-  try {
-    const tree = await trees.tree(uri, () => prefix + suffix);
-    if (tree) facts = syntaxFacts(tree, prefix + suffix, prefix.length, languageId);
-  } finally {
-    trees.close(uri);
-  }
-  return decideMultiline(lineBeforeCursor(prefix), lineAfterCursor(suffix), languageId, facts);
+export function decideLikeServer(trees: DocumentTrees, prefix: string, suffix: string, languageId: string): Promise<boolean> {
+  return decideForText(trees, 'eval://case', prefix + suffix, prefix.length, languageId);
 }
 
 /** The `raw` and `server` subjects for one boundary mode (label suffixes '+raw' / '+server'). */

@@ -7,6 +7,8 @@ import { runEval } from '../../engine/src/index';
 import type { EvalCase } from '../../engine/src/index';
 import { pipelineSubjects } from '../src/evalPipeline';
 import { finishCandidates, requestShape } from '../src/pipeline';
+import { decideForText, MAX_FRESH_PARSE_CHARS } from '../src/syntax/decide';
+import { DocumentTrees } from '../src/syntax/documentTrees';
 
 let engine: Engine;
 before(async () => {
@@ -55,4 +57,13 @@ test('raw and server subjects share one engine call per case; the server one is 
     assert.equal(s.records[i].completion, expected, c.id);
   }
   assert.match(s.records[0].completion, /^nue/);
+});
+
+test('decideForText: the parse decides (an empty line inside a docstring is single-line); huge texts fall back to the line heuristics', async () => {
+  const trees = new DocumentTrees();
+  const head = 'def f():\n    """Doc\n';
+  const tail = '\n    """\n    return 1\n';
+  assert.equal(await decideForText(trees, 'scratch:a', head + tail, head.length, 'python'), false, 'inside a string: single-line');
+  const pad = '#'.repeat(MAX_FRESH_PARSE_CHARS) + '\n';
+  assert.equal(await decideForText(trees, 'scratch:b', pad + head + tail, pad.length + head.length, 'python'), true, 'no parse: an empty line is multi-line');
 });
