@@ -10,10 +10,11 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
-import type { CachedModelInfo, DownloadSizeInfo, EngineErrorName, LoadProgressParams, ServerConfig } from '../../language-server/src/index';
+import type { CachedModelInfo, DidAcceptParams, DownloadSizeInfo, EngineErrorName, LoadProgressParams, ServerConfig } from '../../language-server/src/index';
 import {
   CachedModelsRequest,
   CancelDownloadRequest,
+  DidAcceptNotification,
   DownloadSizesRequest,
   engineErrorOf,
   ErrorNotification,
@@ -25,8 +26,10 @@ import { documentSelectorFor, needsClientRestart, readRawSettings, settingsToSer
 import { RestartingErrorHandler } from './errorHandler';
 import { presentEngineError } from './errorText';
 import { StatusBar } from './statusBar';
-import { formatStatus } from './statusText';
 import { buildPickItems, formatDownload, hubIdError, PickItem } from './modelPicker';
+import { formatReport, formatStatus } from './statusText';
+import { Snooze, formatRemaining } from './snooze';
+import { MenuAction, statusMenuEntries, toggleLanguage } from './statusMenu';
 
 let client: LanguageClient | undefined;
 let output: vscode.LogOutputChannel;
@@ -34,6 +37,12 @@ let statusBar: StatusBar;
 let current: ServerConfig;
 /** A reload this client asked for is running: its failure comes back as the request's error, shown once there. */
 let reloading = false;
+const snooze = new Snooze();
+let snoozeTimer: NodeJS.Timeout | undefined;
+/** Read-only documents with the status report (no save prompt on close). */
+const REPORT_SCHEME = 'bytefill-status';
+let reportText = '';
+const reportChanged = new vscode.EventEmitter<vscode.Uri>();
 
 function currentConfig(): ServerConfig {
   const c = vscode.workspace.getConfiguration('bytefill');
@@ -59,6 +68,7 @@ function createClient(context: vscode.ExtensionContext, config: ServerConfig): L
     errorHandler: new RestartingErrorHandler(5, 3 * 60 * 1000, () => statusBar.setState('error', 'server stopped')),
     middleware: {
       provideInlineCompletionItems: async (document, position, ctx, token, next) => {
+        if (snooze.active(Date.now())) return [];
         const done = statusBar.beginGenerating();
         try {
           return await next(document, position, ctx, token);
@@ -187,6 +197,43 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
   }
 }
 
+function renderSnooze(): void {
+  clearTimeout(snoozeTimer);
+  const left = snooze.remaining(Date.now());
+  statusBar.setSnoozed(left > 0 ? formatRemaining(left) : null);
+  // Re-render each minute (and once when it ends).
+  if (left > 0) snoozeTimer = setTimeout(renderSnooze, Math.min(left, 60_000));
+}
+
+async function setLanguageDisabled(languageId: string, disable: boolean): Promise<void> {
+  const cfg = vscode.workspace.getConfiguration('bytefill');
+  const next = toggleLanguage(cfg.get<string[]>('disabledLanguages') ?? [], languageId, disable);
+  await cfg.update('disabledLanguages', next, vscode.ConfigurationTarget.Global);
+}
+
+async function showStatusMenu(): Promise<void> {
+  const languageId = vscode.window.activeTextEditor?.document.languageId;
+  const entries = statusMenuEntries({
+    snoozed: snooze.active(Date.now()),
+    languageId,
+    languageDisabled: languageId ? current.disabledLanguages.includes(languageId) : false,
+  });
+  const picked = await vscode.window.showQuickPick(entries, { title: 'bytefill', placeHolder: statusBar.summary() });
+  if (!picked) return;
+  const act: Record<MenuAction, () => unknown> = {
+    snooze5: () => snooze.snooze(5 * 60_000, Date.now()),
+    snooze30: () => snooze.snooze(30 * 60_000, Date.now()),
+    resume: () => snooze.resume(),
+    disableLanguage: () => languageId && setLanguageDisabled(languageId, true),
+    enableLanguage: () => languageId && setLanguageDisabled(languageId, false),
+    chooseModel: () => vscode.commands.executeCommand('bytefill.selectModelFolder'),
+    showStatus: () => vscode.commands.executeCommand('bytefill.showStatus'),
+    showLogs: () => output.show(true),
+  };
+  await act[picked.action]();
+  renderSnooze();
+}
+
 async function setEnabled(enabled: boolean): Promise<void> {
   await vscode.workspace.getConfiguration('bytefill').update('enable', enabled, vscode.ConfigurationTarget.Global);
 }
@@ -198,6 +245,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   current = currentConfig();
 
   context.subscriptions.push(
+    reportChanged,
+    vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, {
+      onDidChange: reportChanged.event,
+      provideTextDocumentContent: () => reportText,
+    }),
+    vscode.commands.registerCommand('bytefill.statusMenu', () => showStatusMenu()),
+    // Run by VS Code when an inline item is accepted (the server puts it on every item).
+    // (Literal for the manifest check; equals ACCEPT_COMMAND.)
+    vscode.commands.registerCommand('bytefill.didAccept', (args: unknown) => {
+      if (client?.state === State.Running && args && typeof args === 'object') void client.sendNotification(DidAcceptNotification, args as DidAcceptParams);
+    }),
+    { dispose: () => clearTimeout(snoozeTimer) },
     vscode.commands.registerCommand('bytefill.enable', () => setEnabled(true)),
     vscode.commands.registerCommand('bytefill.disable', () => setEnabled(false)),
     vscode.commands.registerCommand('bytefill.showLogs', () => output.show(true)),
@@ -229,6 +288,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       try {
         const s = await client.sendRequest(StatusRequest);
         output.appendLine(`[status] ${JSON.stringify(s, null, 2)}`);
+        reportText = formatReport(s);
+        const uri = vscode.Uri.parse(`${REPORT_SCHEME}:bytefill%20status`);
+        reportChanged.fire(uri);
+        await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: true });
         const choice = await vscode.window.showInformationMessage(formatStatus(s), 'Show Logs', 'Reload Model');
         if (choice === 'Show Logs') output.show(true);
         else if (choice === 'Reload Model') {

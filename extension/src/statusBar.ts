@@ -1,4 +1,5 @@
-// The status bar item: idle / loading / generating / error / disabled. Click -> showStatus.
+// The status bar item: idle / loading / generating / error / disabled / snoozed. Click -> the
+// quick menu (snooze, disable for this language, choose model, status, logs).
 import * as vscode from 'vscode';
 import type { LoadState } from '../../language-server/src/index';
 
@@ -9,11 +10,12 @@ export class StatusBar implements vscode.Disposable {
   private generating = 0;
   /** Percentage of a model download in progress, shown while loading. */
   private downloadPercent: number | null = null;
+  private snoozed: string | null = null;
 
   constructor() {
     this.item = vscode.window.createStatusBarItem('bytefill.status', vscode.StatusBarAlignment.Right, 100);
     this.item.name = 'bytefill';
-    this.item.command = 'bytefill.showStatus';
+    this.item.command = 'bytefill.statusMenu';
     this.render();
     this.item.show();
   }
@@ -23,6 +25,17 @@ export class StatusBar implements vscode.Disposable {
     this.message = message;
     this.downloadPercent = state === 'loading' ? downloadPercent : null;
     this.render();
+  }
+
+  /** Snoozed with this much time left ("4 min"), or null. */
+  setSnoozed(left: string | null): void {
+    this.snoozed = left;
+    this.render();
+  }
+
+  /** One line for the quick menu's placeholder. */
+  summary(): string {
+    return this.snoozed ? `Snoozed (${this.snoozed} left)` : `${this.state}: ${this.message}`;
   }
 
   /** Counts requests in flight; shown as "generating" while any is. */
@@ -59,6 +72,10 @@ export class StatusBar implements vscode.Disposable {
         i.text = this.generating > 0 ? '$(sync~spin) bytefill' : '$(check) bytefill';
         i.tooltip = this.generating > 0 ? 'bytefill: generating…' : `bytefill: ${this.message}`;
         break;
+    }
+    if (this.snoozed && this.state !== 'error') {
+      i.text = '$(clock) bytefill';
+      i.tooltip = `bytefill: snoozed, ${this.snoozed} left (click to resume)`;
     }
   }
 

@@ -1,5 +1,5 @@
 // Human-readable one-paragraph summary of a bytefill/status result (pure; unit-tested).
-import type { StatusResult } from '../../language-server/src/index';
+import type { LanguageStats, LatencySummary, RequestTimings, StatusResult } from '../../language-server/src/index';
 
 export function formatStatus(s: StatusResult): string {
   const parts: string[] = [];
@@ -15,4 +15,50 @@ export function formatStatus(s: StatusResult): string {
   const r = s.requests;
   parts.push(`Requests: ${r.total} (completed ${r.completed}, cached ${r.cached}, cancelled ${r.cancelled}, empty ${r.empty}, errors ${r.errors}).`);
   return parts.join(' ');
+}
+
+const ms = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : `${Math.round(x)} ms`);
+const share = (n: number, d: number): string => (d > 0 ? `${Math.round((100 * n) / d)}%` : '-');
+
+/** A text histogram of answer latencies: one row per bucket, bars scaled to the largest. */
+export function latencyHistogram(l: LatencySummary, width = 30): string[] {
+  const max = Math.max(1, ...l.histogram);
+  return l.histogram.map((n, i) => {
+    const lo = i === 0 ? 0 : l.boundsMs[i - 1];
+    const label = i < l.boundsMs.length ? `${lo}-${l.boundsMs[i]} ms` : `> ${lo} ms`;
+    const bar = '#'.repeat(Math.round((n / max) * width));
+    return `${label.padStart(14)} | ${bar}${n ? ` ${n}` : ''}`;
+  });
+}
+
+function statsLines(name: string, s: LanguageStats): string[] {
+  const accepted = s.acceptedFull + s.acceptedPartial;
+  return [
+    `${name}: ${s.shown} shown, ${s.acceptedFull} accepted + ${s.acceptedPartial} partly (${share(accepted, s.shown)}), ` +
+      `${s.charsAccepted} characters accepted; latency p50 ${ms(s.latency.p50)}, p95 ${ms(s.latency.p95)} (${s.latency.count} answers); ` +
+      `from cache ${s.cacheHits}, from speculation ${s.speculationHits}`,
+  ];
+}
+
+function stageLines(t: RequestTimings): string[] {
+  return [
+    `Last request (${t.languageId}, ${t.candidates} candidate${t.candidates === 1 ? '' : 's'}): ${ms(t.totalMs)} total`,
+    `  debounce ${ms(t.debounceMs)}, queue ${ms(t.queueMs)}, prompt ${ms(t.promptMs)}, prefill ${ms(t.prefillMs)}, ` +
+      `covers ${ms(t.coversMs)}, decode ${ms(t.decodeMs)}, post-process ${ms(t.postprocessMs)}`,
+  ];
+}
+
+/** The full report of "bytefill: Show Status" (counted in this session only, never sent anywhere). */
+export function formatReport(s: StatusResult): string {
+  const lines = [formatStatus(s), ''];
+  if (s.stats) {
+    lines.push('Usage in this session (counted locally, never sent anywhere)', '');
+    lines.push(...statsLines('All languages', s.stats.total));
+    for (const [id, l] of Object.entries(s.stats.byLanguage).sort()) lines.push(...statsLines(`  ${id}`, l));
+    const sp = s.stats.speculation;
+    lines.push('', `Speculation: ${sp.started} started, ${sp.finished} ready, ${sp.cancelled} cancelled, ${sp.empty} empty, ${sp.used} used (${share(sp.used, sp.finished)} of the ready ones)`);
+    lines.push('', 'Answer latency:', ...latencyHistogram(s.stats.total.latency));
+  }
+  if (s.lastRequest) lines.push('', ...stageLines(s.lastRequest));
+  return lines.join('\n');
 }

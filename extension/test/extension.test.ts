@@ -13,9 +13,11 @@ import {
 } from '../src/config';
 import { RestartPolicy } from '../src/restartPolicy';
 import { CURATED_MODELS, buildPickItems, formatDownload, hubIdError } from '../src/modelPicker';
-import { formatStatus } from '../src/statusText';
-import { DEFAULT_CONFIG, ENGINE_ERROR_CODES, engineErrorOf, StatusResult } from '../../language-server/src/index';
+import { formatReport, formatStatus, latencyHistogram } from '../src/statusText';
+import { ACCEPT_COMMAND, DEFAULT_CONFIG, ENGINE_ERROR_CODES, engineErrorOf, StatusResult } from '../../language-server/src/index';
 import { presentEngineError } from '../src/errorText';
+import { Snooze, formatRemaining } from '../src/snooze';
+import { statusMenuEntries, toggleLanguage } from '../src/statusMenu';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -53,6 +55,7 @@ test('every command the extension registers is contributed', () => {
   for (const c of ['bytefill.enable', 'bytefill.disable', 'bytefill.selectModelFolder', 'bytefill.showStatus', 'bytefill.showLogs', 'bytefill.triggerCompletion']) {
     assert.ok(contributed.includes(c), c);
   }
+  assert.ok(registered.includes(ACCEPT_COMMAND), 'the command the server puts on inline items is registered');
   assert.equal(pkg.main, './dist/extension.js');
   assert.ok(pkg.activationEvents.includes('onStartupFinished'));
 });
@@ -197,4 +200,50 @@ test('download notification text: bytes, total, percent, speed, file', () => {
   const d = formatDownload({ repo: 'o/n', file: 'onnx/model_q4.onnx', bytes: 450_000_000, total: 900_000_000, bytesPerSecond: 25_000_000 });
   assert.equal(d.percent, 50);
   assert.equal(d.message, '450 MB of 900 MB (50%, 25 MB/s): onnx/model_q4.onnx');
+});
+
+test('Snooze: active until its time, resumable, remaining time formatted', () => {
+  const s = new Snooze();
+  assert.equal(s.active(1000), false);
+  s.snooze(5 * 60_000, 1000);
+  assert.equal(s.active(1000 + 5 * 60_000 - 1), true);
+  assert.equal(s.active(1000 + 5 * 60_000), false);
+  assert.equal(formatRemaining(s.remaining(1000)), '5 min');
+  assert.equal(formatRemaining(30_000), '30 s');
+  s.resume();
+  assert.equal(s.active(1001), false);
+  assert.equal(s.remaining(1001), 0);
+});
+
+test('status menu: snooze 5/30, resume only when snoozed, disable/enable for the current language, model, status, logs', () => {
+  const a = statusMenuEntries({ snoozed: false, languageId: 'python', languageDisabled: false }).map((e) => e.action);
+  assert.deepEqual(a, ['snooze5', 'snooze30', 'disableLanguage', 'chooseModel', 'showStatus', 'showLogs']);
+  const b = statusMenuEntries({ snoozed: true, languageId: 'python', languageDisabled: true }).map((e) => e.action);
+  assert.deepEqual(b, ['resume', 'snooze5', 'snooze30', 'enableLanguage', 'chooseModel', 'showStatus', 'showLogs']);
+  assert.ok(!statusMenuEntries({ snoozed: false, languageId: undefined, languageDisabled: false }).some((e) => e.action === 'disableLanguage'));
+  assert.deepEqual(toggleLanguage(['go'], 'python', true), ['go', 'python']);
+  assert.deepEqual(toggleLanguage(['go', 'python'], 'python', false), ['go']);
+  assert.deepEqual(toggleLanguage(['python'], 'python', true), ['python'], 'no duplicates');
+});
+
+test('formatReport: usage per language, speculation, a latency histogram and the stages of the last request', () => {
+  const lat = { count: 4, p50: 20, p95: 900, boundsMs: [10, 30, 100], histogram: [1, 2, 0, 1] };
+  const lang = { requests: 5, shown: 4, acceptedFull: 1, acceptedPartial: 1, charsAccepted: 12, cacheHits: 1, speculationHits: 1, latency: lat };
+  const s = {
+    state: 'ready', error: null, errorCode: null, models: [], configuredModels: [], device: 'cpu', ensemble: null, mode: 'byte',
+    lastLatencyMs: 120, loadMs: 300, requests: { total: 5, completed: 3, cached: 1, cancelled: 1, empty: 0, errors: 0, notReady: 0 },
+    cacheSize: 2, serverVersion: '0.1.0',
+    stats: { total: lang, byLanguage: { python: lang }, speculation: { started: 3, finished: 2, cancelled: 1, empty: 0, used: 1 } },
+    lastRequest: { languageId: 'python', debounceMs: 75, queueMs: 0, promptMs: 1, prefillMs: 10, coversMs: 20, decodeMs: 80, postprocessMs: 1, totalMs: 190, candidates: 1 },
+  } as StatusResult;
+  const t = formatReport(s);
+  assert.match(t, /4 shown, 1 accepted \+ 1 partly \(50%\), 12 characters accepted/);
+  assert.match(t, /p50 20 ms, p95 900 ms/);
+  assert.match(t, /python:/);
+  assert.match(t, /1 used \(50% of the ready ones\)/);
+  assert.match(t, /covers 20 ms, decode 80 ms, post-process 1 ms/);
+  const h = latencyHistogram(lat, 10);
+  assert.equal(h.length, 4);
+  assert.match(h[1], /10-30 ms \| #{10} 2$/);
+  assert.match(h[3], /> 100 ms \| #{5} 1$/);
 });

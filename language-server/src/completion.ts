@@ -1,5 +1,5 @@
-// One inline-completion request, end to end: cache, debounce, cancellation, context,
-// single/multi-line decision, engine call, post-processing.
+// One inline-completion request, end to end: cache, speculation, debounce, cancellation, context,
+// single/multi-line decision, engine call (several candidates), post-processing, statistics.
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import {
   CancellationToken,
@@ -14,9 +14,14 @@ import { OpenDoc, contextWindow, extraSnippets, looksBinary } from './context';
 import { sleep } from './debounce';
 import { EngineHost } from './engineHost';
 import { Logger, errorMessage } from './logger';
-import { postprocess } from './postprocess';
+import type { Engine } from '../../engine/src/index';
+import { finishCandidates, requestShape } from './pipeline';
 import { lineAfterCursor, lineBeforeCursor } from './postprocess/types';
-import { RequestCounts, ServerConfig } from './protocol';
+import { ACCEPT_COMMAND, RequestCounts, RequestTimings, ServerConfig } from './protocol';
+import { AcceptanceTracker } from './acceptance';
+import { SpeculationTarget, Speculator } from './speculation';
+import { decideForText } from './syntax/decide';
+import { AnswerSource, Stats } from './stats';
 import { DocumentTrees } from './syntax/documentTrees';
 import { SyntaxFacts, decideMultiline, syntaxFacts } from './syntax/multiline';
 
@@ -30,8 +35,6 @@ export interface CompletionDeps {
 }
 
 const EMPTY: InlineCompletionList = { items: [] };
-/** Single-line completions need few tokens; cap them to keep latency low. */
-const SINGLE_LINE_MAX_TOKENS = 48;
 
 export function newCounts(): RequestCounts {
   return { total: 0, completed: 0, cached: 0, cancelled: 0, empty: 0, errors: 0, notReady: 0 };
@@ -40,12 +43,19 @@ export function newCounts(): RequestCounts {
 export class CompletionService {
   readonly counts = newCounts();
   lastLatencyMs: number | null = null;
+  /** Per-stage timing of the last request that ran the engine. */
+  lastTimings: RequestTimings | null = null;
+  readonly stats = new Stats();
+  readonly accepts = new AcceptanceTracker();
+  readonly speculator: Speculator;
   /** Requests in flight, by document; a newer request for any document supersedes them all
    *  (the engine runs one generation at a time, so stale work only delays the latest). */
   private inflight: AbortController | null = null;
   private seq = 0;
 
-  constructor(private readonly deps: CompletionDeps) {}
+  constructor(private readonly deps: CompletionDeps) {
+    this.speculator = new Speculator((target, signal) => this.speculate(target, signal));
+  }
 
   async provide(
     doc: TextDocument,
@@ -58,6 +68,7 @@ export class CompletionService {
     const id = ++this.seq;
     this.counts.total++;
     if (!config.enable || !languageEnabled(config, doc.languageId)) return EMPTY;
+    this.stats.request(doc.languageId);
 
     this.inflight?.abort();
     const ac = new AbortController();
@@ -74,11 +85,29 @@ export class CompletionService {
       const pos = doc.positionAt(offset);
       const version = doc.version;
 
+      // Speculative work for exactly this state (the user accepted the shown suggestion) is this
+      // request's answer: wait for it. Any other request makes it stale.
+      const pending = this.speculator.pendingFor(doc.uri, text, offset);
+      if (pending) {
+        log.debug(`#${id} waiting for the speculative completion of this point`);
+        await Promise.race([pending, new Promise<void>((r) => ac.signal.addEventListener('abort', () => r(), { once: true }))]);
+        if (ac.signal.aborted) return this.cancelled(id);
+      } else this.speculator.cancel();
+
+      // Typing gets one candidate (fastest ghost text); an explicit request (the editor's
+      // next/previous suggestion keys ask explicitly) gets all of them.
+      const explicit = triggerKind === InlineCompletionTriggerKind.Invoked;
+      const want = explicit ? config.candidates : 1;
       const hit = cache.lookup({ uri: doc.uri, text, offset });
-      if (hit) {
+      if (hit && !(hit.typed === 0 && hit.entry.asked < want)) {
         this.counts.cached++;
-        log.debug(`#${id} cache hit (typed ${hit.typed})`);
-        return hit.completion.length > 0 ? list(hit.completion, pos) : EMPTY;
+        const source: AnswerSource = hit.entry.speculative && hit.typed === 0 ? 'speculation' : 'cache';
+        if (source === 'speculation') this.speculator.counts.used++;
+        log.debug(`#${id} ${source} hit (typed ${hit.typed}, ${hit.items.length} candidates)`);
+        // Typing through the suggestion on screen continues it; anything else is a new suggestion.
+        const continues = hit.typed > 0;
+        const items = explicit ? hit.items.slice(0, config.candidates) : hit.items;
+        return this.answer(doc, text, offset, pos, items, source, started, !continues, config);
       }
 
       const engine = host.ready;
@@ -87,61 +116,27 @@ export class CompletionService {
         return EMPTY;
       }
 
-      const explicit = triggerKind === InlineCompletionTriggerKind.Invoked;
       if (!explicit && !(await sleep(config.debounceMs, ac.signal))) return this.cancelled(id);
+      const debounceMs = Date.now() - started;
 
       // Edited during the debounce: this request is stale (the client asks again).
       if (doc.version !== version) return this.cancelled(id);
 
-      const win = contextWindow(text, offset, config.prefixChars, config.suffixChars);
-      if (looksBinary(win.prefix.slice(-2000)) || looksBinary(win.suffix.slice(0, 500))) {
-        log.debug(`#${id} binary content near the cursor: no completion`);
+      const multiline = await this.multiline(doc, version, text, offset);
+      if (multiline === null || ac.signal.aborted || doc.version !== version) return this.cancelled(id);
+
+      const out = await this.generate(engine, { uri: doc.uri, languageId: doc.languageId, text, offset }, multiline, ac.signal, config, want, id);
+      if (out === 'cancelled') return this.cancelled(id);
+      if (out === 'error') return EMPTY;
+      this.lastLatencyMs = Date.now() - started;
+      this.lastTimings = { ...out.timings, debounceMs, totalMs: this.lastLatencyMs };
+      if (out.items.length === 0) {
         this.counts.empty++;
         return EMPTY;
       }
-
-      const multiline = await this.multiline(doc, version, text, offset, win.prefix, win.suffix);
-      if (ac.signal.aborted || doc.version !== version) return this.cancelled(id);
-
-      const snippets = config.extraContext
-        ? extraSnippets({ uri: doc.uri, languageId: doc.languageId, prefix: win.prefix }, this.deps.openDocs())
-        : undefined;
-
-      let raw: string;
-      try {
-        const res = await engine.complete({
-          prefix: win.prefix,
-          suffix: win.suffix,
-          snippets,
-          mode: config.mode,
-          maxTokens: multiline ? config.maxTokens : Math.min(config.maxTokens, SINGLE_LINE_MAX_TOKENS),
-          maxTimeMs: config.maxTimeMs,
-          stop: multiline ? undefined : ['\n'],
-          uscd: config.uscd.enabled ? { ...config.uscd } : undefined,
-          signal: ac.signal,
-        });
-        if (res.stopReason === 'aborted' || ac.signal.aborted) return this.cancelled(id);
-        raw = res.completion;
-        this.lastLatencyMs = Date.now() - started;
-        log.debug(
-          `#${id} ${res.mode} ${multiline ? 'multi' : 'single'}-line: ${res.generatedTokens} tokens in ${res.ms} ms ` +
-            `(${res.stopReason}) ${JSON.stringify(raw.slice(0, 80))}`,
-        );
-      } catch (e) {
-        if (ac.signal.aborted || (e as { code?: string }).code === 'ABORTED') return this.cancelled(id);
-        this.counts.errors++;
-        log.error(`#${id} completion failed: ${errorMessage(e)}`);
-        return EMPTY;
-      }
-
-      const out = postprocess(raw, { languageId: doc.languageId, prefix: win.prefix, suffix: win.suffix, multiline });
-      if (out === null) {
-        this.counts.empty++;
-        return EMPTY;
-      }
-      cache.store(doc.uri, text, offset, out, multiline);
+      cache.store(doc.uri, text, offset, out.items, multiline, { asked: want });
       this.counts.completed++;
-      return list(out, pos);
+      return this.answer(doc, text, offset, pos, out.items, 'engine', started, true, config);
     } catch (e) {
       this.counts.errors++;
       log.error(`#${id} inline completion failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
@@ -152,35 +147,148 @@ export class CompletionService {
     }
   }
 
+  /** Records and returns a non-empty answer; starts speculating on its first item. */
+  private answer(
+    doc: TextDocument, text: string, offset: number, pos: Position, items: string[],
+    source: AnswerSource, started: number, newSuggestion: boolean, config: ServerConfig,
+  ): InlineCompletionList {
+    this.stats.answered(doc.languageId, source, Date.now() - started, newSuggestion);
+    const shownId = this.accepts.shown({ uri: doc.uri, languageId: doc.languageId, text, offset, items });
+    if (config.speculate) {
+      const target = Speculator.accepted(doc.uri, doc.languageId, text, offset, items[0]);
+      if (!this.deps.cache.lookup(target)) this.speculator.start(target);
+    }
+    return {
+      items: items.map((insertText, index): InlineCompletionItem => ({
+        insertText,
+        range: { start: pos, end: pos },
+        command: { title: 'bytefill: accepted', command: ACCEPT_COMMAND, arguments: [{ id: shownId, index }] },
+      })),
+    };
+  }
+
+  /** Engine call and post-processing for one point; items distinct after post-processing. */
+  private async generate(
+    engine: Engine,
+    at: SpeculationTarget,
+    multiline: boolean,
+    signal: AbortSignal,
+    config: ServerConfig,
+    candidates: number,
+    id: number | string,
+  ): Promise<{ items: string[]; timings: Omit<RequestTimings, 'debounceMs' | 'totalMs'> } | 'cancelled' | 'error'> {
+    const { log } = this.deps;
+    const win = contextWindow(at.text, at.offset, config.prefixChars, config.suffixChars);
+    if (looksBinary(win.prefix.slice(-2000)) || looksBinary(win.suffix.slice(0, 500))) {
+      log.debug(`#${id} binary content near the cursor: no completion`);
+      return { items: [], timings: emptyTimings(at.languageId) };
+    }
+    const shape = requestShape(win.prefix, win.suffix, multiline, config.maxTokens);
+    const snippets = config.extraContext
+      ? extraSnippets({ uri: at.uri, languageId: at.languageId, prefix: win.prefix }, this.deps.openDocs())
+      : undefined;
+    let res;
+    try {
+      res = await engine.complete({
+        prefix: win.prefix,
+        suffix: win.suffix,
+        snippets,
+        mode: config.mode,
+        maxTokens: shape.maxTokens,
+        maxTimeMs: config.maxTimeMs,
+        stop: shape.stop,
+        stopAfterLeadingWhitespace: shape.stopAfterLeadingWhitespace,
+        uscd: config.uscd.enabled ? { ...config.uscd } : undefined,
+        candidates,
+        signal,
+      });
+      if (res.stopReason === 'aborted' || signal.aborted) return 'cancelled';
+    } catch (e) {
+      if (signal.aborted || (e as { code?: string }).code === 'ABORTED') return 'cancelled';
+      this.counts.errors++;
+      log.error(`#${id} completion failed: ${errorMessage(e)}`);
+      return 'error';
+    }
+    const raws = res.items?.map((i) => i.completion) ?? [res.completion];
+    log.debug(
+      `#${id} ${res.mode} ${multiline ? 'multi' : 'single'}-line: ${res.generatedTokens} tokens in ${Math.round(res.ms)} ms ` +
+        `(${res.stopReason}, ${raws.length} candidates) ${JSON.stringify(raws[0].slice(0, 80))}`,
+    );
+    const t = performance.now();
+    const items = finishCandidates(raws, { languageId: at.languageId, prefix: win.prefix, suffix: win.suffix }, shape);
+    const e = res.timings;
+    return {
+      items,
+      timings: {
+        languageId: at.languageId,
+        queueMs: e?.queueMs ?? 0,
+        promptMs: e?.promptMs ?? 0,
+        prefillMs: e?.prefillMs ?? 0,
+        coversMs: e?.coversMs ?? 0,
+        decodeMs: e?.decodeMs ?? res.ms,
+        postprocessMs: performance.now() - t,
+        candidates: items.length,
+      },
+    };
+  }
+
+  /** The speculation runner: computes the point after an accept and stores it in the cache. */
+  private async speculate(target: SpeculationTarget, signal: AbortSignal): Promise<boolean> {
+    const engine = this.deps.host.ready;
+    const config = this.deps.config();
+    if (!engine || !config.speculate) return false;
+    // The same decision a request there would take, from a parse of the text after the accept.
+    const multiline = await decideForText(this.deps.trees, `speculation:${target.uri}`, target.text, target.offset, target.languageId);
+    if (signal.aborted) return false;
+    // One candidate: the answer after an accept is shown while typing (explicit requests recompute).
+    const out = await this.generate(engine, target, multiline, signal, config, 1, 'speculative');
+    if (typeof out === 'string' || signal.aborted || out.items.length === 0) return false;
+    this.deps.cache.store(target.uri, target.text, target.offset, out.items, multiline, { speculative: true });
+    this.deps.log.debug(`speculative completion ready: ${JSON.stringify(out.items[0].slice(0, 80))}`);
+    return true;
+  }
+
+  /** A document changed: stale speculation stops; accepts are counted. */
+  documentChanged(uri: string, text: () => string): void {
+    this.speculator.documentChanged(uri, text);
+    const ev = this.accepts.documentChanged(uri, text());
+    if (ev) this.stats.accepted(ev.languageId, ev.kind === 'full', ev.chars);
+  }
+
+  /** The editor accepted a whole suggestion (bytefill/didAccept). */
+  didAccept(id: number, index?: number): void {
+    const ev = this.accepts.didAccept(id, index);
+    if (ev) this.stats.accepted(ev.languageId, true, ev.chars);
+  }
+
   private cancelled(id: number): InlineCompletionList {
     this.counts.cancelled++;
     this.deps.log.debug(`#${id} cancelled`);
     return EMPTY;
   }
 
-  private async multiline(
-    doc: TextDocument,
-    version: number,
-    text: string, offset: number, prefix: string, suffix: string): Promise<boolean> {
+  /** Single- or multi-line at the cursor; null when the document changed meanwhile. */
+  private async multiline(doc: TextDocument, version: number, text: string, offset: number): Promise<boolean | null> {
+    const win = contextWindow(text, offset, 2000, 500);
     let facts: SyntaxFacts | null = null;
     try {
       const tree = await this.deps.trees.tree(doc.uri, () => doc.getText());
-      if (doc.version !== version) return false;
+      if (doc.version !== version) return null;
       if (tree) facts = syntaxFacts(tree, text, offset, doc.languageId);
       this.deps.log.debug(`syntax ${doc.languageId}: ${facts ? JSON.stringify(facts) : 'no tree (heuristics)'}`);
     } catch (e) {
       this.deps.log.warn(`tree-sitter failed on ${doc.uri}: ${errorMessage(e)}`);
     }
-    return decideMultiline(lineBeforeCursor(prefix), lineAfterCursor(suffix), doc.languageId, facts);
+    return decideMultiline(lineBeforeCursor(win.prefix), lineAfterCursor(win.suffix), doc.languageId, facts);
   }
 
   /** Aborts whatever is running (shutdown, reload). */
   abortAll(): void {
     this.inflight?.abort();
+    this.speculator.cancel();
   }
 }
 
-function list(insertText: string, pos: Position): InlineCompletionList {
-  const item: InlineCompletionItem = { insertText, range: { start: pos, end: pos } };
-  return { items: [item] };
+function emptyTimings(languageId: string): Omit<RequestTimings, 'debounceMs' | 'totalMs'> {
+  return { languageId, queueMs: 0, promptMs: 0, prefillMs: 0, coversMs: 0, decodeMs: 0, postprocessMs: 0, candidates: 0 };
 }

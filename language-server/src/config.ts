@@ -76,5 +76,6 @@ export function clientSettingsChanged(before: ServerConfig, after: ServerConfig)
 
 /** Whether a document language is enabled by the `languages` setting. */
 export function languageEnabled(c: ServerConfig, languageId: string): boolean {
+  if (c.disabledLanguages.includes(languageId)) return false;
   return c.languages.includes('*') || c.languages.includes(languageId);
 }

@@ -90,7 +90,68 @@ export interface StatusResult {
   requests: RequestCounts;
   cacheSize: number;
   serverVersion: string;
+  /** Local usage statistics (never sent anywhere). */
+  stats?: StatsResult;
+  /** Where the time of the last request that ran the engine went. */
+  lastRequest?: RequestTimings | null;
 }
+
+export interface LatencySummary {
+  count: number;
+  p50: number | null;
+  p95: number | null;
+  /** Upper bounds of the histogram buckets, ms; the last bucket counts everything above. */
+  boundsMs: number[];
+  histogram: number[];
+}
+
+export interface LanguageStats {
+  /** Inline-completion requests received. */
+  requests: number;
+  /** New suggestions shown (continuing one while typing through it is not a new one). */
+  shown: number;
+  acceptedFull: number;
+  /** Accept-word / accept-line: part of a suggestion inserted at once. */
+  acceptedPartial: number;
+  charsAccepted: number;
+  /** Answers from the completion cache (typing through, repeated requests). */
+  cacheHits: number;
+  /** Answers computed ahead of time, while the previous suggestion was shown. */
+  speculationHits: number;
+  /** Latency of non-empty answers, from request to response. */
+  latency: LatencySummary;
+}
+
+export interface StatsResult {
+  total: LanguageStats;
+  byLanguage: Record<string, LanguageStats>;
+  /** Speculative jobs: started = finished + cancelled + empty + (one running). */
+  speculation: { started: number; finished: number; cancelled: number; empty: number; used: number };
+}
+
+/** Per-stage time of one request, ms. */
+export interface RequestTimings {
+  languageId: string;
+  debounceMs: number;
+  queueMs: number;
+  promptMs: number;
+  prefillMs: number;
+  coversMs: number;
+  decodeMs: number;
+  postprocessMs: number;
+  totalMs: number;
+  candidates: number;
+}
+
+/** `bytefill/didAccept`: the editor accepted a whole suggestion (sent by the item's command). */
+export interface DidAcceptParams {
+  id: number;
+  /** Which candidate (0 = the first). */
+  index?: number;
+}
+
+/** The command the server puts on each inline item; the client forwards it as bytefill/didAccept. */
+export const ACCEPT_COMMAND = 'bytefill.didAccept';
 
 export interface RequestCounts {
   total: number;
@@ -127,6 +188,8 @@ export const CachedModelsRequest = new RequestType0<CachedModelInfo[], void>('by
 export const DownloadSizesRequest = new RequestType<DownloadSizesParams, DownloadSizeInfo[], void>('bytefill/downloadSizes');
 /** Server -> client: something failed that the user should see. */
 export const ErrorNotification = new NotificationType<ErrorParams>('bytefill/error');
+/** Client -> server: the editor accepted a whole suggestion (the inline item's command). */
+export const DidAcceptNotification = new NotificationType<DidAcceptParams>('bytefill/didAccept');
 
 /**
  * JSON-RPC error codes of engine failures in ResponseErrors. JSON-RPC and LSP reserve

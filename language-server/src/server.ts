@@ -25,6 +25,7 @@ import {
   CancelDownloadRequest,
   DownloadSizeInfo,
   DownloadSizesRequest,
+  DidAcceptNotification,
   ErrorNotification,
   ErrorParams,
   LoadProgressNotification,
@@ -85,6 +86,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   });
   documents.onDidClose((e) => {
     trees.close(e.document.uri);
+    // Before forgetting the cache: a speculative job must not store into it afterwards.
+    completions.speculator.documentClosed(e.document.uri);
     cache.forget(e.document.uri);
   });
 
@@ -184,8 +187,16 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       requests: { ...completions.counts },
       cacheSize: cache.size,
       serverVersion: SERVER_VERSION,
+      stats: completions.stats.snapshot(completions.speculator.counts),
+      lastRequest: completions.lastTimings,
     };
   }));
+
+  // Accept counting and stale speculation: see acceptance.ts and speculation.ts.
+  documents.onDidChangeContent((e) => completions.documentChanged(e.document.uri, () => e.document.getText()));
+  connection.onNotification(DidAcceptNotification, (p) => {
+    if (p && typeof p.id === 'number') completions.didAccept(p.id, typeof p.index === 'number' ? p.index : 0);
+  });
 
   connection.onRequest(ReloadRequest, lifecycle.gate(ReloadRequest.method, async (params) => {
     // Optional new settings; otherwise reload with the current ones.

@@ -181,6 +181,26 @@ export const SETTINGS = {
     onChange: 'clearCache',
     description: 'Add snippets from other open files of the same language to the prompt.',
   }),
+  candidates: int({
+    default: 3,
+    minimum: 1,
+    maximum: 8,
+    // Cache entries remember how many were asked for; an explicit request asking more recomputes.
+    onChange: 'none',
+    description:
+      'Distinct suggestions offered when asked explicitly (the next/previous suggestion keys, or Trigger Completion); typing shows the first one only, which costs no extra time. Alternatives start from the next-best first tokens and are decoded in one batch.',
+  }),
+  speculate: bool({
+    default: true,
+    onChange: 'none',
+    description:
+      'While a suggestion is shown, compute the next one as if it were accepted, so it appears at once after Tab. Runs only while nothing else does; any other keystroke cancels it.',
+  }),
+  disabledLanguages: strings({
+    default: [],
+    onChange: 'none',
+    description: 'Language ids never completed in (set from the status bar menu: "Disable for this language").',
+  }),
   logLevel: oneOf<LogLevelName>({
     default: 'info',
     onChange: 'none',

@@ -42,7 +42,7 @@ describe('language server over stdio (bundled model)', () => {
     await c.open(PY, 'python', text);
     const pos = endOf(text);
     const items = await c.complete(PY, pos.line, pos.character);
-    assert.equal(items.length, 1, 'one item');
+    assert.ok(items.length >= 1 && items.length <= 3, `1 to 3 candidates (bytefill.candidates default), got ${items.length}`);
     const it = items[0];
     assert.equal(typeof it.insertText, 'string');
     const insert = it.insertText as string;
@@ -64,7 +64,7 @@ describe('language server over stdio (bundled model)', () => {
     const t = Date.now();
     const items = await c.complete(PY, pos.line, pos.character + 1);
     const ms = Date.now() - t;
-    assert.equal(items.length, 1);
+    assert.ok(items.length >= 1);
     assert.match(items[0].insertText as string, /^ue/);
     assert.equal((await c.status()).requests.cached, before + 1);
     assert.ok(ms < 1000, `cache hit took ${ms} ms`);
@@ -104,7 +104,7 @@ describe('language server over stdio (bundled model)', () => {
     const second = c.complete(uri, pos.line, pos.character);
     const [a, b] = await Promise.all([first, second]);
     assert.equal(a.length, 0, 'older request answered empty');
-    assert.ok(b.length <= 1);
+    assert.ok(b.length <= 3);
   });
 
   test('a storm of 100 keystroke requests in a second: only the latest does work', async () => {
@@ -151,7 +151,7 @@ describe('language server over stdio (bundled model)', () => {
     const pos = endOf(text);
     const t = Date.now();
     const items = await c.complete(uri, pos.line, pos.character);
-    assert.ok(items.length <= 1);
+    assert.ok(items.length <= 3);
     const mid = await c.complete(uri, 1000, 10);
     assert.ok(Array.isArray(mid));
     assert.ok(Date.now() - t < 20000, `took ${Date.now() - t} ms`);
@@ -183,7 +183,7 @@ describe('language server over stdio (bundled model)', () => {
     const before = (await c.status()).requests.errors;
     const pos = endOf(text);
     const items = await c.complete(uri, pos.line, pos.character, undefined, true);
-    assert.ok(items.length <= 1);
+    assert.ok(items.length <= 3);
     if (items.length) assert.equal(typeof items[0].insertText, 'string');
     assert.equal((await c.status()).requests.errors, before);
   });
@@ -202,7 +202,7 @@ describe('language server over stdio (bundled model)', () => {
     assert.equal(s.mode, 'token');
     assert.equal(s.loadMs, loadMs, 'no engine reload for a per-request setting');
     const items = await c.complete(uri, pos.line, pos.character);
-    assert.ok(items.length <= 1);
+    assert.ok(items.length <= 3);
     // Extra context from other open documents (snippets) goes through the engine without errors.
     const errors = (await c.status()).requests.errors;
     await c.configure({ extraContext: true, debounceMs: 20 });
@@ -285,7 +285,7 @@ describe('bundled dist/server.js', { skip: !fs.existsSync(path.join(REPO, 'dist'
       const text = 'for item in items:\n    conti';
       await c.open(uri, 'python', text);
       const items = await c.complete(uri, 1, 9);
-      assert.equal(items.length, 1);
+      assert.ok(items.length >= 1);
       // tree-sitter loaded from syntaxes/ inside the bundle (no silent fallback to heuristics).
       assert.ok(c.logs.some((l) => l.includes('syntax python: {')), c.logs.join('\n'));
     } finally {

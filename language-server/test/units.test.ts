@@ -7,6 +7,9 @@ import { contextWindow, extraSnippets, looksBinary, toWellFormed } from '../src/
 import { LruMap } from '../src/lru';
 import { sleep } from '../src/debounce';
 import { DEFAULT_CONFIG } from '../src/protocol';
+import { Speculator } from '../src/speculation';
+import { AcceptanceTracker } from '../src/acceptance';
+import { Stats } from '../src/stats';
 
 test('LruMap evicts the least recently used entry', () => {
   const m = new LruMap<string, number>(2);
@@ -124,4 +127,88 @@ test('normalizeConfig: modelVariant and offline, with a warning for an unknown v
   const a = normalizeConfig({}).config;
   assert.notEqual(modelKey(a), modelKey({ ...a, modelVariant: 'fp16' }));
   assert.notEqual(modelKey(a), modelKey({ ...a, offline: true }));
+});
+
+test('cache: all candidates are kept while typing agrees with them; an entry typed to its end no longer answers', () => {
+  const c = new CompletionCache(8);
+  const text = 'x = fo\n';
+  const at = 6;
+  c.store('u', text, at, ['obar', 'rmat(1)', 'o'], false, { asked: 3 });
+  const hit = c.lookup({ uri: 'u', text, offset: at })!;
+  assert.deepEqual(hit.items, ['obar', 'rmat(1)', 'o']);
+  assert.equal(hit.entry.asked, 3);
+  const typedO = 'x = foo\n';
+  assert.deepEqual(c.lookup({ uri: 'u', text: typedO, offset: at + 1 })!.items, ['bar'], '"o" typed to its end drops out');
+  const typedAll = 'x = foobar\n';
+  assert.equal(c.lookup({ uri: 'u', text: typedAll, offset: at + 4 }), undefined);
+});
+
+test('Speculator: a job is cancelled by any other state of its document, kept by exactly its own, and joinable', async () => {
+  const got: { signal?: AbortSignal; release?: () => void } = {};
+  const sp = new Speculator(
+    (_t, signal) =>
+      new Promise<boolean>((resolve) => {
+        got.signal = signal;
+        got.release = () => resolve(true);
+        signal.addEventListener('abort', () => resolve(false));
+      }),
+  );
+  const target = Speculator.accepted('u', 'python', 'ab|cd', 2, 'XY');
+  assert.equal(target.text, 'abXY|cd');
+  assert.equal(target.offset, 4);
+  sp.start(target);
+  assert.ok(sp.pendingFor('u', 'abXY|cd', 4));
+  assert.equal(sp.pendingFor('u', 'abXY|cd', 3), null);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.ok(got.signal, 'the runner started');
+  sp.documentChanged('other', () => 'zzz');
+  sp.documentChanged('u', () => 'abXY|cd');
+  assert.equal(got.signal!.aborted, false, 'the accepted state and other documents keep it');
+  sp.documentChanged('u', () => 'abX|cd');
+  assert.equal(got.signal!.aborted, true, 'another state of the document cancels it');
+  assert.equal(sp.counts.cancelled, 1);
+  assert.equal(sp.running, false);
+  // A job that finishes is counted once and can be awaited.
+  sp.start(target);
+  await new Promise((r) => setTimeout(r, 30));
+  const done = sp.pendingFor('u', 'abXY|cd', 4)!;
+  got.release!();
+  await done;
+  assert.equal(sp.counts.finished, 1);
+  assert.equal(sp.running, false);
+  // Closing the document cancels its job; closing another does not.
+  sp.start(target);
+  sp.documentClosed('other');
+  assert.equal(sp.running, true);
+  sp.documentClosed('u');
+  assert.equal(sp.running, false);
+  assert.equal(sp.counts.cancelled, 2);
+});
+
+test('AcceptanceTracker: one multi-character insertion of the suggestion is an accept; typing it one by one is not', () => {
+  const t = new AcceptanceTracker();
+  const text = 'x = \nend';
+  const id = t.shown({ uri: 'u', languageId: 'python', text, offset: 4, items: ['foo(bar)', 'baz'] });
+  assert.equal(t.documentChanged('u', 'x = f\nend'), null, 'one typed character');
+  assert.deepEqual(t.documentChanged('u', 'x = foo(\nend'), { kind: 'partial', languageId: 'python', chars: 3 });
+  assert.deepEqual(t.documentChanged('u', 'x = foo(bar)\nend'), { kind: 'full', languageId: 'python', chars: 4 });
+  assert.equal(t.didAccept(id), null, 'the same accept reported by the editor counts once');
+  const id2 = t.shown({ uri: 'u', languageId: 'python', text, offset: 4, items: ['foo(bar)'] });
+  assert.equal(t.documentChanged('u', 'x = q\nend'), null, 'something else typed');
+  assert.deepEqual(t.didAccept(id2), { kind: 'full', languageId: 'python', chars: 8 });
+});
+
+test('Stats: percentiles and histogram of answer latencies, per language and in total', () => {
+  const s = new Stats();
+  for (const ms of [5, 20, 50, 200, 5000]) s.answered('python', 'engine', ms, true);
+  s.answered('go', 'speculation', 1, true);
+  s.accepted('python', false, 4);
+  const snap = s.snapshot({ started: 1, finished: 1, cancelled: 0, empty: 0, used: 1 });
+  assert.equal(snap.byLanguage.python.latency.p50, 50);
+  assert.equal(snap.byLanguage.python.latency.p95, 5000);
+  assert.deepEqual(snap.byLanguage.python.latency.histogram, [1, 1, 1, 1, 0, 0, 1]);
+  assert.equal(snap.total.latency.count, 6);
+  assert.equal(snap.total.speculationHits, 1);
+  assert.equal(snap.total.acceptedPartial, 1);
+  assert.equal(snap.total.charsAccepted, 4);
 });

@@ -120,6 +120,28 @@ async function screenshot(page, name) {
   return p;
 }
 
+/** Clicks bytefill's status bar item and picks a row of its quick menu. */
+async function statusMenu(page, rowMatch) {
+  await page.locator('.statusbar-item', { hasText: 'bytefill' }).first().click();
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: rowMatch }).first();
+  await row.waitFor({ state: 'visible', timeout: 15_000 });
+  await row.click();
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
+}
+
+/** Runs "bytefill: Show Status" and returns the text of the report it opens (then closes it). */
+async function statusReport(page) {
+  await runCommand(page, 'bytefill: Show Status');
+  const tab = page.locator('.tabs-container .tab.active', { hasText: 'bytefill status' }).first();
+  await tab.waitFor({ timeout: 15_000 });
+  const text = await waitFor('the status report', async () => {
+    const t = await page.locator('.editor-instance .monaco-editor .view-lines').first().innerText();
+    return /Speculation:/.test(t) ? t.replace(/\u00a0/g, ' ') : null;
+  }, { timeoutMs: 10_000 });
+  await page.keyboard.press('Control+W');
+  return text;
+}
+
 /** Puts the cursor at the end of the file (mid-token), gets ghost text, accepts it with Tab. */
 async function ghostTextScenario(page, file, triggerTitles, shotName) {
   const name = path.basename(file);
@@ -285,6 +307,51 @@ test('bytefill in code-server (VS Code 1.100) through chromium', { timeout: 600_
       await sub('ghost text at a mid-token cursor in TypeScript, accepted with Tab', async () => {
         await timed('typescript ghost text + Tab', () =>
           ghostTextScenario(page, path.join(ws, TS_FILE), triggerTitles, 'ghost-text-typescript.png'));
+      });
+
+      await sub('after an accept the next suggestion comes from speculation, not a new generation', async () => {
+        // Both accepts above started a speculative completion of the point after them.
+        const ghost = await waitFor('ghost text after the accept', () => page.evaluate(readGhostText), { timeoutMs: 15_000 }).catch(() => null);
+        const report = await statusReport(page);
+        const spec = report.match(/Speculation: (\d+) started, (\d+) ready, \d+ cancelled, \d+ empty, (\d+) used/);
+        assert.ok(spec, `the status report has a speculation line:\n${report}`);
+        assert.ok(Number(spec[1]) >= 1, 'a speculative completion was started after an accept');
+        log(`after the accept: ghost text ${JSON.stringify(ghost?.text ?? null)}; ${spec[0]}`);
+        // The model may have nothing to add after the accepted text; when it shows something,
+        // it must have come from the speculative result.
+        if (ghost) assert.ok(Number(spec[3]) >= 1, `the ghost text after the accept was computed ahead:\n${report}`);
+      });
+
+      await sub('next/previous suggestion keys cycle distinct candidates', async () => {
+        await openFile(page, PY_FILE);
+        await page.keyboard.press('Control+End');
+        await page.keyboard.type('\ncount = len(ite');
+        let first = await waitFor('ghost text', () => page.evaluate(readGhostText), { timeoutMs: 25_000 }).catch(() => null);
+        if (!first) {
+          await runCommand(page, triggerTitles[0]);
+          first = await waitFor('ghost text', () => page.evaluate(readGhostText), { timeoutMs: 25_000 });
+        }
+        await page.keyboard.press('Alt+BracketRight');
+        const second = await waitFor('another candidate', async () => {
+          const g = await page.evaluate(readGhostText);
+          return g && g.text !== first.text ? g : null;
+        }, { timeoutMs: 25_000 });
+        log(`candidates: ${JSON.stringify(first.text)} -> ${JSON.stringify(second.text)}`);
+        await page.keyboard.press('Alt+BracketLeft');
+        await waitFor('the first candidate again', async () => (await page.evaluate(readGhostText))?.text === first.text, { timeoutMs: 10_000 });
+        await screenshot(page, 'candidates.png');
+        await page.keyboard.press('Escape');
+      });
+
+      await sub('snooze from the status bar menu stops suggestions; resume brings them back', async () => {
+        await statusMenu(page, 'Snooze for 5 minutes');
+        await waitFor('snoozed status bar item', async () => (await statusNow(page)).some((h) => /codicon-clock/.test(h.icons)), { timeoutMs: 10_000 });
+        await page.keyboard.type('.');
+        await sleep(1500);
+        assert.equal(await page.evaluate(readGhostText), null, 'no ghost text while snoozed');
+        await page.keyboard.press('Backspace');
+        await statusMenu(page, 'Resume completions');
+        await waitFor('status bar item back to ready', async () => !(await statusNow(page)).some((h) => /codicon-clock/.test(h.icons)), { timeoutMs: 10_000 });
       });
     } catch (e) {
       log(`code-server output:\n${server.output().slice(-3000)}`);

@@ -12,6 +12,9 @@ import { completeEnsemble } from '../ensemble/index';
 import { completeUscdWith } from '../uscd/index';
 import { formatHubId, resolveModel } from '../hub/index';
 
+/** Most candidates one request may ask for (each is a row of the decoding batch). */
+export const MAX_CANDIDATES = 8;
+
 export interface ModelInfo {
   name: string;
   dir: string;
@@ -88,7 +91,13 @@ export class Engine {
 
   /** Completes at the cursor between req.prefix and req.suffix. */
   complete(req: CompletionRequest): Promise<CompletionResult> {
-    return this.exclusive(req.signal, () => this.completeNow(req));
+    const queued = performance.now();
+    return this.exclusive(req.signal, async () => {
+      const started = performance.now();
+      const res = await this.completeNow(req);
+      if (res.timings) res.timings.queueMs = started - queued;
+      return res;
+    });
   }
 
   /** Runs `fn` when no other request is running (for eval/score helpers that use the models). */
@@ -120,6 +129,9 @@ export class Engine {
     if (!BOUNDARY_MODES.includes(mode)) throw new BytefillError('BAD_ARGUMENT', `unknown mode '${mode}' (expected token, heal or byte)`);
     if (req.maxTokens !== undefined && !(Number.isInteger(req.maxTokens) && req.maxTokens >= 0)) {
       throw new BytefillError('BAD_ARGUMENT', `maxTokens must be a non-negative integer, got ${req.maxTokens}`);
+    }
+    if (req.candidates !== undefined && !(Number.isInteger(req.candidates) && req.candidates >= 1 && req.candidates <= MAX_CANDIDATES)) {
+      throw new BytefillError('BAD_ARGUMENT', `candidates must be an integer in [1, ${MAX_CANDIDATES}], got ${req.candidates}`);
     }
     if (this.isEnsemble) {
       if (req.uscd?.enabled) throw new BytefillError('UNSUPPORTED', 'USCD with an ensemble is not supported: use one model, or turn USCD off');

@@ -48,9 +48,42 @@ export interface CompletionRequest {
   maxTimeMs?: number;
   /** Generation stops before any of these strings (they are not included). */
   stop?: string[];
+  /**
+   * Stop strings count only once something other than whitespace was generated: with stop ['\n'] at
+   * the end of a line, the completion may be the next line ('\n' + indentation + code).
+   */
+  stopAfterLeadingWhitespace?: boolean;
   sampling?: SamplingOptions;
   uscd?: UscdOptions;
+  /**
+   * Distinct completions wanted (default 1). The first is the ordinary one (greedy unless sampling);
+   * the others start from the next-best first tokens (byte mode: covers) and are decoded in the same
+   * batch. One model without USCD only; otherwise one item is returned.
+   */
+  candidates?: number;
+  /** Alternatives may run at most this long after the first candidate is done (ms, default 250). */
+  candidateExtraMs?: number;
   signal?: AbortSignal;
+}
+
+export interface CompletionItem {
+  completion: string;
+  stopReason: StopReason;
+  generatedTokens: number;
+}
+
+/** Where a request's time went, ms. */
+export interface StageTimings {
+  /** Waiting for earlier requests to finish. */
+  queueMs: number;
+  /** Trimming, tokenizing and assembling the prompt. */
+  promptMs: number;
+  /** Running the prompt through the model (prefix cache misses only). */
+  prefillMs: number;
+  /** Byte mode: scoring the cover tree at the prompt boundary. */
+  coversMs: number;
+  /** Token decoding (all candidates). */
+  decodeMs: number;
 }
 
 export type StopReason = 'eot' | 'stop' | 'max_tokens' | 'max_time' | 'aborted';
@@ -72,6 +105,9 @@ export interface CompletionResult {
   firstTokenMs?: number;
   /** Whether the prompt's KV prefix came from the cache (tokens reused). */
   cachedTokens?: number;
+  /** All candidates, distinct by text, items[0] being `completion` (when more than one was asked). */
+  items?: CompletionItem[];
+  timings?: StageTimings;
 }
 
 /** Download progress of a Hub model (see engine/src/hub). */

@@ -15,6 +15,8 @@ export interface GenerateOptions {
   /** Absolute time (Date.now()) after which generation stops. */
   deadline?: number;
   stopStrings?: string[];
+  /** Stop strings count only after the first non-whitespace output. */
+  stopAfterLeadingWhitespace?: boolean;
   signal?: AbortSignal;
   /** Bytes already produced before the first token (the byte layer's overhang). */
   initialBytes?: Uint8Array;
@@ -34,11 +36,19 @@ export interface GenerateResult {
   firstTokenAt?: number;
 }
 
-/** Index of the earliest occurrence of any stop string in text, or -1. */
-export function firstStopIndex(text: string, stops: readonly string[] | undefined): number {
+/**
+ * Index of the earliest occurrence of any stop string in text, or -1. With `afterLeadingWhitespace`,
+ * stops count only after the first non-whitespace character (a completion may start on the next line).
+ */
+export function firstStopIndex(text: string, stops: readonly string[] | undefined, afterLeadingWhitespace = false): number {
+  let from = 0;
+  if (afterLeadingWhitespace && stops?.length) {
+    from = text.search(/\S/);
+    if (from < 0) return -1;
+  }
   let cut = -1;
   for (const s of stops ?? []) {
-    const i = s ? text.indexOf(s) : -1;
+    const i = s ? text.indexOf(s, from) : -1;
     if (i >= 0 && (cut < 0 || i < cut)) cut = i;
   }
   return cut;
@@ -55,7 +65,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     const drop = Math.min(o.dropPrefixBytes ?? 0, bytes.length);
     return bytes.subarray(drop, bytes.length - incompleteUtf8Tail(bytes));
   };
-  const stopAt = (text: string) => firstStopIndex(text, o.stopStrings);
+  const stopAt = (text: string) => firstStopIndex(text, o.stopStrings, o.stopAfterLeadingWhitespace);
   // The initial overhang may already contain a stop string.
   let text = utf8DecodeLenient(visible());
   if (stopAt(text) >= 0) return { text: text.slice(0, stopAt(text)), tokens, stopReason: 'stop', steps: 0, contrastedSteps: 0 };

@@ -110,7 +110,7 @@ export async function completeEnsembleWith(members: EnsembleMember[], req: Ensem
       stats.push({ name: b.name, pendingAtStart: x.length - L, promptTokens: prompt.length, forwards: 0, forwardMs: 0, commits: 0, validityChecks: 0 });
     }
 
-    const stopAt = (s: string) => firstStopIndex(s, req.stop);
+    const stopAt = (s: string) => firstStopIndex(s, req.stop, req.stopAfterLeadingWhitespace);
 
     for (;;) {
       if (signal?.aborted) {
