@@ -13,6 +13,7 @@ import { BytefillError, Device, Logger, Provider } from '../core/types';
 import { findOnnxFile, loadModelConfig, ModelConfig } from './config';
 import { KVDType, KVShape, KVState } from './kv-state';
 import { DeviceKV } from './device-kv';
+import { prepareKeepLogitsGraph } from './logits-rewrite';
 import { createSession } from './session';
 
 export interface LoadOptions {
@@ -168,12 +169,22 @@ export class OnnxModel {
     const file = findOnnxFile(abs, opts.variant);
     const presents: string[] = [];
     for (let i = 0; i < config.numLayers; i++) presents.push(`present.${i}.key`, `present.${i}.value`);
-    const { session, provider } = await createSession(file, {
+    // A graph that computes every position's logits is rewritten to compute only those asked for.
+    let runFile = file;
+    if (opts.rewriteLogits !== false) {
+      try {
+        runFile = prepareKeepLogitsGraph(file, opts.log).file;
+      } catch (e) {
+        opts.log?.('warn', `could not rewrite ${file} to compute only the last logits (${errMsg(e)}); using it as it is`);
+      }
+    }
+    const { session, provider } = await createSession(runFile, {
       device: opts.device,
       threads: opts.threads,
       log: opts.log,
       deviceOutputs: presents,
       hostOutputs: ['logits'],
+      cacheOptimized: opts.cacheOptimized,
     });
     try {
       return new OnnxModel(abs, path.basename(abs), config, provider, file, session);

@@ -1,0 +1,99 @@
+// The sampler picks exactly what sorting the whole vocabulary would pick, without sorting it.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { softmax } from '../src/decode/distribution';
+import { mulberry32 } from '../src/decode/rng';
+import { keptBySorting, pickBySorting, pickFromKept, Sampler } from '../src/decode/sampler';
+import { SamplingOptions } from '../src/core/types';
+
+const V = 151936;
+
+function randomLogits(seed: number, std: number): Float32Array {
+  const r = mulberry32(seed);
+  const out = new Float32Array(V);
+  for (let i = 0; i < V; i++) {
+    // Sum of uniforms: roughly normal.
+    out[i] = (r() + r() + r() + r() - 2) * std * 1.7;
+  }
+  return out;
+}
+
+const CASES: Array<[string, SamplingOptions]> = [
+  ['top-k 40', { temperature: 0.8, topK: 40 }],
+  ['top-p 0.9', { temperature: 1, topP: 0.9 }],
+  ['top-k 50 + top-p 0.95', { temperature: 0.7, topK: 50, topP: 0.95 }],
+];
+
+for (const [name, o] of CASES) {
+  test(`${name}: the same picks as sorting all ${V} ids (same random stream)`, () => {
+    const p = softmax(randomLogits(7, 3), o.temperature);
+    const fast = new Sampler({ ...o, seed: 99 });
+    const u = mulberry32(99);
+    const kept = keptBySorting(o, p);
+    let same = 0;
+    const draws = 300;
+    for (let d = 0; d < draws; d++) if (fast.pick(p) === pickFromKept(kept, p, u())) same++;
+    // Sums in another order may move a boundary by one ulp: allow a rare difference.
+    assert.ok(same >= draws - 2, `${same}/${draws} picks agree`);
+  });
+}
+
+test('temperature only: no ordering, picks follow the probabilities', () => {
+  const p = new Float64Array(V).fill(0.2 / (V - 2));
+  p[100] = 0.5;
+  p[90000] = 0.3;
+  const s = new Sampler({ temperature: 1, seed: 8 });
+  const n = 4000;
+  let a = 0;
+  let b = 0;
+  for (let d = 0; d < n; d++) {
+    const id = s.pick(p);
+    if (id === 100) a++;
+    else if (id === 90000) b++;
+  }
+  assert.ok(Math.abs(a / n - 0.5) < 0.04 && Math.abs(b / n - 0.3) < 0.04, `frequencies ${a / n} ${b / n}`);
+});
+
+test('picks stay inside the top-k/top-p set and the allowed ids', () => {
+  const o: SamplingOptions = { temperature: 1, topK: 30, topP: 0.8 };
+  const p = softmax(randomLogits(8, 2), 1);
+  const allowed = (i: number) => i % 3 !== 0;
+  const set = new Set(keptBySorting(o, p, allowed));
+  const s = new Sampler({ ...o, seed: 4 });
+  for (let d = 0; d < 300; d++) {
+    const id = s.pick(p, allowed);
+    assert.ok(set.has(id), `picked ${id} outside the kept set`);
+    assert.ok(allowed(id));
+  }
+});
+
+test('ids with zero probability are never picked, and nothing allowed gives -1', () => {
+  const p = new Float64Array(V);
+  p[5] = 0.25;
+  p[77777] = 0.75;
+  const s = new Sampler({ temperature: 1, topP: 0.99, seed: 3 });
+  for (let d = 0; d < 100; d++) assert.ok([5, 77777].includes(s.pick(p)));
+  assert.equal(s.pick(p, () => false), -1);
+  assert.equal(new Sampler({ temperature: 1, seed: 3 }).pick(p, (i) => i !== 5 && i !== 77777), -1);
+});
+
+test('a flat distribution (every id in one bucket) still samples correctly', () => {
+  const p = new Float64Array(V).fill(1 / V);
+  const s = new Sampler({ temperature: 1, topK: 10, seed: 2 });
+  for (let d = 0; d < 20; d++) assert.ok(s.pick(p) < 10, 'ties go to the lowest ids, as in the sorted order');
+});
+
+test('sampling at 151,936 ids is faster than sorting them (same run)', () => {
+  const o: SamplingOptions = { temperature: 0.8, topK: 40, topP: 0.95 };
+  const p = softmax(randomLogits(9, 3), 0.8);
+  const s = new Sampler({ ...o, seed: 1 });
+  for (let i = 0; i < 2; i++) (s.pick(p), pickBySorting(o, 0.5, p)); // warm-up (JIT)
+  let t0 = performance.now();
+  for (let i = 0; i < 5; i++) s.pick(p);
+  const fast = performance.now() - t0;
+  t0 = performance.now();
+  for (let i = 0; i < 5; i++) pickBySorting(o, 0.5, p);
+  // (each sorting pick sorts all ids once, as the sampler did before)
+  const slow = performance.now() - t0;
+  assert.ok(fast < slow, `pick ${fast.toFixed(1)} ms vs sorting ${slow.toFixed(1)} ms`);
+});
