@@ -97,3 +97,12 @@ test('sampling at 151,936 ids is faster than sorting them (same run)', () => {
   const slow = performance.now() - t0;
   assert.ok(fast < slow, `pick ${fast.toFixed(1)} ms vs sorting ${slow.toFixed(1)} ms`);
 });
+
+test('measureSampling and measureBandwidth (the bench entries) return positive figures', async () => {
+  const { measureSampling, measureBandwidth } = await import('../src/index');
+  const s = measureSampling(randomLogits(3, 3), { temperature: 0.8, topK: 40, topP: 0.95 }, 2);
+  assert.equal(s.vocab, V);
+  assert.ok(s.sampleMs > 0 && s.sortingMs > 0);
+  const b = await measureBandwidth(1, 16 * 2 ** 20, 1);
+  assert.ok(Number.isFinite(b.gbPerS) && b.gbPerS > 0);
+});

@@ -24,10 +24,11 @@ export interface LoadOptions {
   log?: Logger;
   /**
    * Rewrite a graph that computes logits for every position so that it computes only the ones
-   * asked for (see logits-rewrite.ts); the rewritten graph is cached. Default true.
+   * asked for (see logits-rewrite.ts); the rewritten graph is cached. Default true
+   * (environment BYTEFILL_REWRITE_LOGITS=0 turns it off).
    */
   rewriteLogits?: boolean;
-  /** Save onnxruntime's optimised graph and load it next time (see session.ts). Default true. */
+  /** Save onnxruntime's optimised graph and load it next time (optimized-cache.ts). Default true (BYTEFILL_CACHE_OPTIMIZED=0: off). */
   cacheOptimized?: boolean;
 }
 
@@ -171,7 +172,7 @@ export class OnnxModel {
     for (let i = 0; i < config.numLayers; i++) presents.push(`present.${i}.key`, `present.${i}.value`);
     // A graph that computes every position's logits is rewritten to compute only those asked for.
     let runFile = file;
-    if (opts.rewriteLogits !== false) {
+    if (opts.rewriteLogits ?? process.env.BYTEFILL_REWRITE_LOGITS !== '0') {
       try {
         runFile = prepareKeepLogitsGraph(file, opts.log).file;
       } catch (e) {
@@ -184,7 +185,7 @@ export class OnnxModel {
       log: opts.log,
       deviceOutputs: presents,
       hostOutputs: ['logits'],
-      cacheOptimized: opts.cacheOptimized,
+      cacheOptimized: opts.cacheOptimized ?? process.env.BYTEFILL_CACHE_OPTIMIZED !== '0',
     });
     try {
       return new OnnxModel(abs, path.basename(abs), config, provider, file, session);
