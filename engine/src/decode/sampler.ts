@@ -3,7 +3,9 @@
 // No pass sorts the vocabulary (151,936 ids for Qwen): one pass files each probability into a
 // bucket by its binary exponent (a factor of 2 per bucket, read from the float's bits), the
 // buckets are walked from the top until they hold the top-k ids or the top-p mass, and only the
-// ids in those buckets are sorted. The result is the same as sorting everything.
+// values in those buckets are sorted (a native typed-array sort, no comparator, no objects) to
+// find the kept set's threshold. The kept set is exactly the one sorting every id gives; the
+// sample walks it in id order.
 import { SamplingOptions } from '../core/types';
 import { mulberry32 } from './rng';
 
@@ -12,7 +14,7 @@ const BUCKETS = 2048; // float64 exponents
 // Scratch space reused between calls (sampling runs on one thread).
 const bucketMass = new Float64Array(BUCKETS);
 const bucketCount = new Int32Array(BUCKETS);
-let scratch = new Int32Array(1024);
+let vals = new Float64Array(1024);
 
 /** probs as a Float64Array (no copy when it already is one). */
 function asFloat64(probs: ArrayLike<number>): Float64Array {
@@ -52,6 +54,7 @@ export class Sampler {
     const topK = this.opts.topK && this.opts.topK > 0 ? Math.floor(this.opts.topK) : 0;
     const topP = this.opts.topP && this.opts.topP > 0 && this.opts.topP < 1 ? this.opts.topP : 1;
     const ok = (i: number) => p[i] > 0 && (!allowed || allowed(i));
+    if (n === 0) return -1;
 
     if (!topK && topP >= 1) {
       // Plain temperature sampling: no order needed, one pass for the mass and one to pick.
@@ -76,11 +79,12 @@ export class Sampler {
     let total = 0;
     let count = 0;
     for (let i = 0; i < n; i++) {
-      if (!ok(i)) continue;
+      const v = p[i];
+      if (!(v > 0) || (allowed && !allowed(i))) continue;
       const e = (hi[2 * i + w] >>> 20) & 0x7ff;
-      bucketMass[e] += p[i];
+      bucketMass[e] += v;
       bucketCount[e]++;
-      total += p[i];
+      total += v;
       count++;
     }
     if (count === 0) return -1;
@@ -97,35 +101,53 @@ export class Sampler {
       if (topK ? need >= topK : mass >= topP * total) break;
     }
 
-    // 3. Ids in buckets >= cut, sorted by probability (descending; ties by id).
-    if (scratch.length < need) scratch = new Int32Array(Math.max(need, 2 * scratch.length));
+    // 3. The candidates' values (buckets >= cut), sorted natively (no comparator, no objects).
+    if (vals.length < need) vals = new Float64Array(Math.max(need, 2 * vals.length));
     let m = 0;
-    for (let i = 0; i < n; i++) if (ok(i) && ((hi[2 * i + w] >>> 20) & 0x7ff) >= cut) scratch[m++] = i;
-    const idx = scratch.subarray(0, m).sort((a, b) => p[b] - p[a] || a - b);
+    for (let i = 0; i < n; i++) {
+      const v = p[i];
+      if (v > 0 && ((hi[2 * i + w] >>> 20) & 0x7ff) >= cut && (!allowed || allowed(i))) vals[m++] = v;
+    }
+    const sorted = vals.subarray(0, m).sort(); // ascending: the best is last
 
-    // 4. Top-k, then top-p over what is left (relative to its mass), then sample.
+    // 4. How many of the best to keep: top-k, then top-p relative to what top-k kept.
     let len = topK ? Math.min(topK, m) : m;
-    // Top-p alone is relative to the whole allowed mass (the ids left out hold the rest of it).
-    let kept = topK ? 0 : total;
-    if (topK) for (let k = 0; k < len; k++) kept += p[idx[k]];
+    let kept = topK ? 0 : total; // top-p alone is relative to the whole allowed mass
+    if (topK) for (let k = 0; k < len; k++) kept += sorted[m - 1 - k];
     if (topP < 1) {
       let acc = 0;
       for (let k = 0; k < len; k++) {
-        acc += p[idx[k]] / kept;
+        acc += sorted[m - 1 - k] / kept;
         if (acc >= topP) {
           len = k + 1;
           break;
         }
       }
-      kept = 0;
-      for (let k = 0; k < len; k++) kept += p[idx[k]];
     }
-    let r = this.rand() * kept;
-    for (let k = 0; k < len; k++) {
-      r -= p[idx[k]];
-      if (r <= 0) return idx[k];
+    // The kept set is every id above the len-th best value, plus ties at it by lowest id (as a
+    // stable sort would order them).
+    const thr = sorted[m - len];
+    let ties = 0;
+    for (let k = m - len; k < m && sorted[k] === thr; k++) ties++;
+    let keptMass = 0;
+    for (let k = m - len; k < m; k++) keptMass += sorted[k];
+
+    // 5. Sample over the kept ids in id order (a distribution does not depend on the walk order).
+    let r = this.rand() * keptMass;
+    let last = -1;
+    let t = ties;
+    for (let i = 0; i < n; i++) {
+      const v = p[i];
+      if (v < thr || !(v > 0) || (allowed && !allowed(i))) continue;
+      if (v === thr) {
+        if (t === 0) continue;
+        t--;
+      }
+      last = i;
+      r -= v;
+      if (r <= 0) return i;
     }
-    return idx[len - 1];
+    return last;
   }
 }
 
