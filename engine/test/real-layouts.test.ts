@@ -71,7 +71,7 @@ test('config vocab_size that disagrees with the graph logits width is refused wi
   fs.writeFileSync(cfgFile, JSON.stringify(cfg));
   await assert.rejects(
     OnnxModel.load(dir, { threads: 1, device: 'cpu', rewriteLogits: false, cacheOptimized: false }),
-    (e: BytefillError) => e.code === 'MODEL_INVALID' && /width 4096/.test(e.message) && /vocab_size 4032/.test(e.message),
+    (e: BytefillError) => e.code === 'MODEL_INVALID' && /4096 logits per position/.test(e.message) && /"vocab_size" 4032/.test(e.message),
   );
 });
 

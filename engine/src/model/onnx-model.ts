@@ -133,11 +133,8 @@ export class OnnxModel {
     if (lt !== 'float32' && lt !== 'float16') throw new BytefillError('MODEL_INVALID', `Model layout not supported: ${file}: logits dtype ${lt}`);
     this.logitsType = lt;
 
-    // The logits width must be config.json's vocab_size: a mismatch would mis-slice every row.
+    // (The logits width is checked against config.json's vocab_size below and at run time.)
     const ldims = (meta.get('logits') as { shape?: ReadonlyArray<number | string> } | undefined)?.shape ?? [];
-    if (typeof ldims[2] === 'number' && ldims[2] !== config.vocabSize) {
-      throw new BytefillError('MODEL_INVALID', `Model config mismatch: ${file} outputs logits of width ${ldims[2]}, config.json says vocab_size ${config.vocabSize}`);
-    }
     this.lastOnly = ldims[1] === 1;
     const keepName = LOGITS_TO_KEEP_INPUTS.find((n) => session.inputNames.includes(n));
     if (keepName) {

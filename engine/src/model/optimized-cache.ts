@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import ort = require('./ort');
 import { derivedDir, sourceStamp } from './logits-rewrite';
 
 export interface OptimizedGraph {
