@@ -33,7 +33,7 @@ const JS_PACKAGES = [
   'yauzl',
 ];
 
-// mulberry32, as in engine/src/eval/rng.ts
+// mulberry32, as in engine/src/core/rng.ts (this script runs without a build)
 function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {

@@ -30,6 +30,8 @@ export * as uscd from './uscd/index';
 // Measurement: the evaluation harness, forward-pass timing, the raw model runtime.
 export * from './eval/index';
 export { measureForward } from './model/microbench';
+export { measureBandwidth } from './model/bandwidth';
+export { measureSampling } from './decode/sample-bench';
 export { OnnxModel } from './model/onnx-model';
 export { encodeModel } from './model/onnx-graph';
 export { isValidUtf8 } from './tokenizer/utf8';

@@ -9,6 +9,7 @@ import { PrefixCache } from '../model/prefix-cache';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { detectTemplate, PromptTemplate } from '../fim/template';
 import { VocabIndex } from '../byte/vocab-index';
+import { paddingIds } from './vocab-fit';
 
 export class ModelBundle {
   private vocabIndex?: VocabIndex;
@@ -54,6 +55,14 @@ export class ModelBundle {
     // Everything small and untrusted is validated before the ONNX session (the large allocation).
     const { dir: abs, tokenizer: tok } = o.preflight ?? preflightModelFolder(dir, { variant: o.variant });
     const model = await OnnxModel.load(abs, { device: o.device, variant: o.variant, threads: o.threads, log: o.log, name: o.name });
+    // The tokenizer must belong to the model: every id it can produce must index the logits;
+    // surplus rows are padding, never produced (see vocab-fit.ts).
+    try {
+      model.setBannedIds(paddingIds(tok, model.config.vocabSize, abs));
+    } catch (e) {
+      await model.dispose();
+      throw e;
+    }
     const template = detectTemplate(tok, model.config.fim, o.fim, model.config.eosTokenId);
     return new ModelBundle(model, tok, template, o.threads);
   }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { BytefillError } from '../core/types';
 import { assertModelDir, findOnnxFile, loadModelConfig, ModelConfig } from '../model/config';
 import { Tokenizer } from '../tokenizer/tokenizer';
+import { paddingIds } from './vocab-fit';
 
 export interface Preflight {
   dir: string;
@@ -33,20 +34,15 @@ export function preflightModelFolder(dir: string, o: { variant?: string } = {}):
     throw new BytefillError('MODEL_INVALID', dangling ? `tokenizer.json in ${abs} is a symbolic link to a file that does not exist` : `Model folder ${abs} has no tokenizer.json`);
   }
   const tokenizer = Tokenizer.fromFile(tokFile);
-  // The tokenizer must belong to the model: every id it can produce must index the logits, and
-  // the vocabularies should be the same size (a few padding rows in the embedding are allowed).
-  const V = config.vocabSize;
-  if (tokenizer.vocabSize > V || tokenizer.vocabSize < V - 256) {
-    throw new BytefillError(
-      'TOKENIZER_MISMATCH',
-      `tokenizer.json in ${abs} has ${tokenizer.vocabSize} ids but the model's vocabulary has ${V}: the tokenizer does not belong to this model`,
-    );
-  }
+  // The tokenizer must belong to the model: every id it can produce must index the logits;
+  // surplus rows are padding (vocab-fit.ts).
+  paddingIds(tokenizer, config.vocabSize, abs);
   const onnxFile = findOnnxFile(abs, o.variant);
   let onnxBytes = fs.statSync(onnxFile).size;
   const stem = path.basename(onnxFile, '.onnx');
   for (const n of fs.readdirSync(path.dirname(onnxFile))) {
-    if (n !== path.basename(onnxFile) && n.startsWith(stem) && !n.endsWith('.onnx')) onnxBytes += fs.statSync(path.join(path.dirname(onnxFile), n)).size;
+    // (not the graphs the engine derives and caches beside it: *.keep-*, *.ort-*)
+    if (n !== path.basename(onnxFile) && n.startsWith(stem) && !n.endsWith('.onnx') && !/\.(keep|ort)-/.test(n)) onnxBytes += fs.statSync(path.join(path.dirname(onnxFile), n)).size;
   }
   return { dir: abs, config, tokenizer, onnxFile, onnxBytes };
 }

@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { BoundaryMode, BOUNDARY_MODES, Logger, Engine, measureForward, loadMidtoken, percentile } from '../index';
+import { BoundaryMode, BOUNDARY_MODES, Logger, Engine, measureForward, measureBandwidth, measureSampling, loadMidtoken, percentile } from '../index';
 import { intOpt, listOf, parseArgs } from './args';
 import { COMMON_FLAGS, ENGINE_OPTIONS, engineOptions, REQUEST_OPTIONS, requestOptions } from './options';
 
@@ -26,18 +26,31 @@ interface ModeStats {
  * same machine load; compare them as ratios.
  */
 export async function runBench(argv: string[], log: Logger): Promise<number> {
-  const a = parseArgs(argv, { flags: COMMON_FLAGS, options: [...ENGINE_OPTIONS, ...REQUEST_OPTIONS, 'prompts', 'prefill-tokens', 'decode-steps'] });
+  const a = parseArgs(argv, { flags: [...COMMON_FLAGS, 'bandwidth'], options: [...ENGINE_OPTIONS, ...REQUEST_OPTIONS, 'prompts', 'prefill-tokens', 'decode-steps'] });
   const modes = listOf<BoundaryMode>(a, 'mode', BOUNDARY_MODES, ['token', 'byte']);
   const n = intOpt(a, 'prompts', 20)!;
   const base = requestOptions({ ...a, options: new Map([...a.options].filter(([k]) => k !== 'mode')) });
+  const tLoad = performance.now();
   const engine = await Engine.create(engineOptions(a, log));
+  const loadMs = performance.now() - tLoad;
   const json = a.flags.has('json');
   try {
     const forward = [];
     for (const b of engine.bundles) {
       const m = await measureForward(b.model, { promptTokens: intOpt(a, 'prefill-tokens', 512), decodeSteps: intOpt(a, 'decode-steps', 32) });
-      forward.push({ model: b.name, provider: b.model.provider, prefillMs: m.prefillMs, decodeMsPerStep: m.decodeMsPerStep });
+      // One sampled token at this vocabulary (softmax + top-k 40 / top-p 0.95) vs the model step.
+      const r = await b.model.forward(null, [[1, 2, 3]]);
+      const s = measureSampling(r.logits[0][0]);
+      forward.push({
+        model: b.name,
+        provider: b.model.provider,
+        prefillMs: m.prefillMs,
+        decodeMsPerStep: m.decodeMsPerStep,
+        sampling: { vocab: s.vocab, sampleMs: s.sampleMs, sortingMs: s.sortingMs, shareOfDecodeStep: s.sampleMs / m.decodeMsPerStep },
+      });
     }
+    const threads = intOpt(a, 'threads', undefined);
+    const bandwidth = a.flags.has('bandwidth') ? await measureBandwidth(threads ?? 2) : undefined;
     const cases = loadMidtoken(undefined, n);
     const warm = new Map<string, number[]>(modes.map((m) => [m, []]));
     const cold = new Map<string, number[]>(modes.map((m) => [m, []]));
@@ -89,13 +102,23 @@ export async function runBench(argv: string[], log: Logger): Promise<number> {
       machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
       models: engine.info().models.map((m) => m.name),
       prompts: cases.length,
+      loadMs,
+      /** Peak resident memory of this process so far (MB). */
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
       forward,
+      bandwidth,
       completion: stats,
     };
     if (json) console.log(JSON.stringify(result, null, 2));
     else {
       console.log(`machine: ${result.machine}`);
-      for (const f of forward) console.log(`${f.model} (${f.provider}): prefill 512 tokens ${f.prefillMs.toFixed(1)} ms, decode step ${f.decodeMsPerStep.toFixed(2)} ms`);
+      console.log(`load ${loadMs.toFixed(0)} ms, peak RSS ${result.peakRssMb.toFixed(0)} MB`);
+      for (const f of forward) {
+        console.log(`${f.model} (${f.provider}): prefill 512 tokens ${f.prefillMs.toFixed(1)} ms, decode step ${f.decodeMsPerStep.toFixed(2)} ms`);
+        const s = f.sampling;
+        console.log(`  sampling at ${s.vocab} ids: ${s.sampleMs.toFixed(2)} ms per token (${(100 * s.shareOfDecodeStep).toFixed(1)}% of a decode step; sorting every id: ${s.sortingMs.toFixed(1)} ms)`);
+      }
+      if (bandwidth) console.log(`memory read bandwidth, ${bandwidth.threads} threads: ${bandwidth.gbPerS.toFixed(1)} GB/s`);
       console.log(`single-line completion over ${cases.length} prompts (ms):`);
       console.log('mode    warm p50  warm p95  cold p50  cold p95  warm ratio  1st-token p50 (ratio)  tokens  covers mean/max');
       for (const s of stats) {

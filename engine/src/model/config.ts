@@ -110,7 +110,8 @@ export function findOnnxFile(dir: string, variant?: string): string {
   }
   let present: string[] = [];
   try {
-    present = fs.readdirSync(onnxDir).filter((f) => f.endsWith('.onnx')).sort();
+    // (not the graphs the engine derives and caches there: *.keep-*.onnx, *.ort-*.onnx)
+    present = fs.readdirSync(onnxDir).filter((f) => f.endsWith('.onnx') && !/\.(keep|ort)-/.test(f)).sort();
   } catch {
     present = [];
   }

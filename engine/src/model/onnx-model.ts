@@ -13,6 +13,7 @@ import { BytefillError, Device, Logger, Provider } from '../core/types';
 import { findOnnxFile, loadModelConfig, ModelConfig } from './config';
 import { KVDType, KVShape, KVState } from './kv-state';
 import { DeviceKV } from './device-kv';
+import { prepareKeepLogitsGraph } from './logits-rewrite';
 import { createSession } from './session';
 
 export interface LoadOptions {
@@ -23,7 +24,18 @@ export interface LoadOptions {
   log?: Logger;
   /** Display name (default: the folder's name). */
   name?: string;
+  /**
+   * Rewrite a graph that computes logits for every position so that it computes only the ones
+   * asked for (see logits-rewrite.ts); the rewritten graph is cached. Default true
+   * (environment BYTEFILL_REWRITE_LOGITS=0 turns it off).
+   */
+  rewriteLogits?: boolean;
+  /** Save onnxruntime's optimised graph and load it next time (optimized-cache.ts). Default true (BYTEFILL_CACHE_OPTIMIZED=0: off). */
+  cacheOptimized?: boolean;
 }
+
+/** Input names of the "keep only the last k positions' logits" scalar that exports use. */
+export const LOGITS_TO_KEEP_INPUTS = ['num_logits_to_keep', 'logits_to_keep'];
 
 export interface ForwardOptions {
   /** Logits of every real token of each row (default: only the last real token's). */
@@ -67,6 +79,12 @@ export class OnnxModel {
   private readonly logitsType: KVDType;
   /** Operations on device-resident KV (GPU providers only). */
   private readonly deviceKV?: DeviceKV;
+  /** The graph's input that limits the positions whose logits are computed, if it has one. */
+  private readonly keepInput?: { name: string; type: IntType; dims: number[] };
+  /** The graph computes logits for its last position only ([B,1,V]): all-position requests run token by token. */
+  private lastOnly: boolean;
+  /** Ids whose logits are forced to -Infinity (padding rows of the embedding: no token). */
+  private banned = new Int32Array(0);
   private disposed = false;
 
   private constructor(
@@ -94,7 +112,7 @@ export class OnnxModel {
     }
     const missIn = needIn.filter((n) => !session.inputNames.includes(n));
     const missOut = needOut.filter((n) => !session.outputNames.includes(n));
-    const known = new Set([...needIn, 'position_ids', 'use_cache_branch']);
+    const known = new Set([...needIn, 'position_ids', 'use_cache_branch', ...LOGITS_TO_KEEP_INPUTS]);
     const extraIn = session.inputNames.filter((n) => !known.has(n));
     if (missIn.length || missOut.length || extraIn.length) {
       const parts: string[] = [];
@@ -116,6 +134,15 @@ export class OnnxModel {
     const lt = typeOf('logits');
     if (lt !== 'float32' && lt !== 'float16') throw new BytefillError('MODEL_INVALID', `Model layout not supported: ${file}: logits dtype ${lt}`);
     this.logitsType = lt;
+
+    // (The logits width is checked against config.json's vocab_size below and at run time.)
+    const ldims = (meta.get('logits') as { shape?: ReadonlyArray<number | string> } | undefined)?.shape ?? [];
+    this.lastOnly = ldims[1] === 1;
+    const keepName = LOGITS_TO_KEEP_INPUTS.find((n) => session.inputNames.includes(n));
+    if (keepName) {
+      const kd = (meta.get(keepName) as { shape?: ReadonlyArray<number | string> } | undefined)?.shape ?? [];
+      this.keepInput = { name: keepName, type: intType(keepName), dims: kd.length === 1 ? [1] : [] };
+    }
 
     // Where the graph states fixed KV dims, they must agree with config.json.
     const shp = meta.get('past_key_values.0.key') as { shape?: ReadonlyArray<number | string> } | undefined;
@@ -142,12 +169,22 @@ export class OnnxModel {
     const file = findOnnxFile(abs, opts.variant);
     const presents: string[] = [];
     for (let i = 0; i < config.numLayers; i++) presents.push(`present.${i}.key`, `present.${i}.value`);
-    const { session, provider } = await createSession(file, {
+    // A graph that computes every position's logits is rewritten to compute only those asked for.
+    let runFile = file;
+    if (opts.rewriteLogits ?? process.env.BYTEFILL_REWRITE_LOGITS !== '0') {
+      try {
+        runFile = prepareKeepLogitsGraph(file, opts.log).file;
+      } catch (e) {
+        opts.log?.('warn', `could not rewrite ${file} to compute only the last logits (${errMsg(e)}); using it as it is`);
+      }
+    }
+    const { session, provider } = await createSession(runFile, {
       device: opts.device,
       threads: opts.threads,
       log: opts.log,
       deviceOutputs: presents,
       hostOutputs: ['logits'],
+      cacheOptimized: opts.cacheOptimized ?? process.env.BYTEFILL_CACHE_OPTIMIZED !== '0',
     });
     try {
       return new OnnxModel(abs, opts.name ?? path.basename(abs), config, provider, file, session);
@@ -155,6 +192,20 @@ export class OnnxModel {
       await session.release().catch(() => undefined);
       throw e;
     }
+  }
+
+  /** Whether the graph has a logits-to-keep input (only the positions asked for are computed). */
+  get limitsLogits(): boolean {
+    return this.keepInput !== undefined;
+  }
+
+  /** Ids that must never be produced (e.g. embedding rows beyond the tokenizer): their logits become -Infinity. */
+  setBannedIds(ids: ArrayLike<number>): void {
+    const V = this.config.vocabSize;
+    for (let i = 0; i < ids.length; i++) {
+      if (!Number.isInteger(ids[i]) || ids[i] < 0 || ids[i] >= V) throw new BytefillError('BAD_ARGUMENT', `setBannedIds: id ${ids[i]} out of range [0, ${V})`);
+    }
+    this.banned = Int32Array.from(ids);
   }
 
   get kvDType(): KVDType {
@@ -197,6 +248,8 @@ export class OnnxModel {
       T = Math.max(T, r.length);
     }
     if (T === 0) return { state: st, logits: rows.map(() => []) };
+    // A last-position-only graph cannot give every position's logits in one run.
+    if (opts.allLogits && T > 1 && this.lastOnly && !this.keepInput) return this.forwardByColumns(st, rows, T, opts);
 
     const S = st.length;
     const N = S + T;
@@ -227,6 +280,10 @@ export class OnnxModel {
       attention_mask: this.intTensor(this.maskType, mask, [B, N]),
     };
     if (this.hasPositionIds) feeds.position_ids = this.intTensor(this.idType, pos, [B, T]);
+    if (this.keepInput) {
+      const k = opts.allLogits ? T : 1;
+      feeds[this.keepInput.name] = this.intTensor(this.keepInput.type, [k], this.keepInput.dims);
+    }
     if (this.hasCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(S > 0 ? 1 : 0), [1]);
     for (let i = 0; i < this.config.numLayers; i++) {
       feeds[`past_key_values.${i}.key`] = st.tensors[2 * i];
@@ -260,17 +317,56 @@ export class OnnxModel {
     } else {
       all = raw as Float32Array;
     }
+    // The graph may give every position (Tk = T), the last one only (Tk = 1), or what was kept.
+    const Tk = all.length / (B * V);
+    if (!Number.isInteger(Tk) || Tk < 1 || Tk > T) {
+      throw new BytefillError(
+        'MODEL_INVALID',
+        `Model config mismatch: ${this.file} returned ${all.length} logits for batch ${B} x ${T} positions, which is not a whole number of rows of vocab_size ${V} (config.json)`,
+      );
+    }
+    if (Tk < T && opts.allLogits) {
+      if (this.keepInput) throw new BytefillError('MODEL_INVALID', `Model ${this.name} returned ${Tk} positions of logits where ${this.keepInput.name} asked for ${T}`);
+      // Learned at run time (the graph's output shape did not say): replay position by position.
+      this.lastOnly = true;
+      return this.forwardByColumns(st, rows, T, opts);
+    }
     const logits: Float32Array[][] = [];
     for (let b = 0; b < B; b++) {
       const n = rows[b].length;
       const row: Float32Array[] = [];
+      // Position t of the segment is row (t - (T - Tk)) of this batch entry's logits.
+      const at = (t: number) => (b * Tk + t - (T - Tk)) * V;
       if (opts.allLogits) {
-        for (let t = T - n; t < T; t++) row.push(all.subarray((b * T + t) * V, (b * T + t + 1) * V));
+        for (let t = T - n; t < T; t++) row.push(this.ban(all.subarray(at(t), at(t) + V)));
       } else if (n > 0) {
         // A copy, so the caller does not keep the whole [B,T,V] buffer alive.
-        row.push(all.slice((b * T + T - 1) * V, (b * T + T) * V));
+        row.push(this.ban(all.slice(at(T - 1), at(T - 1) + V)));
       }
       logits.push(row);
+    }
+    return { state, logits };
+  }
+
+  private ban(v: Float32Array): Float32Array {
+    const ids = this.banned;
+    for (let i = 0; i < ids.length; i++) v[ids[i]] = -Infinity;
+    return v;
+  }
+
+  /**
+   * allLogits on a last-position-only graph: one run per position of the segment (rows still
+   * left-padded: a row with nothing at column t gets a masked padding slot). Same logits as one
+   * run of a full graph, at the cost of T runs.
+   */
+  private async forwardByColumns(st: KVState, rows: number[][], T: number, opts: ForwardOptions): Promise<ForwardResult> {
+    const logits: Float32Array[][] = rows.map(() => []);
+    let state = st;
+    for (let t = 0; t < T; t++) {
+      const col = rows.map((r) => (t < T - r.length ? [] : [r[t - (T - r.length)]]));
+      const res = await this.forward(state, col, { signal: opts.signal });
+      state = res.state;
+      res.logits.forEach((l, b) => logits[b].push(...l));
     }
     return { state, logits };
   }

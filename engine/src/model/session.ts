@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as ort from './ort';
 import { BytefillError, Device, Logger, Provider } from '../core/types';
+import { claimWrite, dropCached, markSaved, optimizedGraph, saveOptions } from './optimized-cache';
 
 export interface SessionOptions {
   device?: Device;
@@ -25,6 +26,10 @@ export interface SessionOptions {
   deviceOutputs?: string[];
   /** Output names that must come to the CPU (logits). */
   hostOutputs?: string[];
+  /** CPU: save the optimised graph on first load and load it next time (default true). */
+  cacheOptimized?: boolean;
+  /** Graph optimisation level when nothing is cached (default 'all'). */
+  optimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
 export interface CreatedSession {
@@ -86,7 +91,7 @@ function sessionOptions(provider: Provider, threads: number, o: SessionOptions):
     executionProviders: [provider],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: o.optimizationLevel ?? 'all',
     executionMode: 'sequential',
     logSeverityLevel: 3,
   };
@@ -121,7 +126,7 @@ export async function createSession(file: string, o: SessionOptions = {}): Promi
 
   if (device === 'cpu') {
     try {
-      return { session: await tryCreate(file, 'cpu', threads, o), provider: 'cpu', threads };
+      return { session: await createCpu(file, threads, o, log), provider: 'cpu', threads };
     } catch (e) {
       throw invalidModel(file, e);
     }
@@ -168,10 +173,46 @@ export async function createSession(file: string, o: SessionOptions = {}): Promi
     log('info', "webgpu skipped: not tried under 'auto' unless BYTEFILL_WEBGPU=1 (pick device 'webgpu' to use it)");
   }
   try {
-    const session = await tryCreate(file, 'cpu', threads, o);
+    const session = await createCpu(file, threads, o, log);
     log('info', `model runs on cpu with ${threads} threads (auto: no GPU provider available)`);
     return { session, provider: 'cpu', threads };
   } catch (e) {
     throw invalidModel(file, e);
+  }
+}
+
+/**
+ * A CPU session through the optimised-graph cache (optimized-cache.ts): load the saved graph with
+ * optimisation off, or optimise and save it. Any cache failure falls back to a plain load.
+ */
+async function createCpu(file: string, threads: number, o: SessionOptions, log: Logger): Promise<ort.InferenceSession> {
+  const g = o.cacheOptimized === false || (o.optimizationLevel ?? 'all') === 'disabled' ? null : optimizedGraph(file, 'cpu');
+  if (!g) return tryCreate(file, 'cpu', threads, o);
+  if (g.exists) {
+    try {
+      const t0 = performance.now();
+      const s = await ort.InferenceSession.create(g.file, { ...sessionOptions('cpu', threads, o), graphOptimizationLevel: 'disabled' });
+      log('info', `loaded the optimised graph saved earlier (${(performance.now() - t0).toFixed(0)} ms): ${g.file}`);
+      return s;
+    } catch (e) {
+      log('warn', `the saved optimised graph ${g.file} did not load (${ortMessage(e, 200)}); optimising again`);
+      dropCached(g);
+    }
+  }
+  const release = claimWrite(g);
+  if (!release) return tryCreate(file, 'cpu', threads, o); // another process is writing it
+  try {
+    const t0 = performance.now();
+    dropCached(g);
+    const s = await ort.InferenceSession.create(file, { ...sessionOptions('cpu', threads, o), ...saveOptions(g) });
+    markSaved(g);
+    log('info', `optimised the graph and saved it for the next load (${(performance.now() - t0).toFixed(0)} ms): ${g.file}`);
+    return s;
+  } catch (e) {
+    dropCached(g);
+    log('warn', `could not save the optimised graph (${ortMessage(e, 200)}); loading without the cache`);
+    return tryCreate(file, 'cpu', threads, o);
+  } finally {
+    release();
   }
 }

@@ -7,6 +7,7 @@ import { modelFileLimit } from '../core/limits';
 import { readJsonFile } from '../core/json-file';
 import { byteLevelToBytes } from './byte-level';
 import { BpeModel } from './bpe';
+import { isControlTokenText } from './control-tokens';
 import { buildPreTokenizer, PreTokenizer } from './pretokenizer';
 import { utf8DecodeLenient, utf8Encode } from './utf8';
 import { validateTokenizerJson } from './validate-json';
@@ -37,6 +38,7 @@ const INVALID_BYTE_BASE = 0x10ff00;
 export interface AddedToken {
   id: number;
   content: string;
+  /** Marked special in tokenizer.json, or a control token by its text (see control-tokens.ts). */
   special: boolean;
 }
 
@@ -44,6 +46,8 @@ export class Tokenizer {
   readonly vocabSize: number;
   readonly added: AddedToken[];
   private readonly idToBytes: Uint8Array[];
+  /** 1 where the id is in the vocabulary or an added token (0: a gap in the id range). */
+  private readonly known: Uint8Array;
   private readonly specialSet: Set<number>;
   private readonly addedByContent: Map<string, number>;
   private readonly normalize: ((s: string) => string) | null;
@@ -61,15 +65,18 @@ export class Tokenizer {
     for (const t of added) max = Math.max(max, t.id);
     this.vocabSize = max + 1;
     this.idToBytes = new Array(this.vocabSize).fill(new Uint8Array(0));
+    this.known = new Uint8Array(this.vocabSize);
     for (const [tok, id] of bpe.vocab) {
       const b = byteLevelToBytes(tok);
       if (b) this.idToBytes[id] = b;
+      this.known[id] = 1;
     }
     this.addedByContent = new Map();
     this.specialSet = new Set();
     for (const t of added) {
       this.idToBytes[t.id] = utf8Encode(t.content);
       this.addedByContent.set(t.content, t.id);
+      this.known[t.id] = 1;
       if (t.special) this.specialSet.add(t.id);
     }
   }
@@ -94,12 +101,17 @@ export class Tokenizer {
     if (model.byte_fallback) throw new BytefillError('UNSUPPORTED', 'SentencePiece-style byte_fallback BPE is not supported');
     const vocab = new Map<string, number>(Object.entries(model.vocab as Record<string, number>));
     const bpe = new BpeModel(vocab, model.merges ?? [], !!model.ignore_merges);
-    const added: AddedToken[] = (json.added_tokens ?? []).map((t: any) => ({ id: t.id, content: t.content, special: !!t.special }));
+    const added: AddedToken[] = (json.added_tokens ?? []).map((t: any) => ({ id: t.id, content: t.content, special: !!t.special || isControlTokenText(String(t.content)) }));
     return new Tokenizer(buildPreTokenizer(json.pre_tokenizer), bpe, added, buildNormalizer(json.normalizer));
   }
 
   tokenBytes(id: number): Uint8Array {
     return this.idToBytes[id];
+  }
+
+  /** Whether `id` is a vocabulary entry or an added token (false for gaps and ids >= vocabSize). */
+  hasId(id: number): boolean {
+    return id >= 0 && id < this.vocabSize && this.known[id] === 1;
   }
 
   isSpecial(id: number): boolean {

@@ -1,0 +1,121 @@
+// Only the logits that are needed: a graph that computes every position's logits is rewritten
+// (Slice of the final hidden state before the LM head, k from num_logits_to_keep) and gives the
+// same logits as the original; the rewrite and onnxruntime's optimised graph are cached.
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildRandomModel, RandomModelOptions } from './fixtures/random-model';
+import { maxDiff, modelDir, pseudoIds } from './helpers';
+import { OnnxModel } from '../src/index';
+import { prepareKeepLogitsGraph, rewriteKeepLogits } from '../src/model/logits-rewrite';
+import { Logger } from '../src/core/types';
+
+process.env.ORT_DISABLE_TELEMETRY = '1';
+
+const SMALL: RandomModelOptions = { modelType: 'qwen2', layers: 2, hidden: 32, heads: 4, kvHeads: 2, headDim: 8, ffn: 64, vocab: 4096, seed: 5 };
+let root: string;
+before(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), 'bytefill-rewrite-'))));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const PAST = pseudoIds(7, 31, 4096);
+const ROWS = [pseudoIds(5, 32, 4096), pseudoIds(3, 33, 4096)];
+
+/** Prefill, a batched left-padded segment (all positions and last), and one cached step. */
+async function run(dir: string, o: { variant?: string; rewriteLogits: boolean; cacheOptimized?: boolean; log?: Logger }): Promise<{ rows: Float32Array[]; limits: boolean }> {
+  const m = await OnnxModel.load(dir, { threads: 1, device: 'cpu', cacheOptimized: false, ...o });
+  try {
+    const p = await m.forward(null, [PAST]);
+    const all = await m.forward(p.state.expand(2), ROWS, { allLogits: true });
+    const last = await m.forward(p.state.expand(2), ROWS);
+    const step = await m.forward(last.state, [[9], [10]]);
+    return { rows: [p.logits[0][0], ...all.logits.flat(), ...last.logits.flat(), ...step.logits.flat()].map((v) => v.slice()), limits: m.limitsLogits };
+  } finally {
+    await m.dispose();
+  }
+}
+
+function assertSame(a: Float32Array[], b: Float32Array[], tol: number): void {
+  assert.equal(a.length, b.length);
+  a.forEach((v, i) => assert.ok(maxDiff(v, b[i]) <= tol, `logits row ${i} differ by ${maxDiff(v, b[i])}`));
+}
+
+for (const [name, o] of [
+  ['tied embeddings (Reshape, Gemm, Reshape)', { tiedEmbeddings: true }],
+  ['untied LM head (MatMul)', { tiedEmbeddings: false }],
+] as Array<[string, Partial<RandomModelOptions>]>) {
+  test(`rewritten graph gives the original logits to 1e-4: ${name}`, async () => {
+    const dir = buildRandomModel(path.join(root, name.split(' ')[0]), { ...SMALL, ...o }).dir;
+    const original = await run(dir, { rewriteLogits: false });
+    const rewritten = await run(dir, { rewriteLogits: true });
+    assert.equal(original.limits, false);
+    assert.equal(rewritten.limits, true, 'the rewritten graph has a num_logits_to_keep input');
+    assertSame(rewritten.rows, original.rows, 1e-4);
+  });
+}
+
+test('q4 (MatMulNBits head) is rewritten and keeps its logits', async () => {
+  const m = buildRandomModel(path.join(root, 'q4'), { ...SMALL, variants: ['q4'], externalData: true });
+  const original = await run(m.dir, { variant: 'q4', rewriteLogits: false });
+  const rewritten = await run(m.dir, { variant: 'q4', rewriteLogits: true });
+  assert.equal(rewritten.limits, true);
+  assertSame(rewritten.rows, original.rows, 1e-4);
+});
+
+test('int8 (dynamic quantization before the head) is rewritten', () => {
+  const m = buildRandomModel(path.join(root, 'int8'), { ...SMALL, variants: ['int8'] });
+  const r = rewriteKeepLogits(fs.readFileSync(m.files.int8!));
+  assert.equal(r.ok, true, r.ok ? '' : r.reason);
+});
+
+test('graphs that need no rewrite are left alone, with the reason', () => {
+  const last = buildRandomModel(path.join(root, 'last'), { ...SMALL, lastLogitsOnly: true });
+  const keep = buildRandomModel(path.join(root, 'keep'), { ...SMALL, logitsToKeepInput: true });
+  const a = rewriteKeepLogits(fs.readFileSync(last.files.fp32!));
+  const b = rewriteKeepLogits(fs.readFileSync(keep.files.fp32!));
+  assert.ok(!a.ok && /last position/.test(a.reason));
+  assert.ok(!b.ok && /logits-to-keep/.test(b.reason));
+});
+
+test('the rewrite is cached beside the model and redone when the model file changes', () => {
+  const m = buildRandomModel(path.join(root, 'cache'), { ...SMALL, externalData: true });
+  const first = prepareKeepLogitsGraph(m.files.fp32!);
+  assert.equal(first.rewritten, true);
+  assert.equal(first.cached, false);
+  assert.equal(path.dirname(first.file), path.dirname(m.files.fp32!));
+  const second = prepareKeepLogitsGraph(m.files.fp32!);
+  assert.deepEqual([second.file, second.cached], [first.file, true]);
+  const later = new Date(Date.now() + 5000);
+  fs.utimesSync(m.files.fp32!, later, later);
+  const third = prepareKeepLogitsGraph(m.files.fp32!);
+  assert.equal(third.cached, false);
+  assert.notEqual(third.file, first.file);
+  assert.equal(fs.existsSync(first.file), false, 'the stale rewrite is removed');
+});
+
+test('the optimised graph is saved on the first load and loaded on the second, same logits', async () => {
+  const dir = buildRandomModel(path.join(root, 'opt'), { ...SMALL, externalData: true }).dir;
+  const lines: string[] = [];
+  const log: Logger = (_level, msg) => lines.push(msg);
+  const first = await run(dir, { rewriteLogits: true, cacheOptimized: true, log });
+  assert.ok(lines.some((l) => /saved it for the next load/.test(l)), lines.join('\n'));
+  lines.length = 0;
+  const second = await run(dir, { rewriteLogits: true, cacheOptimized: true, log });
+  assert.ok(lines.some((l) => /loaded the optimised graph saved earlier/.test(l)), lines.join('\n'));
+  assertSame(second.rows, first.rows, 1e-5);
+  // A damaged saved graph is dropped and rebuilt, not fatal.
+  const saved = fs.readdirSync(path.join(dir, 'onnx')).find((f) => /\.ort-.*\.onnx$/.test(f))!;
+  fs.writeFileSync(path.join(dir, 'onnx', saved), 'not a model');
+  lines.length = 0;
+  const third = await run(dir, { rewriteLogits: true, cacheOptimized: true, log });
+  assert.ok(lines.some((l) => /did not load/.test(l)), lines.join('\n'));
+  assertSame(third.rows, first.rows, 1e-5);
+});
+
+test('the bundled model is rewritten too (its derived files are git-ignored) and keeps its logits', async () => {
+  const original = await run(modelDir('tiny-code-b'), { rewriteLogits: false });
+  const rewritten = await run(modelDir('tiny-code-b'), { rewriteLogits: true });
+  assert.equal(rewritten.limits, true);
+  assertSame(rewritten.rows, original.rows, 1e-4);
+});
