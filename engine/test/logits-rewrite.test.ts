@@ -9,15 +9,24 @@ import * as path from 'node:path';
 import { buildRandomModel, RandomModelOptions } from './fixtures/random-model';
 import { maxDiff, modelDir, pseudoIds } from './helpers';
 import { OnnxModel } from '../src/index';
-import { prepareKeepLogitsGraph, rewriteKeepLogits } from '../src/model/logits-rewrite';
+import { derivedDir, prepareKeepLogitsGraph, rewriteKeepLogits } from '../src/model/logits-rewrite';
 import { Logger } from '../src/core/types';
 
 process.env.ORT_DISABLE_TELEMETRY = '1';
 
 const SMALL: RandomModelOptions = { modelType: 'qwen2', layers: 2, hidden: 32, heads: 4, kvHeads: 2, headDim: 8, ffn: 64, vocab: 4096, seed: 5 };
 let root: string;
-before(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), 'bytefill-rewrite-'))));
-after(() => fs.rmSync(root, { recursive: true, force: true }));
+let savedCacheDir: string | undefined;
+before(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'bytefill-rewrite-'));
+  savedCacheDir = process.env.BYTEFILL_CACHE_DIR;
+  process.env.BYTEFILL_CACHE_DIR = path.join(root, 'bytefill-cache');
+});
+after(() => {
+  if (savedCacheDir === undefined) delete process.env.BYTEFILL_CACHE_DIR;
+  else process.env.BYTEFILL_CACHE_DIR = savedCacheDir;
+  fs.rmSync(root, { recursive: true, force: true });
+});
 
 const PAST = pseudoIds(7, 31, 4096);
 const ROWS = [pseudoIds(5, 32, 4096), pseudoIds(3, 33, 4096)];
@@ -78,12 +87,14 @@ test('graphs that need no rewrite are left alone, with the reason', () => {
   assert.ok(!b.ok && /logits-to-keep/.test(b.reason));
 });
 
-test('the rewrite is cached beside the model and redone when the model file changes', () => {
+test('the rewrite is cached in bytefill\'s cache folder, not in the model folder, and redone when the model file changes', () => {
   const m = buildRandomModel(path.join(root, 'cache'), { ...SMALL, externalData: true });
+  const before = fs.readdirSync(path.dirname(m.files.fp32!)).sort();
   const first = prepareKeepLogitsGraph(m.files.fp32!);
   assert.equal(first.rewritten, true);
   assert.equal(first.cached, false);
-  assert.equal(path.dirname(first.file), path.dirname(m.files.fp32!));
+  assert.ok(first.file.startsWith(process.env.BYTEFILL_CACHE_DIR! + path.sep), first.file);
+  assert.deepEqual(fs.readdirSync(path.dirname(m.files.fp32!)).sort(), before, 'the model folder is not written');
   const second = prepareKeepLogitsGraph(m.files.fp32!);
   assert.deepEqual([second.file, second.cached], [first.file, true]);
   const later = new Date(Date.now() + 5000);
@@ -105,15 +116,18 @@ test('the optimised graph is saved on the first load and loaded on the second, s
   assert.ok(lines.some((l) => /loaded the optimised graph saved earlier/.test(l)), lines.join('\n'));
   assertSame(second.rows, first.rows, 1e-5);
   // A damaged saved graph is dropped and rebuilt, not fatal.
-  const saved = fs.readdirSync(path.join(dir, 'onnx')).find((f) => /\.ort-.*\.onnx$/.test(f))!;
-  fs.writeFileSync(path.join(dir, 'onnx', saved), 'not a model');
+  // The optimised graph is derived from the rewritten one, in bytefill's cache folder.
+  const derived = derivedDir(prepareKeepLogitsGraph(path.join(dir, 'onnx', 'model.onnx')).file);
+  const saved = fs.readdirSync(derived).find((f) => /\.ort-.*\.onnx$/.test(f));
+  assert.ok(saved, `an optimised graph in ${derived}`);
+  fs.writeFileSync(path.join(derived, saved), 'not a model');
   lines.length = 0;
   const third = await run(dir, { rewriteLogits: true, cacheOptimized: true, log });
   assert.ok(lines.some((l) => /did not load/.test(l)), lines.join('\n'));
   assertSame(third.rows, first.rows, 1e-5);
 });
 
-test('the bundled model is rewritten too (its derived files are git-ignored) and keeps its logits', async () => {
+test('the bundled model is rewritten too and keeps its logits', async () => {
   const original = await run(modelDir('tiny-code-b'), { rewriteLogits: false });
   const rewritten = await run(modelDir('tiny-code-b'), { rewriteLogits: true });
   assert.equal(rewritten.limits, true);

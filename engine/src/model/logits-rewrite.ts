@@ -3,9 +3,8 @@
 // and about a quarter of the arithmetic, all thrown away but the last row. This rewrites such a
 // graph once: the final hidden state goes through Slice(-k:) on the sequence axis before the LM
 // head, with k from a new int64 scalar input `num_logits_to_keep` (0 keeps every position: the
-// Hugging Face convention, which OnnxModel already feeds). The result is cached beside the model
-// (or in a cache folder when the model folder is read-only) and reused while the source file is
-// unchanged.
+// Hugging Face convention, which OnnxModel already feeds). The result is cached in bytefill's cache
+// folder (see derivedDir) and reused while the source file is unchanged.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -156,7 +155,7 @@ function writeAtomic(file: string, w: Writer): void {
   fs.renameSync(tmp, file);
 }
 
-/** Where cached graphs go when the model folder is read-only. */
+/** Where derived graphs (rewritten, optimised) are cached. */
 export function cacheRoot(): string {
   return process.env.BYTEFILL_CACHE_DIR || path.join(os.homedir(), '.cache', 'bytefill');
 }
@@ -171,21 +170,31 @@ function writable(dir: string): boolean {
 }
 
 /**
- * A folder for files derived from `file` that must sit beside its external data: the model's own
- * folder when writable, else a folder under cacheRoot() holding links to the model folder's files.
+ * A folder for files derived from `file` that must sit beside its external data. onnxruntime
+ * refuses external data whose real path leaves the graph's folder, so a symbolic link (the
+ * Hugging Face cache's snapshots are links into blobs/) will not do: the folder under cacheRoot()
+ * holds hard links to the real files. Users' model folders and shared caches are never written;
+ * only where hard links cannot be made (another file system) is a plain, writable model folder used.
  */
 export function derivedDir(file: string): string {
   const dir = path.dirname(file);
-  if (writable(dir)) return dir;
-  const key = crypto.createHash('sha1').update(path.resolve(file)).digest('hex').slice(0, 16);
+  const key = crypto.createHash('sha1').update(fs.realpathSync(file)).digest('hex').slice(0, 16);
   const out = path.join(cacheRoot(), 'graphs', key);
-  fs.mkdirSync(out, { recursive: true });
-  for (const name of fs.readdirSync(dir)) {
-    if (name.endsWith('.onnx')) continue;
-    const link = path.join(out, name);
-    if (!fs.existsSync(link)) fs.symlinkSync(path.join(dir, name), link);
+  try {
+    fs.mkdirSync(out, { recursive: true });
+    for (const name of fs.readdirSync(dir)) {
+      if (name.endsWith('.onnx') || name.includes('.keep-') || name.includes('.ort-')) continue;
+      const real = fs.realpathSync(path.join(dir, name));
+      if (!fs.statSync(real).isFile()) continue;
+      const link = path.join(out, name);
+      if (!fs.existsSync(link)) fs.linkSync(real, link);
+    }
+    return out;
+  } catch (e) {
+    const plain = fs.readdirSync(dir).every((n) => !fs.lstatSync(path.join(dir, n)).isSymbolicLink());
+    if (plain && writable(dir)) return dir;
+    throw e;
   }
-  return out;
 }
 
 /** A stamp of the source file's identity (size, mtime) and the rewrite version. */
