@@ -13,7 +13,7 @@
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { bytesToByteLevel } from '../tokenizer/byte-level';
 import { concatBytes, utf8DecodeLenient } from '../tokenizer/utf8';
-import { extendable } from './lookahead';
+import { extendable, stableCommitPoint, tokensBefore } from './lookahead';
 
 const MAX_PAIR_ROWS = 512;
 
@@ -232,7 +232,8 @@ export class RowValidity {
     this.lastByShortcut = this.mv.ignoreMerges && k === 1 && ids.length > 0 && !this.mv.reachable(ids[ids.length - 1]);
   }
 
-  valid(token: number): boolean {
+  /** Validity of ids ++ [token]; `stats` counts the uncached decisions by how they were made. */
+  valid(token: number, stats?: ValidityStats): boolean {
     const c = this.arr[token];
     if (c !== 0) return c === 1;
     let v = this.fast(token);
@@ -241,9 +242,11 @@ export class RowValidity {
     if (v === false && this.lookahead && endsInWhitespace(tb)) v = undefined;
     if (v === undefined) {
       this.stats.exact++;
+      if (stats) stats.exact++;
       v = extendable(this.tok, this.tail, this.ids, token, this.tok.tokenBytes(token), this.lookahead);
     } else {
       this.stats.fast++;
+      if (stats) stats.fast++;
       if (RowValidity.audit) {
         const exact = extendable(this.tok, this.tail, this.ids, token, this.tok.tokenBytes(token), false);
         if (exact !== v) throw new Error(`validity audit: fast ${v}, exact ${exact} for tail ${JSON.stringify(utf8DecodeLenient(this.tail))} ids [${this.ids}] token ${token}`);
@@ -297,4 +300,32 @@ function endsInWhitespace(tb: Uint8Array): boolean {
   const last = tb[tb.length - 1];
   if (last < 0x80) return last === 0x20 || (last >= 0x09 && last <= 0x0d);
   return /[\s\x85]$/u.test(utf8DecodeLenient(tb.subarray(Math.max(0, tb.length - 4))));
+}
+
+const rowCaches = new WeakMap<Tokenizer, Map<string, RowValidity>>();
+const MAX_ROWS = 4096;
+
+/**
+ * The validity cache of a cover row whose branch is `ids` = a tokenization of the bytes `prefix`.
+ * Everything before the last stable pre-token boundary of `prefix` tokenizes the same with or
+ * without the next token, so only the unstable tail t of the prefix matters: the check is
+ * enc(t ++ bytes(τ)) == tail tokens ++ [τ]. Rows are shared per tokenizer by that tail (tails
+ * such as "    " or " self" recur), so a tail's checks are done once.
+ */
+export function rowValidity(tok: Tokenizer, prefix: Uint8Array, ids: number[], lookahead: boolean): RowValidity {
+  const c = stableCommitPoint(tok, prefix);
+  const head = tokensBefore(tok, ids, c);
+  // Rows whose tokens do not split at the stable point are checked on their whole prefix.
+  const bytes = head ? prefix.subarray(c) : prefix;
+  const tailIds = head ? ids.slice(head.length) : ids;
+  let m = rowCaches.get(tok);
+  if (!m) rowCaches.set(tok, (m = new Map()));
+  const key = (lookahead ? 'L' : 'E') + String.fromCharCode(...bytes) + '\u0000' + tailIds.join(',');
+  let rv = m.get(key);
+  if (!rv) {
+    if (m.size >= MAX_ROWS) m.clear();
+    rv = new RowValidity(tok, bytes.slice(), tailIds, lookahead);
+    m.set(key, rv);
+  }
+  return rv;
 }

@@ -22,7 +22,8 @@
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { VocabIndex } from '../byte/vocab-index';
 import { END } from '../byte/cover-tree';
-import { altTails, extendable, stableCommitPoint, tokensBefore } from '../byte/lookahead';
+import { altTails, stableCommitPoint, tokensBefore } from '../byte/lookahead';
+import { RowValidity, rowValidity, ValidityStats } from '../byte/validity';
 export { stableCommitPoint, tokensBefore, trailingWhitespaceStart } from '../byte/lookahead';
 import { concatBytes, incompleteUtf8Tail, utf8DecodeLenient, utf8Encode } from '../tokenizer/utf8';
 import { BranchOut, LMContext, StreamLM } from './stream-lm';
@@ -72,7 +73,7 @@ interface Row {
   /** A non-canonical tokenization of p[:j] (altIdsFor): the text cannot end there. */
   alt?: boolean;
   /** Validity cache of this row (by its unstable tail and tail tokens). */
-  tv?: TailValidity;
+  tv?: RowValidity;
   /** log P(ids | context), exact when `exact`, else an upper bound (an unscored parent). */
   logP: number;
   exact: boolean;
@@ -82,7 +83,10 @@ interface Row {
 export interface ByteStreamStats {
   commits: number;
   restarts: number;
+  /** Validity decisions made (not cached): from merge ranks or by re-encoding. */
   validityChecks: number;
+  /** Of those, the ones that re-encoded. */
+  reencodings: number;
   /** Rows left out because of lazyMass, summed over pushes. */
   lazyRows: number;
 }
@@ -99,7 +103,7 @@ export class ByteStream {
   /** enc(p[:j]) by split point j of the pending bytes. */
   private idsAt = new Map<number, number[]>();
   /** Validity caches by row key "j|ids" (shared per tokenizer through the row's unstable tail). */
-  private validAt = new Map<string, TailValidity>();
+  private validAt = new Map<string, RowValidity>();
   /** Other tokenizations of p[:j] that extensions of it produce (see altTails). */
   private altAt = new Map<number, number[][]>();
   private rows: Row[] = [];
@@ -109,7 +113,12 @@ export class ByteStream {
   private readonly lazy: number;
   private readonly focusEps: number;
   private readonly tokBytes: Uint8Array[];
-  readonly stats: ByteStreamStats = { commits: 0, restarts: 0, validityChecks: 0, lazyRows: 0 };
+  private readonly validity: ValidityStats = { fast: 0, exact: 0 };
+  private readonly counts = { commits: 0, restarts: 0, lazyRows: 0 };
+
+  get stats(): ByteStreamStats {
+    return { ...this.counts, validityChecks: this.validity.fast + this.validity.exact, reencodings: this.validity.exact };
+  }
 
   private constructor(
     readonly lm: StreamLM,
@@ -364,7 +373,7 @@ export class ByteStream {
       }
       if (!best || (this.lazy > 0 && scored > 0 && Math.exp(best.logP) <= this.lazy * scored)) {
         this.rows = rows;
-        this.stats.lazyRows += unscored;
+        this.counts.lazyRows += unscored;
         return;
       }
       if (best.ids.length === 0) throw new Error('internal: the context row is always scored');
@@ -425,7 +434,7 @@ export class ByteStream {
     this.ctxIds.push(...cIds);
     this.root = node!;
     this.root.src = null;
-    this.stats.commits++;
+    this.counts.commits++;
     // Shift the per-split-point caches: under a stable boundary enc(p[:j]) = enc(p[:c]) ++ enc(p[c:j]).
     const ids = new Map<number, number[]>();
     for (const [j, v] of this.idsAt) {
@@ -447,7 +456,7 @@ export class ByteStream {
     this.ctxIds = this.ctxIds.slice(-keep);
     this.ctx = this.lm.restart ? await this.lm.restart(this.ctx, this.ctxIds, signal) : await this.lm.start(this.ctxIds, signal);
     this.root = newNode(this.ctx.next);
-    this.stats.restarts++;
+    this.counts.restarts++;
   }
 
   // ---------------------------------------------------------------- the distribution
@@ -464,17 +473,12 @@ export class ByteStream {
       const key = `${r.j}|${r.ids.join(',')}`;
       tv = this.validAt.get(key);
       if (!tv) {
-        tv = tailValidity(this.tok, this.pending.subarray(0, r.j), r.ids);
+        tv = rowValidity(this.tok, this.pending.subarray(0, r.j), r.ids, this.opts.lookahead !== false);
         this.validAt.set(key, tv);
       }
       r.tv = tv;
     }
-    const v = tv.arr[token];
-    if (v !== 0) return v === 1;
-    this.stats.validityChecks++;
-    const ok = extendable(this.tok, tv.tail, tv.ids, token, this.tokBytes[token], this.opts.lookahead !== false);
-    tv.arr[token] = ok ? 1 : 2;
-    return ok;
+    return tv.valid(token, this.validity);
   }
 
   /** Per-node data of a row at the end of the pending bytes (every token is a candidate). */
@@ -607,42 +611,10 @@ export class ByteStream {
   }
 }
 
-interface TailValidity {
-  tail: Uint8Array;
-  ids: number[];
-  /** By token: 0 unknown, 1 valid, 2 invalid. */
-  arr: Int8Array;
-}
-
-const tailCaches = new WeakMap<Tokenizer, Map<string, TailValidity>>();
 const bytesCaches = new WeakMap<Tokenizer, Uint8Array[]>();
-const MAX_TAILS = 4096;
 
 function normalBytes(tok: Tokenizer): Uint8Array[] {
   let b = bytesCaches.get(tok);
   if (!b) bytesCaches.set(tok, (b = tok.normalTokenBytes()));
   return b;
-}
-
-/**
- * The validity cache of a row whose prefix bytes are `prefix` and tokens `ids` (see
- * ByteStream.isValid): keyed by the unstable tail of `prefix` and the tail's tokens in `ids`.
- */
-function tailValidity(tok: Tokenizer, prefix: Uint8Array, ids: number[]): TailValidity {
-  const c = stableCommitPoint(tok, prefix);
-  const tail = prefix.subarray(c);
-  const head = tokensBefore(tok, ids, c);
-  let m = tailCaches.get(tok);
-  if (!m) tailCaches.set(tok, (m = new Map()));
-  // Rows whose tokens do not split at the stable point are checked on their whole prefix.
-  const checkBytes = head ? tail : prefix;
-  const checkIds = head ? ids.slice(head.length) : ids;
-  const key = String.fromCharCode(...checkBytes) + '\u0000' + checkIds.join(',');
-  let tv = m.get(key);
-  if (!tv) {
-    if (m.size >= MAX_TAILS) m.clear();
-    tv = { tail: checkBytes.slice(), ids: checkIds, arr: new Int8Array(tok.vocabSize) };
-    m.set(key, tv);
-  }
-  return tv;
 }
