@@ -36,11 +36,13 @@ export class MergeValidity {
   /** Pair validity by left token: 0 unknown, 1 valid, 2 invalid. */
   private pairs = new Map<number, Int8Array>();
   private readonly bytes: Uint8Array[];
+  private readonly texts: Array<string | null | undefined>;
   readonly ignoreMerges: boolean;
 
   private constructor(readonly tok: Tokenizer) {
     const V = tok.vocabSize;
     this.runs = new Array(V);
+    this.texts = new Array(V);
     this.wholePieceArr = new Int8Array(V);
     this.wholeTextArr = new Int8Array(V);
     this.bytes = tok.normalTokenBytes();
@@ -173,6 +175,20 @@ export class MergeValidity {
   tokenBytes(t: number): Uint8Array {
     return this.bytes[t];
   }
+
+  /**
+   * The token's bytes as a string when they are valid UTF-8 on their own and split the same as
+   * bytes (ASCII, or a tokenizer without normaliser), else null: concatenated with the tail's
+   * string it gives the pre-tokenizer's input without decoding bytes per candidate.
+   */
+  text(t: number): string | null {
+    let s = this.texts[t];
+    if (s === undefined) {
+      s = plainText(this.tok, this.bytes[t]);
+      this.texts[t] = s;
+    }
+    return s;
+  }
 }
 
 const instances = new WeakMap<Tokenizer, MergeValidity>();
@@ -199,6 +215,8 @@ export class RowValidity {
   /** Token boundaries of ids, as a byte-offset bitmap over tail. */
   private readonly bound: Uint8Array;
   private readonly lastPiece: Uint8Array;
+  /** The tail as a string (see MergeValidity.text), or null. */
+  private readonly tailText: string | null;
   /** The last piece is one token that exists only through ignore_merges. */
   private readonly lastByShortcut: boolean;
   readonly stats: ValidityStats = { fast: 0, exact: 0 };
@@ -224,6 +242,7 @@ export class RowValidity {
       off += tok.tokenBytes(id).length;
       if (off <= tail.length) this.bound[off] = 1;
     }
+    this.tailText = plainText(tok, tail);
     const ls = this.tailStarts[this.tailStarts.length - 1];
     this.lastPiece = tail.subarray(ls);
     let k = 0;
@@ -266,7 +285,8 @@ export class RowValidity {
     if (tb.length === 0) return undefined;
     const n = this.tail.length;
     if (n === 0) return this.mv.wholeText(token);
-    const starts = this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
+    const tt = this.tailText !== null ? this.mv.text(token) : null;
+    const starts = tt !== null ? this.tok.splitOffsets(this.tailText + tt) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
     if (!starts) return undefined;
     // Every piece start is a token boundary of enc(tail ++ bytes(τ)).
     let i = 1;
@@ -292,6 +312,22 @@ export class RowValidity {
     const a = this.ids[this.ids.length - 1];
     if (!this.mv.reachable(a)) return undefined;
     return this.mv.pairValid(a, token);
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Bytes as a string that the pre-tokenizer splits as it is (see MergeValidity.text), or null. */
+function plainText(tok: Tokenizer, b: Uint8Array): string | null {
+  if (tok.addsPrefixSpace) return null;
+  let ascii = true;
+  for (let i = 0; i < b.length && ascii; i++) ascii = b[i] < 0x80;
+  if (!ascii && tok.rewritesText) return null;
+  if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
+  try {
+    return strictUtf8.decode(b);
+  } catch {
+    return null;
   }
 }
 

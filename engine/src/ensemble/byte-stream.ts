@@ -61,7 +61,8 @@ interface Node {
   /** As the row at the end of the pending bytes: candidate mass by next byte, its sum, candidates best first. */
   endMarg?: Float64Array;
   endTotal?: number;
-  endSorted?: Int32Array;
+  endIds?: Int32Array;
+  endBuckets?: Float64Array;
   /** Where the path's KV comes from (a branch forward and how many of its tokens). */
   src: { out: BranchOut; m: number } | null;
   children: Map<number, Node>;
@@ -89,6 +90,23 @@ export interface ByteStreamStats {
   reencodings: number;
   /** Rows left out because of lazyMass, summed over pushes. */
   lazyRows: number;
+}
+
+const BUCKETS_PER_NAT = 4;
+const N_BUCKETS = 40 * BUCKETS_PER_NAT + 1;
+
+/** Log-probability bucket of a candidate (the last bucket holds everything below -40 nats). */
+function bucketOf(logp: number): number {
+  const k = Math.floor(-logp * BUCKETS_PER_NAT);
+  return k < 0 ? 0 : k >= N_BUCKETS ? N_BUCKETS - 1 : k;
+}
+
+/** The first bucket from which all lighter buckets together weigh at most `budget` (N_BUCKETS: none). */
+function uncheckedBucket(buckets: Float64Array, budget: number): number {
+  let cum = 0;
+  let k = N_BUCKETS;
+  while (k > 0 && cum + buckets[k - 1] <= budget) cum += buckets[--k];
+  return k;
 }
 
 const newNode = (next: Float64Array | null): Node => ({ next, src: null, children: new Map() });
@@ -481,32 +499,41 @@ export class ByteStream {
     return tv.valid(token, this.validity);
   }
 
-  /** Per-node data of a row at the end of the pending bytes (every token is a candidate). */
-  private endData(node: Node): { marg: Float64Array; total: number; sorted: Int32Array } {
+  /**
+   * Per-node data of a row at the end of the pending bytes (every token is a candidate): mass by
+   * next byte, the candidate ids, and their mass by log-probability bucket (bucket k holds
+   * log p in (-(k+1)/BUCKETS_PER_NAT, -k/BUCKETS_PER_NAT]), so the lightest candidates can be left
+   * unchecked without sorting the vocabulary.
+   */
+  private endData(node: Node): { marg: Float64Array; total: number; ids: Int32Array; buckets: Float64Array } {
     if (!node.endMarg) {
       const next = node.next!;
       const V = Math.min(next.length, this.tokBytes.length);
       const marg = new Float64Array(257);
-      const ids: number[] = [];
+      const buckets = new Float64Array(N_BUCKETS);
+      const ids = new Int32Array(V);
+      let n = 0;
       for (let id = 0; id < V; id++) {
         const stop = this.opts.stopIds.has(id);
         if (!stop && this.index.firstByte[id] < 0) continue;
-        marg[stop ? END : this.index.firstByte[id]] += Math.exp(next[id]);
-        ids.push(id);
+        const p = Math.exp(next[id]);
+        marg[stop ? END : this.index.firstByte[id]] += p;
+        buckets[bucketOf(next[id])] += p;
+        ids[n++] = id;
       }
-      const sorted = Int32Array.from(ids).sort((a, b) => next[b] - next[a]);
       let total = 0;
       for (let b = 0; b < 257; b++) total += marg[b];
       node.endMarg = marg;
       node.endTotal = total;
-      node.endSorted = sorted;
+      node.endIds = ids.subarray(0, n);
+      node.endBuckets = buckets;
     }
-    return { marg: node.endMarg, total: node.endTotal!, sorted: node.endSorted! };
+    return { marg: node.endMarg, total: node.endTotal!, ids: node.endIds!, buckets: node.endBuckets! };
   }
 
   /**
-   * The distribution over the scored rows. Candidates are checked for validity heaviest first,
-   * row by row, until the unchecked rest of the row weighs at most eps of the row (so at most eps
+   * The distribution over the scored rows. Candidates are checked for validity, the lightest left
+   * unchecked as long as together they weigh at most eps of their row (so at most eps
    * of the total stays unchecked; unchecked candidates count as valid). With `focus`, that byte's
    * candidates are also checked down to eps of that byte's own mass.
    */
@@ -525,22 +552,19 @@ export class ByteStream {
       const next = r.node!.next!;
       const eL = Math.exp(r.logP);
       if (r.j === n) {
-        const { marg, total, sorted } = this.endData(r.node!);
+        const { marg, total, ids, buckets } = this.endData(r.node!);
         // A non-canonical tokenization of the whole text cannot be followed by its end.
         const rowMass = eL * (r.alt ? total - marg[END] : total);
         for (let b = 0; b < END; b++) dist[b] += eL * marg[b];
         if (!r.alt) dist[END] += eL * marg[END];
         mass += rowMass;
-        let rem = rowMass;
-        for (let k = 0; k < sorted.length; k++) {
-          if (eps > 0 && rem <= eps * rowMass) break;
-          const id = sorted[k];
+        // Candidates in the lightest buckets, together at most eps of the row, stay unchecked.
+        const skipFrom = eps > 0 ? uncheckedBucket(buckets, (eps * rowMass) / eL) : N_BUCKETS;
+        for (let k = 0; k < ids.length; k++) {
+          const id = ids[k];
+          if (skipFrom < N_BUCKETS && bucketOf(next[id]) >= skipFrom) continue;
+          if (this.opts.stopIds.has(id)) continue;
           const w = eL * Math.exp(next[id]);
-          rem -= w;
-          if (this.opts.stopIds.has(id)) {
-            if (r.alt) rem += w; // not part of this row's mass
-            continue;
-          }
           if (!this.isValid(r, id)) {
             dist[this.index.firstByte[id]] -= w;
             mass -= w;

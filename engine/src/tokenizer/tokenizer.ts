@@ -187,6 +187,26 @@ export class Tokenizer {
   }
 
   /**
+   * UTF-8 byte offsets of the pre-token pieces of `text`, split as it is (no normalisation, no
+   * prefix space): for callers that know those would not change it (ASCII text, or a tokenizer
+   * without them).
+   */
+  splitOffsets(text: string): number[] {
+    const starts: number[] = [];
+    let off = 0;
+    for (const p of this.pre.split(text)) {
+      starts.push(off);
+      off += utf8Length(p);
+    }
+    return starts;
+  }
+
+  /** A prefix space is added before splitting (offsets of pieces are not input offsets). */
+  get addsPrefixSpace(): boolean {
+    return this.pre.addPrefixSpace;
+  }
+
+  /**
    * Piece starts of `bytes` when the pieces are exactly the input bytes; null when normalisation
    * or a prefix space changed them (then offsets in the pieces are not offsets in the input).
    */
