@@ -1,0 +1,117 @@
+// bench --byte-level: the byte layer's speed next to the same models' token-level speed, measured
+// in one run (the machine's load affects both alike; compare the ratios).
+//   scoring:  bytes/s of exact byte-level scoring (`score`) against token-level scoring (the
+//             log-likelihood of encode(text), windows of teacher-forced forwards);
+//   decoding: single-line completion latency (p50/p95) and bytes/s of the byte-level ensemble of
+//             all loaded models against each model's token-mode completion, on mid-token prompts
+//             (a keystroke: the previous prefix was completed just before).
+import * as fs from 'node:fs';
+import { BytefillError, Engine, EngineOptions, ensemble, percentile, EvalCase } from '../index';
+
+export interface ByteBenchOptions {
+  files: string[];
+  maxBytes: number;
+  cases: EvalCase[];
+  maxTokens: number;
+  tolerance: number;
+}
+
+export interface ScoringSpeed {
+  model: string;
+  bytes: number;
+  tokenLevelBytesPerSecond: number;
+  byteLevelBytesPerSecond: number;
+  /** byte-level / token-level. */
+  ratio: number;
+  forwards: number;
+}
+
+export interface DecodingSpeed {
+  run: string;
+  p50Ms: number;
+  p95Ms: number;
+  meanBytes: number;
+  bytesPerSecond: number;
+}
+
+export interface ByteBenchResult {
+  scoring: ScoringSpeed[];
+  decoding: DecodingSpeed[];
+}
+
+function readTexts(files: string[], maxBytes: number): Uint8Array[] {
+  return files.map((f) => {
+    try {
+      return new Uint8Array(fs.readFileSync(f)).subarray(0, maxBytes);
+    } catch (e) {
+      throw new BytefillError('FILE_NOT_FOUND', `cannot read ${f}: ${(e as Error).message}`);
+    }
+  });
+}
+
+export async function runByteBench(engineOpts: EngineOptions, o: ByteBenchOptions, progress: (s: string) => void = () => {}): Promise<ByteBenchResult> {
+  const texts = readTexts(o.files, o.maxBytes);
+  const scoring: ScoringSpeed[] = [];
+  const decoding: DecodingSpeed[] = [];
+  const all = await Engine.create(engineOpts);
+  try {
+    // Scoring, per model: token level then byte level on the same texts.
+    for (const b of all.bundles) {
+      let bytes = 0;
+      let tokMs = 0;
+      let byteMs = 0;
+      let forwards = 0;
+      for (const x of texts) {
+        const t0 = performance.now();
+        const lm = new ensemble.TeacherForcedLM(b.model, [ensemble.documentStartId(b), ...b.tok.encodeBytes(x)], 900);
+        await lm.first();
+        await lm.tokenLogLikelihood();
+        tokMs += performance.now() - t0;
+        const r = await ensemble.scoreBytes([{ bundle: b, weight: 1 }], null, x, { uncheckedMass: o.tolerance, lazyMass: o.tolerance, tokenLevel: false });
+        byteMs += r.ms;
+        forwards += r.forwards[0];
+        bytes += x.length;
+        progress('.');
+      }
+      const tok = bytes / (tokMs / 1000);
+      const byt = bytes / (byteMs / 1000);
+      scoring.push({ model: b.name, bytes, tokenLevelBytesPerSecond: tok, byteLevelBytesPerSecond: byt, ratio: byt / tok, forwards });
+    }
+    // Decoding: each model in token mode, and the byte-level ensemble of all of them.
+    const runs: Array<{ run: string; engine: Engine; mode: 'token' | 'byte' }> = [];
+    for (const b of all.bundles) runs.push({ run: `${b.name} token`, engine: await Engine.create({ ...engineOpts, models: [b.model.dir] }), mode: 'token' });
+    runs.push({ run: all.bundles.length > 1 ? `ensemble (${all.info().ensemble}) byte` : `${all.bundles[0].name} byte`, engine: all, mode: 'byte' });
+    const ms = runs.map(() => [] as number[]);
+    const outBytes = runs.map(() => [] as number[]);
+    for (const c of o.cases) {
+      // Interleaved per prompt so that every run sees the same load.
+      for (let k = 0; k < runs.length; k++) {
+        const { engine, mode } = runs[k];
+        const req = { suffix: c.suffix, mode, stop: ['\n'], maxTokens: o.maxTokens };
+        await engine.complete({ ...req, prefix: c.prefix.slice(0, -1) });
+        const t0 = performance.now();
+        const r = await engine.complete({ ...req, prefix: c.prefix });
+        ms[k].push(performance.now() - t0);
+        outBytes[k].push(Buffer.byteLength(r.completion));
+      }
+      progress('.');
+    }
+    runs.forEach((r, k) => {
+      const totB = outBytes[k].reduce((a, b) => a + b, 0);
+      const totMs = ms[k].reduce((a, b) => a + b, 0);
+      decoding.push({ run: r.run, p50Ms: percentile(ms[k], 0.5), p95Ms: percentile(ms[k], 0.95), meanBytes: totB / Math.max(1, o.cases.length), bytesPerSecond: totB / (totMs / 1000) });
+    });
+    for (const r of runs) if (r.engine !== all) await r.engine.dispose();
+  } finally {
+    await all.dispose();
+  }
+  return { scoring, decoding };
+}
+
+export function formatByteBench(r: ByteBenchResult): string {
+  const lines = ['scoring (bytes/s):', 'model          token-level  byte-level  ratio  forwards'];
+  for (const s of r.scoring) lines.push(`${s.model.padEnd(14)} ${s.tokenLevelBytesPerSecond.toFixed(0).padStart(11)}  ${s.byteLevelBytesPerSecond.toFixed(1).padStart(10)}  ${s.ratio.toFixed(3).padStart(5)}  ${String(s.forwards).padStart(8)}`);
+  lines.push('single-line completion:', 'run                          p50 ms   p95 ms  bytes  bytes/s');
+  for (const d of r.decoding) lines.push(`${d.run.padEnd(28)} ${d.p50Ms.toFixed(0).padStart(6)}  ${d.p95Ms.toFixed(0).padStart(7)}  ${d.meanBytes.toFixed(1).padStart(5)}  ${d.bytesPerSecond.toFixed(0).padStart(7)}`);
+  return lines.join('\n');
+}
