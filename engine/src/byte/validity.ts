@@ -177,9 +177,9 @@ export class MergeValidity {
   }
 
   /**
-   * The token's bytes as a string when they are valid UTF-8 on their own and split the same as
-   * bytes (ASCII, or a tokenizer without normaliser), else null: concatenated with the tail's
-   * string it gives the pre-tokenizer's input without decoding bytes per candidate.
+   * The token's bytes as a string when they are valid UTF-8 on their own, else null: concatenated
+   * with the tail's string it gives the pre-tokenizer's input without decoding bytes per candidate
+   * (when the normalizer leaves it unchanged).
    */
   text(t: number): string | null {
     let s = this.texts[t];
@@ -286,7 +286,8 @@ export class RowValidity {
     const n = this.tail.length;
     if (n === 0) return this.mv.wholeText(token);
     const tt = this.tailText !== null ? this.mv.text(token) : null;
-    const starts = tt !== null ? this.tok.splitOffsets(this.tailText + tt) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
+    const text = tt !== null ? this.tailText + tt : null;
+    const starts = text !== null && this.tok.isNormalized(text) ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
     if (!starts) return undefined;
     // Every piece start is a token boundary of enc(tail ++ bytes(τ)).
     let i = 1;
@@ -317,12 +318,14 @@ export class RowValidity {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Bytes as a string that the pre-tokenizer splits as it is (see MergeValidity.text), or null. */
+/**
+ * Bytes as a string (valid UTF-8), or null; the pre-tokenizer splits such a string as it is when
+ * the tokenizer adds no prefix space and its normalizer leaves the string unchanged.
+ */
 function plainText(tok: Tokenizer, b: Uint8Array): string | null {
   if (tok.addsPrefixSpace) return null;
   let ascii = true;
   for (let i = 0; i < b.length && ascii; i++) ascii = b[i] < 0x80;
-  if (!ascii && tok.rewritesText) return null;
   if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
   try {
     return strictUtf8.decode(b);

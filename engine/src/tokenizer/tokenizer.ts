@@ -201,6 +201,11 @@ export class Tokenizer {
     return starts;
   }
 
+  /** Whether the normalizer leaves `text` as it is (always, without a normalizer). */
+  isNormalized(text: string): boolean {
+    return !this.normalize || this.normalize(text) === text;
+  }
+
   /** A prefix space is added before splitting (offsets of pieces are not input offsets). */
   get addsPrefixSpace(): boolean {
     return this.pre.addPrefixSpace;
