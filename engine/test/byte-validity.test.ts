@@ -76,7 +76,7 @@ for (const [name, make] of TOKENIZERS) {
     const t = load();
     // Every token after the small vocabularies' tails; every 5th token after the large ones'.
     const stride = t.vocabSize > 20000 ? 5 : 1;
-    for (const s of ['', '    ', ' self', 'def', 'x', '12', "'", '\n', 'é', ' (', 'aaa', ' a']) {
+    for (const s of ['', '    ', ' self', 'def', 'x', '12', "'", '\n', 'é', ' (', 'aaa', ' a', '\ufeff']) {
       const tail = utf8Encode(s);
       const ids = t.encodeBytes(tail);
       const rv = new RowValidity(t, tail, ids, false);

@@ -242,7 +242,8 @@ export class RowValidity {
       off += tok.tokenBytes(id).length;
       if (off <= tail.length) this.bound[off] = 1;
     }
-    this.tailText = plainText(tok, tail);
+    // A tail starting with U+FEFF: the tokenizer's own decoding drops it, so take the bytes path.
+    this.tailText = tail[0] === 0xef && tail[1] === 0xbb && tail[2] === 0xbf ? null : plainText(tok, tail);
     const ls = this.tailStarts[this.tailStarts.length - 1];
     this.lastPiece = tail.subarray(ls);
     let k = 0;
@@ -316,7 +317,8 @@ export class RowValidity {
   }
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a token that is U+FEFF must stay U+FEFF (the default decoder drops a leading BOM).
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Bytes as a string (valid UTF-8), or null; the pre-tokenizer splits such a string as it is when
@@ -367,4 +369,44 @@ export function rowValidity(tok: Tokenizer, prefix: Uint8Array, ids: number[], l
     m.set(key, rv);
   }
   return rv;
+}
+
+export interface ValidityTiming {
+  tail: string;
+  tokens: number;
+  valid: number;
+  reencodeMs: number;
+  mergeRanksMs: number;
+  /** Of the merge-rank checks, how many re-encoded after all. */
+  reencoded: number;
+}
+
+/**
+ * Measurement (bench): validity of every token after each tail, by re-encoding and through
+ * RowValidity (a fresh one, so nothing is cached but the per-tokenizer merge runs), in one process.
+ * Throws if the two ever disagree.
+ */
+export function measureValidity(tok: Tokenizer, tails: string[]): ValidityTiming[] {
+  const out: ValidityTiming[] = [];
+  const cands: number[] = [];
+  for (let c = 0; c < tok.vocabSize; c++) if (!tok.isSpecial(c) && tok.tokenBytes(c).length > 0) cands.push(c);
+  // Per-tokenizer work done once (each token's own merge run) is not part of a row's cost.
+  const warm = new RowValidity(tok, new TextEncoder().encode('\u0000'), tok.encode('\u0000'), true);
+  for (const c of cands) warm.valid(c);
+  for (const s of tails) {
+    const tail = new TextEncoder().encode(s);
+    const ids = tok.encodeBytes(tail);
+    const exact = new Uint8Array(tok.vocabSize);
+    let t0 = performance.now();
+    for (const c of cands) exact[c] = extendable(tok, tail, ids, c, tok.tokenBytes(c), true) ? 1 : 0;
+    const reencodeMs = performance.now() - t0;
+    const rv = new RowValidity(tok, tail, ids, true);
+    let valid = 0;
+    t0 = performance.now();
+    for (const c of cands) if (rv.valid(c)) valid++;
+    const mergeRanksMs = performance.now() - t0;
+    for (const c of cands) if (rv.valid(c) !== (exact[c] === 1)) throw new Error(`validity differs from re-encoding after ${JSON.stringify(s)} for token ${c}`);
+    out.push({ tail: s, tokens: cands.length, valid, reencodeMs, mergeRanksMs, reencoded: rv.stats.exact });
+  }
+  return out;
 }

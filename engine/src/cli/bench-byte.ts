@@ -5,14 +5,16 @@
 //   decoding: single-line completion latency (p50/p95) and bytes/s of the byte-level ensemble of
 //             all loaded models against each model's token-mode completion, on mid-token prompts
 //             (a keystroke: the previous prefix was completed just before);
+//   validity: deciding validity for every vocabulary token after a few tails, by re-encoding and
+//             from the merge ranks (byte/validity.ts), in ms per whole-vocabulary row;
 //   next-byte: the exact next-byte distribution (every cover scored and checked) along a text,
 //             in ms per byte and in model decode steps per byte (one step: one token forward on a
 //             cached context, measured in the same run).
 import * as fs from 'node:fs';
-import { BytefillError, Engine, EngineOptions, ensemble, percentile, EvalCase, measureForward } from '../index';
+import { BytefillError, Engine, EngineOptions, ensemble, percentile, EvalCase, measureForward, measureValidity, ValidityTiming } from '../index';
 
-export type BenchPart = 'scoring' | 'decoding' | 'next-byte';
-export const BENCH_PARTS: readonly BenchPart[] = ['scoring', 'decoding', 'next-byte'];
+export type BenchPart = 'validity' | 'scoring' | 'decoding' | 'next-byte';
+export const BENCH_PARTS: readonly BenchPart[] = ['validity', 'scoring', 'decoding', 'next-byte'];
 
 export interface ByteBenchOptions {
   parts: BenchPart[];
@@ -55,6 +57,7 @@ export interface NextByteCost {
 }
 
 export interface ByteBenchResult {
+  validity: Array<ValidityTiming & { model: string }>;
   scoring: ScoringSpeed[];
   decoding: DecodingSpeed[];
   nextByte: NextByteCost[];
@@ -75,8 +78,13 @@ export async function runByteBench(engineOpts: EngineOptions, o: ByteBenchOption
   const scoring: ScoringSpeed[] = [];
   const decoding: DecodingSpeed[] = [];
   const nextByte: NextByteCost[] = [];
+  const validity: ByteBenchResult['validity'] = [];
   const all = await Engine.create(engineOpts);
   try {
+    if (o.parts.includes('validity')) {
+      for (const b of all.bundles) for (const v of measureValidity(b.tok, [' self', '    ', 'def', 'x'])) validity.push({ model: b.name, ...v });
+      progress('.');
+    }
     if (o.parts.includes('next-byte')) {
       const x = texts[0].subarray(0, o.nextByteBytes);
       for (const b of all.bundles) {
@@ -148,15 +156,18 @@ export async function runByteBench(engineOpts: EngineOptions, o: ByteBenchOption
   } finally {
     await all.dispose();
   }
-  return { scoring, decoding, nextByte };
+  return { validity, scoring, decoding, nextByte };
 }
 
 export function formatByteBench(r: ByteBenchResult): string {
-  const lines = ['scoring (bytes/s):', 'model          token-level  byte-level  ratio  forwards'];
+  const lines: string[] = [];
+  if (r.validity.length > 0) lines.push('validity of every token after a tail (ms per row):', 'model          tail      tokens   re-encoding  merge ranks  speed-up  re-encoded');
+  for (const v of r.validity) lines.push(`${v.model.padEnd(14)} ${JSON.stringify(v.tail).padEnd(8)} ${String(v.tokens).padStart(7)}  ${v.reencodeMs.toFixed(0).padStart(11)}  ${v.mergeRanksMs.toFixed(0).padStart(11)}  ${(v.reencodeMs / v.mergeRanksMs).toFixed(1).padStart(8)}  ${String(v.reencoded).padStart(10)}`);
+  if (r.scoring.length > 0) lines.push('scoring (bytes/s):', 'model          token-level  byte-level  ratio  forwards');
   for (const s of r.scoring) lines.push(`${s.model.padEnd(14)} ${s.tokenLevelBytesPerSecond.toFixed(0).padStart(11)}  ${s.byteLevelBytesPerSecond.toFixed(1).padStart(10)}  ${s.ratio.toFixed(3).padStart(5)}  ${String(s.forwards).padStart(8)}`);
   if (r.nextByte.length > 0) lines.push('exact next-byte distribution:', 'model          vocab   ms/byte  step ms  steps/byte  forwards/byte');
   for (const c of r.nextByte) lines.push(`${c.model.padEnd(14)} ${String(c.vocabSize).padStart(6)}  ${c.msPerByte.toFixed(1).padStart(7)}  ${c.decodeStepMs.toFixed(2).padStart(7)}  ${c.stepsPerByte.toFixed(2).padStart(10)}  ${c.forwardsPerByte.toFixed(2).padStart(13)}`);
-  lines.push('single-line completion:', 'run                          p50 ms   p95 ms  bytes  bytes/s');
+  if (r.decoding.length > 0) lines.push('single-line completion:', 'run                          p50 ms   p95 ms  bytes  bytes/s');
   for (const d of r.decoding) lines.push(`${d.run.padEnd(28)} ${d.p50Ms.toFixed(0).padStart(6)}  ${d.p95Ms.toFixed(0).padStart(7)}  ${d.meanBytes.toFixed(1).padStart(5)}  ${d.bytesPerSecond.toFixed(0).padStart(7)}`);
   return lines.join('\n');
 }
