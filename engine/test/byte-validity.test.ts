@@ -90,7 +90,8 @@ for (const [name, make] of TOKENIZERS) {
         }
         if (f !== exact(t, tail, ids, c)) assert.fail(`tail ${JSON.stringify(s)} token ${c} ${JSON.stringify(t.decode([c]))}: fast ${f}`);
       }
-      assert.ok(undecided <= (0.5 * t.vocabSize) / stride, `tail ${JSON.stringify(s)}: ${undecided} undecided`);
+      // After a lone U+FEFF the tokenizer's own decoding drops it: every check re-encodes there.
+      if (s !== '\ufeff') assert.ok(undecided <= (0.5 * t.vocabSize) / stride, `tail ${JSON.stringify(s)}: ${undecided} undecided`);
     }
   });
 
