@@ -483,7 +483,8 @@ export class ByteStream {
    * Exact validity of the cover enc(p[:j]) ++ [token]: enc(p[:j] ++ bytes(token)) == enc(p[:j]) ++
    * [token]. Everything before the last stable boundary of p[:j] tokenizes the same with or without
    * the token, so only the unstable tail t of p[:j] matters: the check is enc(t ++ bytes(token)) ==
-   * enc(t) ++ [token], cached per tokenizer by t (tails such as "    " or " self" recur).
+   * enc(t) ++ [token], cached per tokenizer by t (tails such as "    " or " self" recur), and
+   * decided from the BPE merge ranks where the pre-tokenizer allows (byte/validity.ts).
    */
   private isValid(r: Row, token: number): boolean {
     let tv = r.tv;
