@@ -11,7 +11,7 @@ import { MergeValidity, RowValidity } from '../src/byte/validity';
 import { extendable } from '../src/byte/lookahead';
 import { bytesToByteLevel } from '../src/tokenizer/byte-level';
 import { concatBytes, utf8Encode } from '../src/tokenizer/utf8';
-import { mulberry32 } from '../src/decode/rng';
+import { mulberry32 } from '../src/core/rng';
 import { modelDir, repoRoot } from './helpers';
 import { tinyTokenizer } from './synthetic';
 
