@@ -32,6 +32,7 @@ export * from './eval/index';
 export { measureForward } from './model/microbench';
 export { measureBandwidth } from './model/bandwidth';
 export { measureSampling } from './decode/sample-bench';
+export { measureValidity, ValidityTiming } from './byte/validity';
 export { OnnxModel } from './model/onnx-model';
 export { encodeModel } from './model/onnx-graph';
 export { isValidUtf8 } from './tokenizer/utf8';

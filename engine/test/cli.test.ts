@@ -62,3 +62,25 @@ test('a file with invalid UTF-8 and special-token strings completes with a warni
   assert.match(r.stderr, /not valid UTF-8/);
   assert.equal(typeof JSON.parse(r.stdout).completion, 'string');
 });
+
+test('bench --byte-level without texts is a one-line error naming --files', () => {
+  const r = run('bench', '--byte-level', '--threads', '1');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /bench --byte-level needs --files/);
+  assert.ok(!/^\s+at /m.test(r.stderr));
+});
+
+test('bench --byte-level --parts next-byte reports the exact next-byte cost in model steps', () => {
+  const r = spawnSync(process.execPath, [CLI, 'bench', '--byte-level', '--parts', 'next-byte', '--next-byte-bytes', '6', '--files', example, '--json', '--threads', '1'], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.nextByte.length, 1);
+  const c = j.nextByte[0];
+  assert.equal(c.model, 'tiny-code-b');
+  assert.equal(c.bytes, 6);
+  // Each byte's distribution needs at least the context's logits; cost is positive and finite.
+  assert.ok(c.msPerByte > 0 && Number.isFinite(c.stepsPerByte) && c.stepsPerByte > 0, JSON.stringify(c));
+  assert.deepEqual(j.scoring, []);
+  assert.deepEqual(j.decoding, []);
+  assert.deepEqual(j.validity, []);
+});

@@ -3,8 +3,8 @@
 // A cover is a valid token sequence enc(u[:j]) ++ [τ] whose last token τ starts with u[j:] and runs
 // past the end of u (j = |u|: any token after enc(u)). Its weight is the model's probability of the
 // sequence given the context. Everything needed comes from forwards over the branches enc(u[:j]) on
-// the context's KV cache; validity (encode(decode(t)) == t) is checked exactly with the real
-// tokenizer.
+// the context's KV cache; validity (encode(decode(t)) == t) is exact, decided from the BPE merge
+// ranks and re-encoding only where the pre-tokenizer needs it (byte/validity.ts).
 //
 // With `lookahead`, validity is "a prefix of the tokenization of some continuation" instead: split
 // patterns like `\s+(?!\S)` tokenize a trailing whitespace run differently once a non-space follows
@@ -13,7 +13,8 @@
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { BranchScore, BranchScorer } from './branch-scorer';
 import { VocabIndex } from './vocab-index';
-import { altTails, extendable, stableCommitPoint, tokensBefore } from './lookahead';
+import { altTails, stableCommitPoint, tokensBefore } from './lookahead';
+import { RowValidity, rowValidity } from './validity';
 
 export interface Cover {
   /** Split point in u: the cover's last token starts at byte j of u. */
@@ -54,7 +55,8 @@ export interface CoverTreeOptions {
 }
 
 export class CoverTree {
-  private readonly validCache = new Map<number, boolean>();
+  /** Validity caches by row (shared per tokenizer through the row's unstable tail). */
+  private readonly validity: RowValidity[] = [];
   private readonly bestCache = new Map<number, Cover | null>();
   readonly rows: Row[];
 
@@ -191,14 +193,9 @@ export class CoverTree {
    */
   isValid(c: Cover): boolean {
     if (c.end) return true;
-    const key = c.row * 4_194_304 + c.token;
-    let v = this.validCache.get(key);
-    if (v === undefined) {
-      const row = this.rows[c.row];
-      v = extendable(this.tok, this.u.subarray(0, c.j), row.ids, c.token, this.tok.tokenBytes(c.token), !!this.opts.lookahead);
-      this.validCache.set(key, v);
-    }
-    return v;
+    let rv = this.validity[c.row];
+    if (!rv) this.validity[c.row] = rv = rowValidity(this.tok, this.u.subarray(0, c.j), this.rows[c.row].ids, !!this.opts.lookahead);
+    return rv.valid(c.token);
   }
 
   /** The valid covers, best first (exact: every candidate checked). */

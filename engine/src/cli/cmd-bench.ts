@@ -1,6 +1,7 @@
 import * as os from 'node:os';
-import { BoundaryMode, BOUNDARY_MODES, Logger, Engine, measureForward, measureBandwidth, measureSampling, loadMidtoken, percentile } from '../index';
-import { intOpt, listOf, parseArgs } from './args';
+import { BoundaryMode, BOUNDARY_MODES, BytefillError, Logger, Engine, measureForward, measureBandwidth, measureSampling, loadMidtoken, percentile } from '../index';
+import { intOpt, listOf, numOpt, parseArgs } from './args';
+import { BENCH_PARTS, BenchPart, formatByteBench, runByteBench } from './bench-byte';
 import { COMMON_FLAGS, ENGINE_OPTIONS, engineOptions, REQUEST_OPTIONS, requestOptions } from './options';
 
 interface ModeStats {
@@ -26,7 +27,21 @@ interface ModeStats {
  * same machine load; compare them as ratios.
  */
 export async function runBench(argv: string[], log: Logger): Promise<number> {
-  const a = parseArgs(argv, { flags: [...COMMON_FLAGS, 'bandwidth'], options: [...ENGINE_OPTIONS, ...REQUEST_OPTIONS, 'prompts', 'prefill-tokens', 'decode-steps'] });
+  const a = parseArgs(argv, { flags: [...COMMON_FLAGS, 'bandwidth', 'byte-level'], options: [...ENGINE_OPTIONS, ...REQUEST_OPTIONS, 'prompts', 'prefill-tokens', 'decode-steps', 'files', 'max-bytes', 'tolerance', 'parts', 'next-byte-bytes'] });
+  if (a.flags.has('byte-level')) {
+    // bench --byte-level --files F... : byte layer against token level (see bench-byte.ts).
+    const files = [...(a.options.get('files') ?? []), ...a.positional];
+    if (files.length === 0) throw new BytefillError('BAD_ARGUMENT', 'bench --byte-level needs --files PATH... (texts to score)');
+    const json = a.flags.has('json');
+    const r = await runByteBench(
+      engineOptions(a, log),
+      { parts: listOf<BenchPart>(a, 'parts', BENCH_PARTS, [...BENCH_PARTS]), nextByteBytes: intOpt(a, 'next-byte-bytes', 40)!, files, maxBytes: intOpt(a, 'max-bytes', 1000)!, cases: loadMidtoken(undefined, intOpt(a, 'prompts', 15)), maxTokens: intOpt(a, 'max-tokens', 10)!, tolerance: numOpt(a, 'tolerance', 1e-4)! },
+      json ? undefined : (s) => process.stderr.write(s),
+    );
+    if (json) console.log(JSON.stringify({ date: new Date().toISOString(), machine: machine(), ...r }, null, 2));
+    else console.log(`\nmachine: ${machine()}\n${formatByteBench(r)}`);
+    return 0;
+  }
   const modes = listOf<BoundaryMode>(a, 'mode', BOUNDARY_MODES, ['token', 'byte']);
   const n = intOpt(a, 'prompts', 20)!;
   const base = requestOptions({ ...a, options: new Map([...a.options].filter(([k]) => k !== 'mode')) });
@@ -99,7 +114,7 @@ export async function runBench(argv: string[], log: Logger): Promise<number> {
     }
     const result = {
       date: new Date().toISOString(),
-      machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+      machine: machine(),
       models: engine.info().models.map((m) => m.name),
       prompts: cases.length,
       loadMs,
@@ -131,4 +146,8 @@ export async function runBench(argv: string[], log: Logger): Promise<number> {
     await engine.dispose();
   }
   return 0;
+}
+
+function machine(): string {
+  return `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
 }

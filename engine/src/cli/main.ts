@@ -20,6 +20,8 @@ commands:
   bench                               prefill/decode latency and single-line completion p50/p95
   bench ensemble                      single-line latency of the mixture and product ensembles
   bench uscd stats|quality|latency    USCD gate statistics, quality and cost on held-out lines
+  bench --byte-level --files F...     byte-level scoring, ensemble decoding, exact next-byte cost vs token level
+                                      (--parts validity,scoring,decoding,next-byte  --max-bytes N  --next-byte-bytes N)
   score --files PATH...               exact bits per byte of files under a model or an ensemble
   compare A.json B.json               two eval --json outputs side by side with 95% bootstrap CIs
   report modes|ensemble|uscd          BENCHMARKS.md tables from the eval --out files in --dir (.bench)

@@ -11,7 +11,7 @@ import { CoverTree } from '../byte/cover-tree';
 import { OnnxBranchScorer } from '../byte/branch-scorer';
 import { logSoftmax } from '../decode/distribution';
 import { startsWithBytes, utf8Encode } from '../tokenizer/utf8';
-import { boundarySplit, preparePrompt, promptIds, PromptBudget } from './prompt';
+import { boundaryPrompt, preparePrompt, promptIds, PromptBudget } from './prompt';
 
 /** Sum of log p(ids | prompt) with one forward over the ids (natural log). */
 async function sequenceLogProb(b: ModelBundle, prompt: number[], ids: number[], signal?: AbortSignal): Promise<{ logp: number; ctxLogp: Float64Array; pre: PrefillResult }> {
@@ -50,10 +50,7 @@ export async function middleBitsPerByte(b: ModelBundle, prefix: string, suffix: 
     for (let id = 0; id < ctxLogp.length; id++) if (!b.tok.isSpecial(id) && startsWithBytes(b.tok.tokenBytes(id), r)) z += Math.exp(ctxLogp[id]);
     nats = -(logp - Math.log(z));
   } else {
-    const x = p.prefixBytes;
-    const L = boundarySplit(b.tok, x);
-    const u = x.subarray(L);
-    const prompt = promptIds(b, p, b.tok.encodeBytes(x.subarray(0, L)));
+    const { prompt, pending: u } = boundaryPrompt(b, p);
     const full = new Uint8Array(u.length + refBytes.length);
     full.set(u);
     full.set(refBytes, u.length);

@@ -71,3 +71,21 @@ export function boundarySplit(tok: Tokenizer, prefixBytes: Uint8Array): number {
   }
   return L;
 }
+
+/** The byte layer's prompt: the prefix cut at boundarySplit, the cut-off bytes left pending. */
+export interface BoundaryPrompt {
+  /** Prompt ids (template around the prefix up to the cut). */
+  prompt: number[];
+  /** The prefix tokens up to the cut. */
+  prefixIds: number[];
+  /** The prefix bytes after the cut: the start of the middle, conditioned on byte by byte. */
+  pending: Uint8Array;
+}
+
+/** Cuts the prefix at its last stable pre-token boundary (single model, ensembles, middle scoring). */
+export function boundaryPrompt(b: ModelBundle, p: PreparedPrompt): BoundaryPrompt {
+  const x = p.prefixBytes;
+  const L = boundarySplit(b.tok, x);
+  const prefixIds = b.tok.encodeBytes(x.subarray(0, L));
+  return { prompt: promptIds(b, p, prefixIds), prefixIds, pending: x.subarray(L) };
+}

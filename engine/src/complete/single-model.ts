@@ -15,7 +15,7 @@ import { alternativeCovers, alternativeFirstTokens } from './candidates';
 import { Sampler } from '../decode/sampler';
 import { PlainStepper, TokenStepper } from '../decode/stepper';
 import { startsWithBytes } from '../tokenizer/utf8';
-import { boundarySplit, PreparedPrompt, preparePrompt, promptIds, PromptBudget } from './prompt';
+import { boundaryPrompt, PreparedPrompt, preparePrompt, promptIds, PromptBudget } from './prompt';
 import { KVState } from '../model/kv-state';
 
 export interface SingleModelDeps {
@@ -115,11 +115,10 @@ export async function completeSingle(b: ModelBundle, req: CompletionRequest, bud
       dropPrefixBytes: healed?.length ?? 0,
     });
   } else if (mode === 'byte') {
-    const x = p.prefixBytes;
-    const L = boundarySplit(b.tok, x);
-    const u = x.subarray(L);
-    const prefixIds = b.tok.encodeBytes(x.subarray(0, L));
-    prompt = promptIds(b, p, prefixIds);
+    const bp = boundaryPrompt(b, p);
+    const u = bp.pending;
+    const prefixIds = bp.prefixIds;
+    prompt = bp.prompt;
     lap('promptMs');
     const pre = await b.cache.prefill(prompt, signal);
     lap('prefillMs');

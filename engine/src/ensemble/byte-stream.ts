@@ -22,7 +22,8 @@
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { VocabIndex } from '../byte/vocab-index';
 import { END } from '../byte/cover-tree';
-import { altTails, extendable, stableCommitPoint, tokensBefore } from '../byte/lookahead';
+import { altTails, stableCommitPoint, tokensBefore } from '../byte/lookahead';
+import { RowValidity, rowValidity, ValidityStats } from '../byte/validity';
 export { stableCommitPoint, tokensBefore, trailingWhitespaceStart } from '../byte/lookahead';
 import { concatBytes, incompleteUtf8Tail, utf8DecodeLenient, utf8Encode } from '../tokenizer/utf8';
 import { BranchOut, LMContext, StreamLM } from './stream-lm';
@@ -60,7 +61,8 @@ interface Node {
   /** As the row at the end of the pending bytes: candidate mass by next byte, its sum, candidates best first. */
   endMarg?: Float64Array;
   endTotal?: number;
-  endSorted?: Int32Array;
+  endIds?: Int32Array;
+  endBuckets?: Float64Array;
   /** Where the path's KV comes from (a branch forward and how many of its tokens). */
   src: { out: BranchOut; m: number } | null;
   children: Map<number, Node>;
@@ -72,7 +74,7 @@ interface Row {
   /** A non-canonical tokenization of p[:j] (altIdsFor): the text cannot end there. */
   alt?: boolean;
   /** Validity cache of this row (by its unstable tail and tail tokens). */
-  tv?: TailValidity;
+  tv?: RowValidity;
   /** log P(ids | context), exact when `exact`, else an upper bound (an unscored parent). */
   logP: number;
   exact: boolean;
@@ -82,9 +84,29 @@ interface Row {
 export interface ByteStreamStats {
   commits: number;
   restarts: number;
+  /** Validity decisions made (not cached): from merge ranks or by re-encoding. */
   validityChecks: number;
+  /** Of those, the ones that re-encoded. */
+  reencodings: number;
   /** Rows left out because of lazyMass, summed over pushes. */
   lazyRows: number;
+}
+
+const BUCKETS_PER_NAT = 4;
+const N_BUCKETS = 40 * BUCKETS_PER_NAT + 1;
+
+/** Log-probability bucket of a candidate (the last bucket holds everything below -40 nats). */
+function bucketOf(logp: number): number {
+  const k = Math.floor(-logp * BUCKETS_PER_NAT);
+  return k < 0 ? 0 : k >= N_BUCKETS ? N_BUCKETS - 1 : k;
+}
+
+/** The first bucket from which all lighter buckets together weigh at most `budget` (N_BUCKETS: none). */
+function uncheckedBucket(buckets: Float64Array, budget: number): number {
+  let cum = 0;
+  let k = N_BUCKETS;
+  while (k > 0 && cum + buckets[k - 1] <= budget) cum += buckets[--k];
+  return k;
 }
 
 const newNode = (next: Float64Array | null): Node => ({ next, src: null, children: new Map() });
@@ -99,7 +121,7 @@ export class ByteStream {
   /** enc(p[:j]) by split point j of the pending bytes. */
   private idsAt = new Map<number, number[]>();
   /** Validity caches by row key "j|ids" (shared per tokenizer through the row's unstable tail). */
-  private validAt = new Map<string, TailValidity>();
+  private validAt = new Map<string, RowValidity>();
   /** Other tokenizations of p[:j] that extensions of it produce (see altTails). */
   private altAt = new Map<number, number[][]>();
   private rows: Row[] = [];
@@ -109,7 +131,12 @@ export class ByteStream {
   private readonly lazy: number;
   private readonly focusEps: number;
   private readonly tokBytes: Uint8Array[];
-  readonly stats: ByteStreamStats = { commits: 0, restarts: 0, validityChecks: 0, lazyRows: 0 };
+  private readonly validity: ValidityStats = { fast: 0, exact: 0 };
+  private readonly counts = { commits: 0, restarts: 0, lazyRows: 0 };
+
+  get stats(): ByteStreamStats {
+    return { ...this.counts, validityChecks: this.validity.fast + this.validity.exact, reencodings: this.validity.exact };
+  }
 
   private constructor(
     readonly lm: StreamLM,
@@ -364,7 +391,7 @@ export class ByteStream {
       }
       if (!best || (this.lazy > 0 && scored > 0 && Math.exp(best.logP) <= this.lazy * scored)) {
         this.rows = rows;
-        this.stats.lazyRows += unscored;
+        this.counts.lazyRows += unscored;
         return;
       }
       if (best.ids.length === 0) throw new Error('internal: the context row is always scored');
@@ -425,7 +452,7 @@ export class ByteStream {
     this.ctxIds.push(...cIds);
     this.root = node!;
     this.root.src = null;
-    this.stats.commits++;
+    this.counts.commits++;
     // Shift the per-split-point caches: under a stable boundary enc(p[:j]) = enc(p[:c]) ++ enc(p[c:j]).
     const ids = new Map<number, number[]>();
     for (const [j, v] of this.idsAt) {
@@ -447,7 +474,7 @@ export class ByteStream {
     this.ctxIds = this.ctxIds.slice(-keep);
     this.ctx = this.lm.restart ? await this.lm.restart(this.ctx, this.ctxIds, signal) : await this.lm.start(this.ctxIds, signal);
     this.root = newNode(this.ctx.next);
-    this.stats.restarts++;
+    this.counts.restarts++;
   }
 
   // ---------------------------------------------------------------- the distribution
@@ -456,7 +483,8 @@ export class ByteStream {
    * Exact validity of the cover enc(p[:j]) ++ [token]: enc(p[:j] ++ bytes(token)) == enc(p[:j]) ++
    * [token]. Everything before the last stable boundary of p[:j] tokenizes the same with or without
    * the token, so only the unstable tail t of p[:j] matters: the check is enc(t ++ bytes(token)) ==
-   * enc(t) ++ [token], cached per tokenizer by t (tails such as "    " or " self" recur).
+   * enc(t) ++ [token], cached per tokenizer by t (tails such as "    " or " self" recur), and
+   * decided from the BPE merge ranks where the pre-tokenizer allows (byte/validity.ts).
    */
   private isValid(r: Row, token: number): boolean {
     let tv = r.tv;
@@ -464,45 +492,49 @@ export class ByteStream {
       const key = `${r.j}|${r.ids.join(',')}`;
       tv = this.validAt.get(key);
       if (!tv) {
-        tv = tailValidity(this.tok, this.pending.subarray(0, r.j), r.ids);
+        tv = rowValidity(this.tok, this.pending.subarray(0, r.j), r.ids, this.opts.lookahead !== false);
         this.validAt.set(key, tv);
       }
       r.tv = tv;
     }
-    const v = tv.arr[token];
-    if (v !== 0) return v === 1;
-    this.stats.validityChecks++;
-    const ok = extendable(this.tok, tv.tail, tv.ids, token, this.tokBytes[token], this.opts.lookahead !== false);
-    tv.arr[token] = ok ? 1 : 2;
-    return ok;
+    return tv.valid(token, this.validity);
   }
 
-  /** Per-node data of a row at the end of the pending bytes (every token is a candidate). */
-  private endData(node: Node): { marg: Float64Array; total: number; sorted: Int32Array } {
+  /**
+   * Per-node data of a row at the end of the pending bytes (every token is a candidate): mass by
+   * next byte, the candidate ids, and their mass by log-probability bucket (bucket k holds
+   * log p in (-(k+1)/BUCKETS_PER_NAT, -k/BUCKETS_PER_NAT]), so the lightest candidates can be left
+   * unchecked without sorting the vocabulary.
+   */
+  private endData(node: Node): { marg: Float64Array; total: number; ids: Int32Array; buckets: Float64Array } {
     if (!node.endMarg) {
       const next = node.next!;
       const V = Math.min(next.length, this.tokBytes.length);
       const marg = new Float64Array(257);
-      const ids: number[] = [];
+      const buckets = new Float64Array(N_BUCKETS);
+      const ids = new Int32Array(V);
+      let n = 0;
       for (let id = 0; id < V; id++) {
         const stop = this.opts.stopIds.has(id);
         if (!stop && this.index.firstByte[id] < 0) continue;
-        marg[stop ? END : this.index.firstByte[id]] += Math.exp(next[id]);
-        ids.push(id);
+        const p = Math.exp(next[id]);
+        marg[stop ? END : this.index.firstByte[id]] += p;
+        buckets[bucketOf(next[id])] += p;
+        ids[n++] = id;
       }
-      const sorted = Int32Array.from(ids).sort((a, b) => next[b] - next[a]);
       let total = 0;
       for (let b = 0; b < 257; b++) total += marg[b];
       node.endMarg = marg;
       node.endTotal = total;
-      node.endSorted = sorted;
+      node.endIds = ids.subarray(0, n);
+      node.endBuckets = buckets;
     }
-    return { marg: node.endMarg, total: node.endTotal!, sorted: node.endSorted! };
+    return { marg: node.endMarg, total: node.endTotal!, ids: node.endIds!, buckets: node.endBuckets! };
   }
 
   /**
-   * The distribution over the scored rows. Candidates are checked for validity heaviest first,
-   * row by row, until the unchecked rest of the row weighs at most eps of the row (so at most eps
+   * The distribution over the scored rows. Candidates are checked for validity, the lightest left
+   * unchecked as long as together they weigh at most eps of their row (so at most eps
    * of the total stays unchecked; unchecked candidates count as valid). With `focus`, that byte's
    * candidates are also checked down to eps of that byte's own mass.
    */
@@ -521,22 +553,19 @@ export class ByteStream {
       const next = r.node!.next!;
       const eL = Math.exp(r.logP);
       if (r.j === n) {
-        const { marg, total, sorted } = this.endData(r.node!);
+        const { marg, total, ids, buckets } = this.endData(r.node!);
         // A non-canonical tokenization of the whole text cannot be followed by its end.
         const rowMass = eL * (r.alt ? total - marg[END] : total);
         for (let b = 0; b < END; b++) dist[b] += eL * marg[b];
         if (!r.alt) dist[END] += eL * marg[END];
         mass += rowMass;
-        let rem = rowMass;
-        for (let k = 0; k < sorted.length; k++) {
-          if (eps > 0 && rem <= eps * rowMass) break;
-          const id = sorted[k];
+        // Candidates in the lightest buckets, together at most eps of the row, stay unchecked.
+        const skipFrom = eps > 0 ? uncheckedBucket(buckets, (eps * rowMass) / eL) : N_BUCKETS;
+        for (let k = 0; k < ids.length; k++) {
+          const id = ids[k];
+          if (skipFrom < N_BUCKETS && bucketOf(next[id]) >= skipFrom) continue;
+          if (this.opts.stopIds.has(id)) continue;
           const w = eL * Math.exp(next[id]);
-          rem -= w;
-          if (this.opts.stopIds.has(id)) {
-            if (r.alt) rem += w; // not part of this row's mass
-            continue;
-          }
           if (!this.isValid(r, id)) {
             dist[this.index.firstByte[id]] -= w;
             mass -= w;
@@ -607,42 +636,10 @@ export class ByteStream {
   }
 }
 
-interface TailValidity {
-  tail: Uint8Array;
-  ids: number[];
-  /** By token: 0 unknown, 1 valid, 2 invalid. */
-  arr: Int8Array;
-}
-
-const tailCaches = new WeakMap<Tokenizer, Map<string, TailValidity>>();
 const bytesCaches = new WeakMap<Tokenizer, Uint8Array[]>();
-const MAX_TAILS = 4096;
 
 function normalBytes(tok: Tokenizer): Uint8Array[] {
   let b = bytesCaches.get(tok);
   if (!b) bytesCaches.set(tok, (b = tok.normalTokenBytes()));
   return b;
-}
-
-/**
- * The validity cache of a row whose prefix bytes are `prefix` and tokens `ids` (see
- * ByteStream.isValid): keyed by the unstable tail of `prefix` and the tail's tokens in `ids`.
- */
-function tailValidity(tok: Tokenizer, prefix: Uint8Array, ids: number[]): TailValidity {
-  const c = stableCommitPoint(tok, prefix);
-  const tail = prefix.subarray(c);
-  const head = tokensBefore(tok, ids, c);
-  let m = tailCaches.get(tok);
-  if (!m) tailCaches.set(tok, (m = new Map()));
-  // Rows whose tokens do not split at the stable point are checked on their whole prefix.
-  const checkBytes = head ? tail : prefix;
-  const checkIds = head ? ids.slice(head.length) : ids;
-  const key = String.fromCharCode(...checkBytes) + '\u0000' + checkIds.join(',');
-  let tv = m.get(key);
-  if (!tv) {
-    if (m.size >= MAX_TAILS) m.clear();
-    tv = { tail: checkBytes.slice(), ids: checkIds, arr: new Int8Array(tok.vocabSize) };
-    m.set(key, tv);
-  }
-  return tv;
 }

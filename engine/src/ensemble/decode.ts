@@ -11,7 +11,7 @@ import { firstStopIndex } from '../decode/generate';
 import { BytefillError, CompletionRequest, CompletionResult, EnsembleMode, StopReason } from '../core/types';
 import { DEFAULT_MAX_TOKENS } from '../core/defaults';
 import { ModelBundle } from '../bundle/model-bundle';
-import { boundarySplit, DEFAULT_BUDGET, preparePrompt, promptIds, PromptBudget } from '../complete/prompt';
+import { boundaryPrompt, DEFAULT_BUDGET, preparePrompt, PromptBudget } from '../complete/prompt';
 import { Sampler } from '../decode/sampler';
 import { END } from '../byte/cover-tree';
 import { incompleteUtf8Tail, utf8DecodeLenient, utf8SeqLen } from '../tokenizer/utf8';
@@ -98,16 +98,14 @@ export async function completeEnsembleWith(members: EnsembleMember[], req: Ensem
     for (const m of members) {
       const b = m.bundle;
       const p = preparePrompt(b, req, budget);
-      const x = p.prefixBytes;
-      const L = boundarySplit(b.tok, x);
-      const prompt = promptIds(b, p, b.tok.encodeBytes(x.subarray(0, L)));
+      const { prompt, pending } = boundaryPrompt(b, p);
       const pre = await b.cache.prefill(prompt, signal);
       promptTokens += prompt.length;
       cachedTokens += pre.reused;
       const lm = new OnnxStreamLM(b.model);
-      const stream = await ByteStream.create(lm, b.tok, b.index, lm.context(pre.state, pre.lastLogits), prompt, x.subarray(L), { stopIds: b.template.stopIds, ...streamOpts }, signal);
+      const stream = await ByteStream.create(lm, b.tok, b.index, lm.context(pre.state, pre.lastLogits), prompt, pending, { stopIds: b.template.stopIds, ...streamOpts }, signal);
       streams.push(stream);
-      stats.push({ name: b.name, pendingAtStart: x.length - L, promptTokens: prompt.length, forwards: 0, forwardMs: 0, commits: 0, validityChecks: 0 });
+      stats.push({ name: b.name, pendingAtStart: pending.length, promptTokens: prompt.length, forwards: 0, forwardMs: 0, commits: 0, validityChecks: 0 });
     }
 
     const stopAt = (s: string) => firstStopIndex(s, req.stop, req.stopAfterLeadingWhitespace);

@@ -35,6 +35,21 @@ export class BpeModel {
     });
   }
 
+  /** Rank of the merge (a, b), or undefined when the pair does not merge. */
+  pairRank(a: number, b: number): number | undefined {
+    return this.ranks.get(a * PAIR_SHIFT + b);
+  }
+
+  /** Id of the token the merge (a, b) makes (only for pairs that merge). */
+  pairMerged(a: number, b: number): number | undefined {
+    return this.mergedId.get(a * PAIR_SHIFT + b);
+  }
+
+  /** Id of the single-byte token of byte b (-1 when the vocabulary lacks it). */
+  byteId(b: number): number {
+    return this.byteIds[b];
+  }
+
   /** Token ids of one pre-token (raw bytes). */
   encodePiece(bytes: Uint8Array): number[] {
     // Cache key: one char per byte (cheaper to build than the byte-level string).

@@ -54,7 +54,8 @@ export class Tokenizer {
 
   private constructor(
     private readonly pre: PreTokenizer,
-    private readonly bpe: BpeModel,
+    /** The BPE model (merge ranks: the byte layer decides token validity from them). */
+    readonly bpe: BpeModel,
     added: AddedToken[],
     normalize: ((s: string) => string) | null,
   ) {
@@ -103,6 +104,14 @@ export class Tokenizer {
     const bpe = new BpeModel(vocab, model.merges ?? [], !!model.ignore_merges);
     const added: AddedToken[] = (json.added_tokens ?? []).map((t: any) => ({ id: t.id, content: t.content, special: !!t.special || isControlTokenText(String(t.content)) }));
     return new Tokenizer(buildPreTokenizer(json.pre_tokenizer), bpe, added, buildNormalizer(json.normalizer));
+  }
+
+  /**
+   * Whether pre-tokenization can change bytes (a normalizer, or a prefix space): then piece
+   * boundaries do not map onto input offsets one to one.
+   */
+  get rewritesText(): boolean {
+    return !!this.normalize || this.pre.addPrefixSpace;
   }
 
   tokenBytes(id: number): Uint8Array {
@@ -175,6 +184,50 @@ export class Tokenizer {
       off += p.length;
     }
     return starts;
+  }
+
+  /**
+   * UTF-8 byte offsets of the pre-token pieces of `text`, split as it is (no normalisation, no
+   * prefix space): for callers that know those would not change it (ASCII text, or a tokenizer
+   * without them).
+   */
+  splitOffsets(text: string): number[] {
+    const starts: number[] = [];
+    let off = 0;
+    for (const p of this.pre.split(text)) {
+      starts.push(off);
+      off += utf8Length(p);
+    }
+    return starts;
+  }
+
+  /** Whether the normalizer leaves `text` as it is (always, without a normalizer). */
+  isNormalized(text: string): boolean {
+    return !this.normalize || this.normalize(text) === text;
+  }
+
+  /** A prefix space is added before splitting (offsets of pieces are not input offsets). */
+  get addsPrefixSpace(): boolean {
+    return this.pre.addPrefixSpace;
+  }
+
+  /**
+   * Piece starts of `bytes` when the pieces are exactly the input bytes; null when normalisation
+   * or a prefix space changed them (then offsets in the pieces are not offsets in the input).
+   */
+  pieceStartsIfUnchanged(bytes: Uint8Array): number[] | null {
+    const ps = this.pieces(bytes);
+    const starts: number[] = [];
+    let off = 0;
+    for (const p of ps) {
+      if (this.rewritesText) {
+        if (off + p.length > bytes.length) return null;
+        for (let i = 0; i < p.length; i++) if (p[i] !== bytes[off + i]) return null;
+      }
+      starts.push(off);
+      off += p.length;
+    }
+    return off === bytes.length ? starts : null;
   }
 
   decodeBytes(ids: readonly number[], opts: { skipSpecial?: boolean } = {}): Uint8Array {

@@ -1,0 +1,412 @@
+// Token validity from the BPE merge ranks (docs/DESIGN.md, "The byte layer"): whether the token
+// sequence ids ++ [τ] is the canonical tokenization of tail ++ bytes(τ), where ids = enc(tail),
+// decided without re-encoding in almost every case.
+//
+// Within one pre-token piece, a sequence of tokens is canonical iff every adjacent pair is
+// (a property of BPE), and a pair (a, b) is canonical iff BPE run on bytes(a) ++ bytes(b) never
+// merges across the boundary: following both tokens' own merge runs, the edge tokens along a's
+// right edge and b's left edge never form a merge that ranks below both sides' next merges
+// (MergeValidity.pairValid). Whether τ joins the tail's last piece or starts a piece of its own is
+// the pre-tokenizer's call, answered by splitting tail ++ bytes(τ) (a short string). Only where
+// that split moves the tail's own pieces in a way the token boundaries do not settle, or where a
+// token exists only through ignore_merges, does the check fall back to exact re-encoding.
+import { Tokenizer } from '../tokenizer/tokenizer';
+import { bytesToByteLevel } from '../tokenizer/byte-level';
+import { concatBytes, utf8DecodeLenient } from '../tokenizer/utf8';
+import { extendable, stableCommitPoint, tokensBefore } from './lookahead';
+
+const MAX_PAIR_ROWS = 512;
+
+/** One token's own BPE run: the rank of each step's merge and the edge tokens after each step. */
+interface MergeRun {
+  ranks: number[];
+  /** lefts[i] / rights[i]: first / last token after i steps (i = 0: the bytes). */
+  lefts: number[];
+  rights: number[];
+}
+
+/** Per-tokenizer merge data: each token's own BPE run, and cached pair validity. */
+export class MergeValidity {
+  /** By token: its BPE run when the run ends in the token itself, null when BPE never makes it. */
+  private readonly runs: Array<MergeRun | null | undefined>;
+  /** encodePiece(bytes(t)) == [t] (ignore_merges included): 0 unknown, 1 yes, 2 no. */
+  private readonly wholePieceArr: Int8Array;
+  /** enc(bytes(t)) == [t] (pre-tokenizer included). */
+  private readonly wholeTextArr: Int8Array;
+  /** Pair validity by left token: 0 unknown, 1 valid, 2 invalid. */
+  private pairs = new Map<number, Int8Array>();
+  private readonly bytes: Uint8Array[];
+  private readonly texts: Array<string | null | undefined>;
+  readonly ignoreMerges: boolean;
+
+  private constructor(readonly tok: Tokenizer) {
+    const V = tok.vocabSize;
+    this.runs = new Array(V);
+    this.texts = new Array(V);
+    this.wholePieceArr = new Int8Array(V);
+    this.wholeTextArr = new Int8Array(V);
+    this.bytes = tok.normalTokenBytes();
+    this.ignoreMerges = tok.bpe.ignoreMerges;
+  }
+
+  static for(tok: Tokenizer): MergeValidity {
+    let m = instances.get(tok);
+    if (!m) instances.set(tok, (m = new MergeValidity(tok)));
+    return m;
+  }
+
+  /** Whether BPE merges alone make t from its own bytes (only such tokens come out of a piece's merges). */
+  reachable(t: number): boolean {
+    return this.run(t) !== null;
+  }
+
+  /** Runs BPE on bytes(t) (as BpeModel does), recording every step. */
+  private run(t: number): MergeRun | null {
+    let r = this.runs[t];
+    if (r === undefined) {
+      const b = this.bytes[t];
+      const m = b && b.length > 0 ? this.merge(b) : null;
+      r = m && m.ids.length === 1 && m.ids[0] === t ? m.run : null;
+      this.runs[t] = r;
+    }
+    return r;
+  }
+
+  /** BPE merges alone (no ignore_merges shortcut) on a byte string, step by step. */
+  private merge(b: Uint8Array): { ids: number[]; run: MergeRun } | null {
+    const bpe = this.tok.bpe;
+    let ids: number[] = [];
+    for (let i = 0; i < b.length; i++) {
+      const id = bpe.byteId(b[i]);
+      if (id < 0) return null;
+      ids.push(id);
+    }
+    const run: MergeRun = { ranks: [], lefts: [ids[0]], rights: [ids[ids.length - 1]] };
+    while (ids.length > 1) {
+      let best = -1;
+      let bestRank = Infinity;
+      for (let i = 0; i + 1 < ids.length; i++) {
+        const k = bpe.pairRank(ids[i], ids[i + 1]);
+        if (k !== undefined && k < bestRank) (bestRank = k), (best = i);
+      }
+      if (best < 0) break;
+      const x = ids[best];
+      const y = ids[best + 1];
+      const merged = bpe.pairMerged(x, y)!;
+      const out: number[] = [];
+      for (let i = 0; i < ids.length; i++) {
+        if (i + 1 < ids.length && ids[i] === x && ids[i + 1] === y) {
+          out.push(merged);
+          i++;
+        } else out.push(ids[i]);
+      }
+      ids = out;
+      run.ranks.push(bestRank);
+      run.lefts.push(ids[0]);
+      run.rights.push(ids[ids.length - 1]);
+    }
+    return { ids, run };
+  }
+
+  /**
+   * Whether BPE on bytes(a) ++ bytes(b) gives [a, b] (a and b reachable). Until a merge
+   * crosses the boundary, the two sides run their own BPE, interleaved by the rank of each side's
+   * next merge; the pair of edge tokens (x, y) crosses when its merge ranks below both next merges
+   * (at a tie with the right side's merge the cross pair is leftmost and wins; at a tie with the
+   * left side's it is the same pair, merged in the same step unless it is a run x x whose pairing
+   * depends on parity: then the two tokens' bytes are merged outright).
+   */
+  pairValid(a: number, b: number): boolean {
+    let row = this.pairs.get(a);
+    if (!row) {
+      if (this.pairs.size >= MAX_PAIR_ROWS) this.pairs = new Map();
+      this.pairs.set(a, (row = new Int8Array(this.runs.length)));
+    }
+    let c = row[b];
+    if (c === 0) row[b] = c = this.walk(a, b) ? 1 : 2;
+    return c === 1;
+  }
+
+  private walk(a: number, b: number): boolean {
+    const A = this.run(a);
+    const B = this.run(b);
+    if (!A || !B) return false;
+    const bpe = this.tok.bpe;
+    let i = 0;
+    let j = 0;
+    for (;;) {
+      const x = A.rights[i];
+      const y = B.lefts[j];
+      const hl = i < A.ranks.length ? A.ranks[i] : Infinity;
+      const hr = j < B.ranks.length ? B.ranks[j] : Infinity;
+      const next = Math.min(hl, hr);
+      const c = bpe.pairRank(x, y);
+      if (c !== undefined && c <= next) {
+        if (c < hl || x !== y) return false;
+        const m = this.merge(concatBytes(this.bytes[a], this.bytes[b]))!;
+        return m.ids.length === 2 && m.ids[0] === a && m.ids[1] === b;
+      }
+      if (next === Infinity) return true;
+      if (hl === next) i++;
+      if (hr === next) j++;
+    }
+  }
+
+  /** encodePiece(bytes(t)) == [t]: t is the whole encoding of a piece made of its bytes. */
+  wholePiece(t: number): boolean {
+    let c = this.wholePieceArr[t];
+    if (c === 0) {
+      const ids = this.bytes[t].length > 0 ? this.tok.bpe.encodePiece(this.bytes[t]) : [];
+      this.wholePieceArr[t] = c = ids.length === 1 && ids[0] === t ? 1 : 2;
+    }
+    return c === 1;
+  }
+
+  /** enc(bytes(t)) == [t]: t alone is a canonical tokenization (pre-tokenizer included). */
+  wholeText(t: number): boolean {
+    let c = this.wholeTextArr[t];
+    if (c === 0) {
+      const ids = this.bytes[t].length > 0 ? this.tok.encodeBytes(this.bytes[t]) : [];
+      this.wholeTextArr[t] = c = ids.length === 1 && ids[0] === t ? 1 : 2;
+    }
+    return c === 1;
+  }
+
+  tokenBytes(t: number): Uint8Array {
+    return this.bytes[t];
+  }
+
+  /**
+   * The token's bytes as a string when they are valid UTF-8 on their own, else null: concatenated
+   * with the tail's string it gives the pre-tokenizer's input without decoding bytes per candidate
+   * (when the normalizer leaves it unchanged).
+   */
+  text(t: number): string | null {
+    let s = this.texts[t];
+    if (s === undefined) {
+      s = plainText(this.tok, this.bytes[t]);
+      this.texts[t] = s;
+    }
+    return s;
+  }
+}
+
+const instances = new WeakMap<Tokenizer, MergeValidity>();
+
+export interface ValidityStats {
+  /** Decided from merge ranks and piece boundaries. */
+  fast: number;
+  /** Decided by re-encoding (pre-tokenizer moves, lookahead probes, non-canonical rows). */
+  exact: number;
+}
+
+/**
+ * Validity of ids ++ [τ] after the bytes `tail` for every token τ, cached per token: exact
+ * (encode(tail ++ bytes(τ)) == ids ++ [τ]), or with `lookahead`, also valid when some probe
+ * continuation makes it a prefix of the canonical tokenization (see extendable).
+ */
+export class RowValidity {
+  /** By token: 0 unknown, 1 valid, 2 invalid. */
+  private readonly arr: Int8Array;
+  private readonly mv: MergeValidity;
+  /** ids == enc(tail) and the tokenizer maps pieces onto input offsets: the fast test applies. */
+  private readonly canonical: boolean;
+  private readonly tailStarts: number[];
+  /** Token boundaries of ids, as a byte-offset bitmap over tail. */
+  private readonly bound: Uint8Array;
+  private readonly lastPiece: Uint8Array;
+  /** The tail as a string (see MergeValidity.text), or null. */
+  private readonly tailText: string | null;
+  /** The last piece is one token that exists only through ignore_merges. */
+  private readonly lastByShortcut: boolean;
+  readonly stats: ValidityStats = { fast: 0, exact: 0 };
+  /** Checks every fast decision against re-encoding and throws on a difference (tests). */
+  static audit = false;
+
+  constructor(
+    readonly tok: Tokenizer,
+    readonly tail: Uint8Array,
+    readonly ids: number[],
+    readonly lookahead: boolean,
+  ) {
+    this.mv = MergeValidity.for(tok);
+    this.arr = new Int8Array(tok.vocabSize);
+    const enc = tok.encodeBytes(tail);
+    const starts = tail.length > 0 ? tok.pieceStartsIfUnchanged(tail) : [0];
+    this.canonical = !!starts && enc.length === ids.length && enc.every((id, i) => id === ids[i]);
+    this.tailStarts = starts ?? [0];
+    this.bound = new Uint8Array(tail.length + 1);
+    let off = 0;
+    this.bound[0] = 1;
+    for (const id of ids) {
+      off += tok.tokenBytes(id).length;
+      if (off <= tail.length) this.bound[off] = 1;
+    }
+    // A tail starting with U+FEFF: the tokenizer's own decoding drops it, so take the bytes path.
+    this.tailText = tail[0] === 0xef && tail[1] === 0xbb && tail[2] === 0xbf ? null : plainText(tok, tail);
+    const ls = this.tailStarts[this.tailStarts.length - 1];
+    this.lastPiece = tail.subarray(ls);
+    let k = 0;
+    off = tail.length;
+    while (k < ids.length && off > ls) off -= tok.tokenBytes(ids[ids.length - 1 - k++]).length;
+    this.lastByShortcut = this.mv.ignoreMerges && k === 1 && ids.length > 0 && !this.mv.reachable(ids[ids.length - 1]);
+  }
+
+  /** Validity of ids ++ [token]; `stats` counts the uncached decisions by how they were made. */
+  valid(token: number, stats?: ValidityStats): boolean {
+    const c = this.arr[token];
+    if (c !== 0) return c === 1;
+    let v = this.fast(token);
+    const tb = this.mv.tokenBytes(token);
+    // A token ending in whitespace may be valid only once more text follows: probe it.
+    if (v === false && this.lookahead && endsInWhitespace(tb)) v = undefined;
+    if (v === undefined) {
+      this.stats.exact++;
+      if (stats) stats.exact++;
+      v = extendable(this.tok, this.tail, this.ids, token, this.tok.tokenBytes(token), this.lookahead);
+    } else {
+      this.stats.fast++;
+      if (stats) stats.fast++;
+      if (RowValidity.audit) {
+        const exact = extendable(this.tok, this.tail, this.ids, token, this.tok.tokenBytes(token), false);
+        if (exact !== v) throw new Error(`validity audit: fast ${v}, exact ${exact} for tail ${JSON.stringify(utf8DecodeLenient(this.tail))} ids [${this.ids}] token ${token}`);
+      }
+    }
+    this.arr[token] = v ? 1 : 2;
+    return v;
+  }
+
+  /**
+   * The fast test: true/false when the merge ranks and the piece boundaries decide it, undefined
+   * when re-encoding must (exported for the tests that compare it with re-encoding).
+   */
+  fast(token: number): boolean | undefined {
+    if (!this.canonical) return undefined;
+    const tb = this.mv.tokenBytes(token);
+    if (tb.length === 0) return undefined;
+    const n = this.tail.length;
+    if (n === 0) return this.mv.wholeText(token);
+    const tt = this.tailText !== null ? this.mv.text(token) : null;
+    const text = tt !== null ? this.tailText + tt : null;
+    const starts = text !== null && this.tok.isNormalized(text) ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
+    if (!starts) return undefined;
+    // Every piece start is a token boundary of enc(tail ++ bytes(τ)).
+    let i = 1;
+    let moved = false;
+    let atEnd = false;
+    for (const s of starts) {
+      if (s === 0) continue;
+      if (s < n) {
+        if (!this.bound[s]) return false;
+        if (i < this.tailStarts.length && this.tailStarts[i] === s) i++;
+        else moved = true;
+      } else if (s === n) atEnd = true;
+      else return false; // a piece starts inside τ
+    }
+    if (moved || i < this.tailStarts.length) return undefined;
+    if (atEnd) return this.mv.wholePiece(token);
+    // τ joins the tail's last piece: enc(piece ++ bytes(τ)) == enc(piece) ++ [τ].
+    if (!this.mv.reachable(token)) return false;
+    if (this.mv.ignoreMerges) {
+      if (this.lastByShortcut) return undefined;
+      if (this.tok.bpe.vocab.has(bytesToByteLevel(concatBytes(this.lastPiece, tb)))) return false;
+    }
+    const a = this.ids[this.ids.length - 1];
+    if (!this.mv.reachable(a)) return undefined;
+    return this.mv.pairValid(a, token);
+  }
+}
+
+// ignoreBOM: a token that is U+FEFF must stay U+FEFF (the default decoder drops a leading BOM).
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Bytes as a string (valid UTF-8), or null; the pre-tokenizer splits such a string as it is when
+ * the tokenizer adds no prefix space and its normalizer leaves the string unchanged.
+ */
+function plainText(tok: Tokenizer, b: Uint8Array): string | null {
+  if (tok.addsPrefixSpace) return null;
+  let ascii = true;
+  for (let i = 0; i < b.length && ascii; i++) ascii = b[i] < 0x80;
+  if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
+  try {
+    return strictUtf8.decode(b);
+  } catch {
+    return null;
+  }
+}
+
+function endsInWhitespace(tb: Uint8Array): boolean {
+  if (tb.length === 0) return false;
+  const last = tb[tb.length - 1];
+  if (last < 0x80) return last === 0x20 || (last >= 0x09 && last <= 0x0d);
+  return /[\s\x85]$/u.test(utf8DecodeLenient(tb.subarray(Math.max(0, tb.length - 4))));
+}
+
+const rowCaches = new WeakMap<Tokenizer, Map<string, RowValidity>>();
+const MAX_ROWS = 4096;
+
+/**
+ * The validity cache of a cover row whose branch is `ids` = a tokenization of the bytes `prefix`.
+ * Everything before the last stable pre-token boundary of `prefix` tokenizes the same with or
+ * without the next token, so only the unstable tail t of the prefix matters: the check is
+ * enc(t ++ bytes(τ)) == tail tokens ++ [τ]. Rows are shared per tokenizer by that tail (tails
+ * such as "    " or " self" recur), so a tail's checks are done once.
+ */
+export function rowValidity(tok: Tokenizer, prefix: Uint8Array, ids: number[], lookahead: boolean): RowValidity {
+  const c = stableCommitPoint(tok, prefix);
+  const head = tokensBefore(tok, ids, c);
+  // Rows whose tokens do not split at the stable point are checked on their whole prefix.
+  const bytes = head ? prefix.subarray(c) : prefix;
+  const tailIds = head ? ids.slice(head.length) : ids;
+  let m = rowCaches.get(tok);
+  if (!m) rowCaches.set(tok, (m = new Map()));
+  const key = (lookahead ? 'L' : 'E') + String.fromCharCode(...bytes) + '\u0000' + tailIds.join(',');
+  let rv = m.get(key);
+  if (!rv) {
+    if (m.size >= MAX_ROWS) m.clear();
+    rv = new RowValidity(tok, bytes.slice(), tailIds, lookahead);
+    m.set(key, rv);
+  }
+  return rv;
+}
+
+export interface ValidityTiming {
+  tail: string;
+  tokens: number;
+  valid: number;
+  reencodeMs: number;
+  mergeRanksMs: number;
+  /** Of the merge-rank checks, how many re-encoded after all. */
+  reencoded: number;
+}
+
+/**
+ * Measurement (bench): validity of every token after each tail, by re-encoding and through
+ * RowValidity (a fresh one, so nothing is cached but the per-tokenizer merge runs), in one process.
+ * Throws if the two ever disagree.
+ */
+export function measureValidity(tok: Tokenizer, tails: string[]): ValidityTiming[] {
+  const out: ValidityTiming[] = [];
+  const cands: number[] = [];
+  for (let c = 0; c < tok.vocabSize; c++) if (!tok.isSpecial(c) && tok.tokenBytes(c).length > 0) cands.push(c);
+  // Per-tokenizer work done once (each token's own merge run) is not part of a row's cost.
+  const warm = new RowValidity(tok, new TextEncoder().encode('\u0000'), tok.encode('\u0000'), true);
+  for (const c of cands) warm.valid(c);
+  for (const s of tails) {
+    const tail = new TextEncoder().encode(s);
+    const ids = tok.encodeBytes(tail);
+    const exact = new Uint8Array(tok.vocabSize);
+    let t0 = performance.now();
+    for (const c of cands) exact[c] = extendable(tok, tail, ids, c, tok.tokenBytes(c), true) ? 1 : 0;
+    const reencodeMs = performance.now() - t0;
+    const rv = new RowValidity(tok, tail, ids, true);
+    let valid = 0;
+    t0 = performance.now();
+    for (const c of cands) if (rv.valid(c)) valid++;
+    const mergeRanksMs = performance.now() - t0;
+    for (const c of cands) if (rv.valid(c) !== (exact[c] === 1)) throw new Error(`validity differs from re-encoding after ${JSON.stringify(s)} for token ${c}`);
+    out.push({ tail: s, tokens: cands.length, valid, reencodeMs, mergeRanksMs, reencoded: rv.stats.exact });
+  }
+  return out;
+}

