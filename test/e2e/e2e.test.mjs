@@ -15,11 +15,13 @@ import { chromium } from 'playwright-core';
 import {
   CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, SCREENSHOTS, collectLogs, findCodeServer, findVsix,
   installExtension, log, mkTemp, readGhostText, readVsixManifest, rmrf, sleep,
-  startCodeServer, statusRecorderScript, userSettings, waitFor, writeProfile,
+  startCodeServer, startTestHub, statusRecorderScript, userSettings, waitFor, writeProfile,
 } from './harness.mjs';
 
 const READY_TIMEOUT_MS = Number(process.env.BYTEFILL_E2E_READY_TIMEOUT_MS || 150_000);
 const MISSING_MODEL = '/nonexistent/model';
+const HUB_MODEL = 'bytefill-test/tiny-code-b'; // served by the test Hub from the bundled tiny-code-b
+const HUB_FILES = ['config.json', 'tokenizer.json', 'onnx/model.onnx'];
 
 const PY_FILE = 'totals.py';
 const PY_TEXT = 'def total(items):\n    result = 0\n    for item in items:\n        result += item\n    return res';
@@ -142,6 +144,56 @@ async function statusReport(page) {
   return text;
 }
 
+/** `bytefill.models` in the profile's user settings.json (what Choose Model… writes). */
+function settingsModels(userDataDir) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(userDataDir, 'User', 'settings.json'), 'utf8'))['bytefill.models'];
+  } catch {
+    return undefined; // missing or half-written
+  }
+}
+
+/** Snapshot folders of a Hub repo in a Hugging Face cache that hold every file of `files`. */
+function completeSnapshots(hubCache, repo, files) {
+  const dir = path.join(hubCache, `models--${repo.replace(/\//g, '--')}`, 'snapshots');
+  let commits = [];
+  try { commits = fs.readdirSync(dir); } catch { return []; }
+  return commits.map((c) => path.join(dir, c)).filter((snap) => files.every((f) => {
+    try { return fs.statSync(path.join(snap, f)).size > 0; } catch { return false; } // follows the blob link
+  }));
+}
+
+/** F1 -> "bytefill: Choose Model…" -> "Enter a Hub id…" -> types `id` -> Enter. */
+async function chooseHubModel(page, commandTitle, id) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await page.keyboard.type(commandTitle, { delay: 10 });
+  // click the exact row: "Choose Model Folder…" matches the typed filter too
+  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: commandTitle }).first().click();
+  // The picker: its rows re-render when the cache listing and sizes arrive, so filter down to
+  // the one row and accept it with Enter rather than clicking a row that may move.
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'bytefill: Choose Model' })
+    .waitFor({ state: 'visible', timeout: 30_000 });
+  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Enter a Hub id' }).first()
+    .waitFor({ state: 'visible', timeout: 15_000 });
+  await screenshot(page, 'choose-model-picker.png');
+  await page.keyboard.type('Enter a Hub id', { delay: 10 });
+  await waitFor('"Enter a Hub id…" as the only row', async () => {
+    const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+    return (await rows.count()) === 1 && /Enter a Hub id/.test(await rows.first().innerText());
+  }, { timeoutMs: 15_000 });
+  await page.keyboard.press('Enter');
+  // The input box for the id.
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Hub model id' })
+    .waitFor({ state: 'visible', timeout: 15_000 });
+  await waitFor('an empty input box', async () => (await input.inputValue()) === '', { timeoutMs: 10_000 });
+  await page.keyboard.type(id, { delay: 10 });
+  await waitFor(`the input box to hold ${id}`, async () => (await input.inputValue()) === id, { timeoutMs: 10_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 });
+}
+
 /** Puts the cursor at the end of the file (mid-token), gets ghost text, accepts it with Tab. */
 async function ghostTextScenario(page, file, triggerTitles, shotName) {
   const name = path.basename(file);
@@ -184,7 +236,7 @@ async function ghostTextScenario(page, file, triggerTitles, shotName) {
 }
 
 // ------------------------------------------------------------------ the test
-test('bytefill in code-server (VS Code 1.100) through chromium', { timeout: 600_000 }, async (t) => {
+test('bytefill in code-server (VS Code 1.100) through chromium', { timeout: 900_000 }, async (t) => {
   const tStart = Date.now();
   fs.rmSync(SCREENSHOTS, { recursive: true, force: true }); // no stale FAILED-* shots from earlier runs
   const vsix = findVsix();
@@ -405,6 +457,91 @@ test('bytefill in code-server (VS Code 1.100) through chromium', { timeout: 600_
       } finally {
         await page2?.context().close().catch(() => {});
         await server2.stop();
+      }
+    });
+    // ---------------------------------------------------------- scenario 3: a model from the Hub
+    await t.test(`Choose Model… -> Enter a Hub id… -> ${HUB_MODEL} from a test Hub: downloaded to the HF cache, ghost text from it`, async () => {
+      const hub = await timed('start test Hub', () => startTestHub({ [HUB_MODEL]: 'bundled:tiny-code-b' }));
+      cleanups.push(() => hub.stop());
+      log(`test Hub: ${hub.url}`);
+      const ws3Root = mkTemp('ws3');
+      const ws3 = path.join(ws3Root, 'hub-project');
+      fs.mkdirSync(ws3);
+      const ud3 = mkTemp('ud3');
+      const hfHome = mkTemp('hf-home');
+      const hubCache = path.join(hfHome, 'hub');
+      cleanups.push(() => rmrf(ws3Root), () => rmrf(ud3), () => rmrf(hfHome));
+      fs.writeFileSync(path.join(ws3, PY_FILE), PY_TEXT);
+      writeProfile(ud3, userSettings());
+      const server3 = await timed('start code-server (3)', () => startCodeServer(codeServer, {
+        userDataDir: ud3, extensionsDir, folder: ws3,
+        // bytefill's server inherits these from the extension host
+        env: {
+          HF_ENDPOINT: hub.url, HF_HOME: hfHome, HF_HUB_CACHE: hubCache,
+          BYTEFILL_CACHE_DIR: path.join(hfHome, 'bytefill'),
+          HF_TOKEN: undefined, HUGGING_FACE_HUB_TOKEN: undefined, HF_HUB_OFFLINE: undefined,
+        },
+      }));
+      let page3;
+      try {
+        ({ page: page3 } = await timed('workbench visible (3)', () => openWorkbench(browser, server3)));
+        await openFile(page3, PY_FILE);
+        await timed('bundled model ready (3)', () => waitForReady(page3));
+        assert.deepEqual(completeSnapshots(hubCache, HUB_MODEL, HUB_FILES), [], 'the Hub model is not in the cache before it is chosen');
+        const chosenAt = await page3.evaluate(() => Date.now());
+        await timed('Choose Model… -> Enter a Hub id…', () => chooseHubModel(page3, titleOf('bytefill.chooseModel') ?? 'bytefill: Choose Model…', HUB_MODEL));
+
+        // The choice is written to the user settings.
+        await waitFor('bytefill.models in settings.json to hold the Hub id', () =>
+          JSON.stringify(settingsModels(ud3)) === JSON.stringify([HUB_MODEL]), { timeoutMs: 30_000 });
+        log(`settings.json: "bytefill.models": ${JSON.stringify(settingsModels(ud3))}`);
+
+        // Download + load: the status bar leaves ready (download percentage / loading) and comes
+        // back to ready; the download notification may show for a moment.
+        let sawNotification = false;
+        await timed('Hub model downloaded and ready', () => waitFor('the Hub model in the cache and the status bar ready', async () => {
+          if (!sawNotification) {
+            sawNotification = (await page3.locator('.notifications-toasts .notification-toast', { hasText: `downloading ${HUB_MODEL}` }).count()) > 0;
+          }
+          const hits = await statusNow(page3);
+          const ready = hits.length > 0 && hits.every((h) => ['ready', 'generating'].includes(classify(h)));
+          return ready && completeSnapshots(hubCache, HUB_MODEL, HUB_FILES).length > 0;
+        }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 250 }));
+        const hist = (await page3.evaluate(() => window.__bytefillStatus)).filter((h) => h.t >= chosenAt);
+        log(`status bar after the choice: ${statusSummary(hist).join('  ->  ')}`);
+        log(`download notification seen: ${sawNotification}; download percentage in the status bar: ${hist.some((h) => h.hits.some((x) => /cloud-download/.test(x.icons)))}`);
+        // The server reports the Hub model as the one in use (the status bar can read ready for a
+        // moment before the switch is reported, so ask until it is).
+        const report = await timed('status names the Hub model', () => waitFor(`bytefill: Show Status to name ${HUB_MODEL}`, async () => {
+          const r = await statusReport(page3);
+          return r.includes(`Models: ${HUB_MODEL} on `) ? r : null;
+        }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 2_000 }));
+        log(`status: ${report.split('\n')[0]}`);
+        assert.match(report.split('\n')[0], /^bytefill: ready\./);
+
+        // Only what is needed came from the test Hub, into the temp HF cache.
+        const snaps = completeSnapshots(hubCache, HUB_MODEL, HUB_FILES);
+        assert.equal(snaps.length, 1, `one complete snapshot of ${HUB_MODEL} in ${hubCache}`);
+        log(`snapshot: ${path.relative(hfHome, snaps[0])}: ${HUB_FILES.join(', ')}`);
+        for (const f of HUB_FILES) {
+          assert.ok(fs.lstatSync(path.join(snaps[0], f)).isSymbolicLink() || fs.statSync(path.join(snaps[0], f)).isFile(), `${f} in the snapshot`);
+        }
+        const fetched = (await hub.requests()).filter((q) => q.path.includes('/resolve/')).map((q) => q.path.split('/resolve/')[1].replace(/^[^/]+\//, ''));
+        log(`files fetched from the test Hub: ${fetched.join(', ')}`);
+        for (const f of HUB_FILES) assert.ok(fetched.includes(f), `${f} was downloaded from the test Hub`);
+        assert.ok(!fetched.includes('README.md'), 'files the model does not need are not downloaded');
+
+        // Ghost text from the Hub model at a mid-token cursor, accepted with Tab.
+        await timed('python ghost text from the Hub model + Tab', () =>
+          ghostTextScenario(page3, path.join(ws3, PY_FILE), triggerTitles, 'ghost-text-hub-model.png'));
+      } catch (e) {
+        if (page3) await screenshot(page3, 'FAILED-hub-model.png').catch(() => {});
+        log(`code-server output:\n${server3.output().slice(-3000)}`);
+        log(`logs:\n${collectLogs(ud3)}`);
+        throw e;
+      } finally {
+        await page3?.context().close().catch(() => {});
+        await server3.stop();
       }
     });
   } finally {

@@ -162,8 +162,10 @@ export async function installExtension(bin, vsix, extensionsDir, userDataDir) {
   return installed;
 }
 
-/** Starts code-server in its own process group; returns { url, stop(), output() }. */
-export async function startCodeServer(bin, { userDataDir, extensionsDir, folder }) {
+/** Starts code-server in its own process group; `env` entries are added to (undefined: removed
+ *  from) the environment it, its extension host and bytefill's server inherit.
+ *  Returns { url, stop(), output() }. */
+export async function startCodeServer(bin, { userDataDir, extensionsDir, folder, env = {} }) {
   const port = await freePort();
   const args = [
     '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
@@ -171,10 +173,12 @@ export async function startCodeServer(bin, { userDataDir, extensionsDir, folder 
     '--disable-getting-started-override', '--ignore-last-opened',
     '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, folder,
   ];
-  const child = spawn(bin, args, {
-    stdio: ['ignore', 'pipe', 'pipe'], detached: true,
-    env: { ...process.env, VSCODE_PROXY_URI: '', ORT_DISABLE_TELEMETRY: '1' },
-  });
+  const childEnv = { ...process.env, VSCODE_PROXY_URI: '', ORT_DISABLE_TELEMETRY: '1' };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete childEnv[k];
+    else childEnv[k] = v;
+  }
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: childEnv });
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
@@ -207,6 +211,65 @@ export async function startCodeServer(bin, { userDataDir, extensionsDir, folder 
     url: `${base}/?folder=${encodeURIComponent(folder)}`,
     stop,
     output: () => output,
+  };
+}
+
+/**
+ * The test Hugging Face Hub (engine/test/hub-serve.ts, compiled by `tsc -b` to
+ * out/engine/test/hub-serve.js) as a child process on 127.0.0.1, serving `repos`
+ * (Hub id -> 'bundled:tiny-code-b' | 'bundled:tiny-code-a' | 'variants').
+ * Returns { url, requests(), stop() }; requests() is the Hub's request log.
+ */
+export async function startTestHub(repos) {
+  const script = path.join(REPO_ROOT, 'out', 'engine', 'test', 'hub-serve.js');
+  if (!fs.existsSync(script)) throw new Error(`${script} not found: run \`npx tsc -b\` (npm run test:e2e builds it)`);
+  const args = [script, '--serve'];
+  for (const [id, kind] of Object.entries(repos)) args.push('--repo', `${id}=${kind}`);
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  let buf = '';
+  const waiting = new Map();
+  let next = 1;
+  let onUrl;
+  const urlP = new Promise((resolve, reject) => {
+    onUrl = resolve;
+    child.once('exit', (code) => reject(new Error(`test Hub exited with ${code}: ${stderr}`)));
+  });
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const m = JSON.parse(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      if (m.url) onUrl(m.url);
+      else { waiting.get(m.id)?.(m); waiting.delete(m.id); }
+    }
+  });
+  const kill = () => { try { child.kill('SIGKILL'); } catch { /* gone */ } };
+  process.on('exit', kill);
+  let url;
+  try {
+    url = await Promise.race([urlP, sleep(60_000).then(() => { throw new Error(`test Hub did not start in 60 s: ${stderr}`); })]);
+  } catch (e) {
+    kill();
+    throw e;
+  }
+  return {
+    url,
+    requests: () => new Promise((resolve) => {
+      const id = next++;
+      waiting.set(id, (m) => resolve(m.requests));
+      child.stdin.write(JSON.stringify({ id, cmd: 'requests' }) + '\n');
+    }),
+    stop: async () => {
+      process.off('exit', kill);
+      if (child.exitCode !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.stdin.end(); // the Hub closes and exits when its stdin closes
+      await Promise.race([gone, sleep(5_000)]);
+      kill();
+    },
   };
 }
 
