@@ -226,7 +226,7 @@ async function showStatusMenu(): Promise<void> {
     resume: () => snooze.resume(),
     disableLanguage: () => languageId && setLanguageDisabled(languageId, true),
     enableLanguage: () => languageId && setLanguageDisabled(languageId, false),
-    chooseModel: () => vscode.commands.executeCommand('bytefill.selectModelFolder'),
+    chooseModel: () => vscode.commands.executeCommand('bytefill.chooseModel'),
     showStatus: () => vscode.commands.executeCommand('bytefill.showStatus'),
     showLogs: () => output.show(true),
   };
