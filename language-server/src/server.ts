@@ -34,6 +34,7 @@ import {
   ServerConfig,
   StatusRequest,
   StatusResult,
+  TestInjectFaultRequest,
 } from './protocol';
 import { DocumentTrees, editFor } from './syntax/documentTrees';
 import { Lifecycle } from './lifecycle';
@@ -184,8 +185,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       requests: { ...completions.counts },
       cacheSize: cache.size,
       serverVersion: SERVER_VERSION,
+      engine: host.engineStatus(),
     };
   }));
+
+  if (process.env.BYTEFILL_TEST_HOOKS === '1') {
+    // Fault injection for crash-and-restart tests; never registered in normal runs.
+    connection.onRequest(TestInjectFaultRequest, (p) => host.injectFault(p?.fault ?? 'throw'));
+  }
 
   connection.onRequest(ReloadRequest, lifecycle.gate(ReloadRequest.method, async (params) => {
     // Optional new settings; otherwise reload with the current ones.
