@@ -135,7 +135,7 @@ describe('engine worker over stdio (slow random model, long prompt)', () => {
     // own thread could answer no status between the request and its answer.
     await c.configure({ ...slow, maxTokens: 1 });
     const u = 'file:///work/one-forward.py';
-    const short = `# ${process.pid} ${Date.now()}\n` + 'def scale(values, factor):\n    return [v * factor for v in values]\n\n'.repeat(6) + 'def norm(v):\n    ';
+    const short = `# ${process.pid} ${Date.now()}\n` + 'def scale(values, factor):\n    return [v * factor for v in values]\n\n'.repeat(10) + 'def norm(v):\n    ';
     await c.open(u, 'python', short);
     const pos = endOf(short);
     let done = false;
