@@ -4,15 +4,18 @@
 // Each round: a multi-line completion on a ~800-token prompt (a new document, so the prefix
 // cache misses), `bytefill/status` sent every 10 ms until it returns; then the same request
 // cancelled ($/cancelRequest) 150 ms after it was sent, timing the cancel's answer.
-// Not a test (no .test suffix): run after `npx tsc -b` with
-//   node out/language-server/test/responsiveness.bench.js [rounds=4] [modelDir]
+// Not a test: run after `npx tsc -b` with
+//   node out/language-server/test/responsiveness.bench.js --run [rounds=4] [modelDir]
+// (without --run it does nothing: `node --test` also loads every file under test/).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancellationTokenSource } from 'vscode-languageserver-protocol/node';
 import { Client, REPO, startClient } from './lspClient';
 
-const rounds = Number(process.argv[2] ?? 4);
-const model = process.argv[3] ?? path.join(REPO, 'models', 'tiny-code-a');
+const args = process.argv.slice(2);
+const run = args[0] === '--run';
+const rounds = Number(args[1] ?? 4);
+const model = args[2] ?? path.join(REPO, 'models', 'tiny-code-a');
 const pct = (a: number[], p: number): number => {
   const s = [...a].sort((x, y) => x - y);
   return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN;
@@ -37,7 +40,9 @@ function doc(round: number): string {
   return lines.join('\n');
 }
 
-(async () => {
+if (run) void main();
+
+async function main(): Promise<void> {
   const variants = ['none', 'worker', 'process'] as const;
   type Variant = (typeof variants)[number];
   const clients = {} as Record<Variant, Client>;
@@ -105,4 +110,4 @@ function doc(round: number): string {
   console.table(rows);
   console.log(JSON.stringify(rows));
   for (const v of variants) await clients[v].close();
-})();
+}
