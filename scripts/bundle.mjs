@@ -49,6 +49,8 @@ await Promise.all([
     ...common,
     entryPoints: [path.join(root, 'language-server/src/worker/engineWorker.ts')],
     outfile: path.join(dist, 'engineWorker.js'),
+    // It loads onnxruntime itself (as a thread or a child process).
+    banner: { js: "process.env.ORT_DISABLE_TELEMETRY = '1';" },
   }),
 ]);
 
