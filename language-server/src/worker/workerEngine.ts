@@ -163,6 +163,9 @@ export class WorkerEngine {
     try {
       e.engineInfo = await e.call('load', wire, signal);
     } catch (err) {
+      // A cancelled load (a Hub download) settles at once; let the worker unwind it (release
+      // the download's lock and partial file) before the thread ends.
+      await e.idle(10_000);
       await e.dispose();
       throw err;
     }
@@ -197,6 +200,12 @@ export class WorkerEngine {
 
   middleBitsPerByte(prefix: string, suffix: string, middle: string, mode: 'token' | 'heal' | 'byte', signal?: AbortSignal): Promise<number> {
     return this.call('score', { prefix, suffix, middle, mode }, signal);
+  }
+
+  /** Resolves when the worker has answered every call sent to it (or it exited, or after `ms`). */
+  async idle(ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (this.inWorker.size > 0 && !this.exited && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** Asks the worker itself (waits for it between forwards; `stats` does not). */
