@@ -1,7 +1,8 @@
 // Bundles the extension and the language server with esbuild and lays out what the VSIX
 // ships next to them:
 //   dist/extension.js   extension host code (vscode external)
-//   dist/server.js      language server + engine (onnxruntime-node external)
+//   dist/server.js      language server (+ engine, for engineThread 'main'; onnxruntime-node external)
+//   dist/engineWorker.js the engine worker thread the server starts (beside server.js)
 //   dist/node_modules/  onnxruntime-node (+ onnxruntime-common) with the native binaries of
 //                       the chosen platforms only (BYTEFILL_ORT_PLATFORMS, default linux/x64)
 //   syntaxes/*.wasm     web-tree-sitter runtime + grammars, loaded from disk at run time
@@ -42,6 +43,14 @@ await Promise.all([
     // An `import` would pick web-tree-sitter's ESM build, whose import.meta.url is empty in a
     // CJS bundle (createRequire(undefined) then throws); its CJS build resolves paths itself.
     alias: { 'web-tree-sitter': path.join(nm, 'web-tree-sitter/web-tree-sitter.cjs') },
+  }),
+  // The server starts it with new Worker(path.join(__dirname, 'engineWorker.js')).
+  esbuild.build({
+    ...common,
+    entryPoints: [path.join(root, 'language-server/src/worker/engineWorker.ts')],
+    outfile: path.join(dist, 'engineWorker.js'),
+    // It loads onnxruntime itself (as a thread or a child process).
+    banner: { js: "process.env.ORT_DISABLE_TELEMETRY = '1';" },
   }),
 ]);
 
@@ -91,4 +100,5 @@ const size = (p) => {
 };
 const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
 console.log(`bundle: dist/extension.js ${mb(size(path.join(dist, 'extension.js')))}, dist/server.js ${mb(size(path.join(dist, 'server.js')))}, ` +
+  `dist/engineWorker.js ${mb(size(path.join(dist, 'engineWorker.js')))}, ` +
   `dist/node_modules ${mb(size(path.join(dist, 'node_modules')))} (onnxruntime ${platforms.join(', ')}), syntaxes ${mb(size(syntaxes))}`);

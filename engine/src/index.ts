@@ -15,7 +15,7 @@ export { BoundedReadError, checkRegularFile, readBounded } from './core/bounded-
 export { Preflight, preflightModelFolder } from './bundle/preflight';
 
 // The facade: load models once, complete many times (picks single model, ensemble or USCD).
-export { Engine, EngineInfo, ModelInfo } from './api/engine';
+export { CacheInfo, Engine, EngineInfo, ModelInfo } from './api/engine';
 export { ModelBundle, defaultModelDir, bundledModelsDir } from './bundle/model-bundle';
 
 // Models from the Hugging Face Hub: model specs, the shared cache, variant choice, downloads.
@@ -34,5 +34,6 @@ export { measureBandwidth } from './model/bandwidth';
 export { measureSampling } from './decode/sample-bench';
 export { measureValidity, ValidityTiming } from './byte/validity';
 export { OnnxModel } from './model/onnx-model';
+export { PrefixCache, PrefixCacheStats, kvBytesPerToken } from './model/prefix-cache';
 export { encodeModel } from './model/onnx-graph';
 export { isValidUtf8 } from './tokenizer/utf8';

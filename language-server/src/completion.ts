@@ -14,7 +14,7 @@ import { OpenDoc, contextWindow, extraSnippets, looksBinary } from './context';
 import { sleep } from './debounce';
 import { EngineHost } from './engineHost';
 import { Logger, errorMessage } from './logger';
-import type { Engine } from '../../engine/src/index';
+import type { HostedEngine } from './engineHost';
 import { finishCandidates, requestShape } from './pipeline';
 import { lineAfterCursor, lineBeforeCursor } from './postprocess/types';
 import { ACCEPT_COMMAND, RequestCounts, RequestTimings, ServerConfig } from './protocol';
@@ -169,7 +169,7 @@ export class CompletionService {
 
   /** Engine call and post-processing for one point; items distinct after post-processing. */
   private async generate(
-    engine: Engine,
+    engine: HostedEngine,
     at: SpeculationTarget,
     multiline: boolean,
     signal: AbortSignal,

@@ -2,13 +2,72 @@
 // model settings change, and reports the load state. While a new model loads (or downloads from
 // the Hub) the previous one keeps serving. A failed load leaves the server up with state 'error';
 // completions then return nothing. A cancelled download keeps the previous model.
-import { Engine, EngineInfo, EngineOptions } from '../../engine/src/index';
+//
+// The engine runs in a worker thread (worker/): a forward blocks that thread, never the
+// server's, so status, cancel and document changes are handled while a model runs. When the
+// worker dies (uncaught exception, heap limit), the crash is logged and shown in the status,
+// requests in flight fail, and a fresh worker loads the same models.
+import { CacheInfo, CompletionRequest, CompletionResult, Engine, EngineInfo, EngineOptions } from '../../engine/src/index';
 import { modelKey } from './config';
 import { engineErrorName } from './errors';
 import { Logger, errorMessage } from './logger';
-import { DownloadProgressInfo, EngineErrorName, LoadProgressParams, LoadState, ServerConfig } from './protocol';
+import { DownloadProgressInfo, EngineErrorName, EngineStatus, LoadProgressParams, LoadState, ServerConfig } from './protocol';
+import { WorkerEngine } from './worker/workerEngine';
+import type { FaultKind } from './worker/messages';
 
-export type EngineFactory = (opts: EngineOptions) => Promise<Engine>;
+/** What the server needs from an engine, wherever it runs. */
+export interface HostedEngine {
+  info(): EngineInfo;
+  complete(req: CompletionRequest): Promise<CompletionResult>;
+  dispose(): Promise<void>;
+}
+
+export interface EngineFactoryContext {
+  config: ServerConfig;
+  /** For engines in a worker: to be called once if the worker dies. */
+  onCrash: (reason: string) => void;
+}
+
+export type EngineFactory = (opts: EngineOptions, ctx: EngineFactoryContext) => Promise<HostedEngine>;
+
+/** The default: a worker thread; a child process or the server's own thread by `engineIsolation`. */
+export function defaultEngineFactory(log: Logger): EngineFactory {
+  return async (opts, ctx) => {
+    if (ctx.config.engineIsolation === 'none') return new InThreadEngine(await Engine.create(opts));
+    return WorkerEngine.create(opts, {
+      log: (level, message) => log[level](`[engine] ${message}`),
+      onCrash: ctx.onCrash,
+      isolation: ctx.config.engineIsolation,
+      maxOldGenerationSizeMb: ctx.config.workerHeapMB > 0 ? ctx.config.workerHeapMB : undefined,
+    });
+  };
+}
+
+/** The engine on the server's own thread (engineIsolation 'none'), counting calls in flight. */
+class InThreadEngine implements HostedEngine {
+  running = 0;
+  constructor(readonly engine: Engine) {}
+  info(): EngineInfo {
+    return this.engine.info();
+  }
+  async complete(req: CompletionRequest): Promise<CompletionResult> {
+    this.running++;
+    try {
+      return await this.engine.complete(req);
+    } finally {
+      this.running--;
+    }
+  }
+  dispose(): Promise<void> {
+    return this.engine.dispose();
+  }
+}
+
+const WHERE = { worker: 'worker thread', process: 'child process', none: "server's thread" } as const;
+
+/** More crashes than this within CRASH_WINDOW_MS and the host stops restarting the worker. */
+const MAX_CRASHES = 3;
+const CRASH_WINDOW_MS = 60_000;
 
 export class EngineHost {
   state: LoadState = 'loading';
@@ -17,8 +76,13 @@ export class EngineHost {
   failure: unknown = null;
   info: EngineInfo | null = null;
   loadMs: number | null = null;
-  private engine: Engine | null = null;
+  /** Worker restarts after crashes (since the server started). */
+  restarts = 0;
+  lastCrash: string | null = null;
+  private crashTimes: number[] = [];
+  private engine: HostedEngine | null = null;
   private key: string | null = null;
+  private config: ServerConfig | null = null;
   /** Incremented per load; a load that finishes after a newer one started is discarded. */
   private generation = 0;
   private loading: Promise<void> | null = null;
@@ -26,14 +90,18 @@ export class EngineHost {
   /** Cancels the current load's Hub download. */
   private abort: AbortController | null = null;
 
+  private readonly factory: EngineFactory;
+
   constructor(
     private readonly log: Logger,
     private readonly onProgress: (p: LoadProgressParams) => void,
-    private readonly factory: EngineFactory = (o) => Engine.create(o),
-  ) {}
+    factory?: EngineFactory,
+  ) {
+    this.factory = factory ?? defaultEngineFactory(log);
+  }
 
   /** The engine when ready, or the previous one while a new one loads; else null (no completion). */
-  get ready(): Engine | null {
+  get ready(): HostedEngine | null {
     return this.state === 'ready' || this.state === 'loading' ? this.engine : null;
   }
 
@@ -47,6 +115,7 @@ export class EngineHost {
   /** Applies settings; re-creates the engine only if model-related settings changed (or forced). */
   configure(config: ServerConfig, force = false): Promise<void> {
     this.enabled = config.enable;
+    this.config = config;
     if (!config.enable) {
       // Keep a loaded engine (re-enabling is instant) but do not start loading one.
       if (this.state !== 'disabled') this.setState('disabled', 'bytefill is disabled');
@@ -55,6 +124,8 @@ export class EngineHost {
     const key = modelKey(config);
     if (force || key !== this.key) {
       this.key = key;
+      // An explicit reload or new settings start the crash count afresh.
+      this.crashTimes = [];
       return this.load(config);
     }
     if (this.state === 'disabled') {
@@ -65,7 +136,60 @@ export class EngineHost {
     return this.loading ?? Promise.resolve();
   }
 
-  private load(config: ServerConfig): Promise<void> {
+  /** Where the engine runs and what it holds (never waits for a busy worker). */
+  engineStatus(): EngineStatus {
+    const e = this.engine;
+    const worker = e instanceof WorkerEngine ? e : null;
+    const stats = worker?.stats ?? null;
+    let kvCache: CacheInfo[] = stats?.kvCache ?? [];
+    if (e instanceof InThreadEngine) kvCache = e.engine.cacheInfo();
+    return {
+      isolation: this.config?.engineIsolation ?? 'worker',
+      workerId: worker?.workerId ?? null,
+      busy: worker ? worker.running > 0 : e instanceof InThreadEngine && e.running > 0,
+      cancelled: worker?.cancelledInWorker ?? 0,
+      restarts: this.restarts,
+      lastCrash: this.lastCrash,
+      kvCache: kvCache.map((c) => ({
+        model: c.model,
+        entries: c.entries,
+        bytes: c.bytes,
+        maxBytes: c.maxBytes,
+        bytesPerToken: c.bytesPerToken,
+        chunkTokens: c.chunkTokens,
+      })),
+      memory: stats?.memory ?? null,
+    };
+  }
+
+  /** Test hook: makes the engine worker fail (the worker honours it only under BYTEFILL_TEST_HOOKS=1). */
+  injectFault(fault: FaultKind): boolean {
+    if (!(this.engine instanceof WorkerEngine)) return false;
+    this.engine.injectFault(fault);
+    return true;
+  }
+
+  private onCrash(gen: number, engine: HostedEngine, reason: string): void {
+    if (gen !== this.generation || engine !== this.engine || !this.config) return;
+    const now = Date.now();
+    this.crashTimes = this.crashTimes.filter((t) => now - t < CRASH_WINDOW_MS);
+    this.crashTimes.push(now);
+    this.lastCrash = `${new Date(now).toISOString()} ${reason}`;
+    this.engine = null;
+    this.info = null;
+    void safeDispose(engine, this.log);
+    if (this.crashTimes.length > MAX_CRASHES) {
+      this.error = `The engine crashed ${this.crashTimes.length} times within a minute (last: ${reason}); not restarting it. Change the model settings or reload.`;
+      this.log.error(this.error);
+      this.setState(this.enabled ? 'error' : 'disabled', this.error, this.config.models);
+      return;
+    }
+    this.restarts++;
+    this.log.error(`engine crashed: ${reason}; restarting it (restart ${this.restarts})`);
+    void this.load(this.config, 'Restarting the engine after a crash…');
+  }
+
+  private load(config: ServerConfig, message?: string): Promise<void> {
     const gen = ++this.generation;
     this.abort?.abort();
     const abort = (this.abort = new AbortController());
@@ -73,7 +197,7 @@ export class EngineHost {
     const what = models.length ? models.join(', ') : 'bundled model';
     this.error = null;
     this.failure = null;
-    this.setState('loading', `Loading ${what}…`, models);
+    this.setState('loading', message ?? `Loading ${what}…`, models);
     const opts: EngineOptions = {
       models: models.length ? models : undefined,
       weights: config.weights.length ? config.weights : undefined,
@@ -81,6 +205,7 @@ export class EngineHost {
       device: config.device,
       variant: config.modelVariant,
       offline: config.offline,
+      kvCacheMB: config.kvCacheMB,
       signal: abort.signal,
       onDownload: (download) => {
         if (gen === this.generation) this.setState('loading', `Downloading ${download.repo}…`, models, undefined, download);
@@ -90,9 +215,9 @@ export class EngineHost {
     const started = Date.now();
     const previous = this.engine;
     this.loading = (async () => {
-      let engine: Engine | null = null;
+      let engine: HostedEngine | null = null;
       try {
-        engine = await this.factory(opts);
+        engine = await this.factory(opts, { config, onCrash: (reason) => engine && this.onCrash(gen, engine, reason) });
         const info = engine.info();
         if (gen !== this.generation) {
           await engine.dispose();
@@ -103,7 +228,7 @@ export class EngineHost {
         this.loadMs = Date.now() - started;
         if (previous && previous !== engine) await safeDispose(previous, this.log);
         const names = info.models.map((m) => `${m.name} (${m.provider})`).join(', ');
-        this.log.info(`engine ready in ${this.loadMs} ms: ${names}`);
+        this.log.info(`engine ready in ${this.loadMs} ms (${WHERE[config.engineIsolation]}): ${names}`);
         this.setState(this.enabled ? 'ready' : 'disabled', `Ready: ${names}`, models);
       } catch (e) {
         if (engine && gen !== this.generation) await safeDispose(engine, this.log);
@@ -152,7 +277,7 @@ export class EngineHost {
   }
 }
 
-async function safeDispose(e: Engine, log: Logger): Promise<void> {
+async function safeDispose(e: HostedEngine, log: Logger): Promise<void> {
   try {
     await e.dispose();
   } catch (err) {

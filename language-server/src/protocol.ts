@@ -94,6 +94,37 @@ export interface StatusResult {
   stats?: StatsResult;
   /** Where the time of the last request that ran the engine went. */
   lastRequest?: RequestTimings | null;
+  /** Where the engine runs and what it holds. */
+  engine?: EngineStatus;
+}
+
+/** Where the engine runs and what it holds. */
+export interface EngineStatus {
+  isolation: 'worker' | 'process' | 'none';
+  /** Thread id (worker) or process id (process) of the engine worker. */
+  workerId: number | null;
+  /** A request is running or queued in the engine worker (a cancelled one until the worker drops it). */
+  busy: boolean;
+  /** Requests the current worker stopped because they were cancelled. */
+  cancelled: number;
+  /** Worker restarts after crashes. */
+  restarts: number;
+  /** Time and reason of the last crash. */
+  lastCrash: string | null;
+  kvCache: KvCacheStatus[];
+  /** Bytes, as of the worker's last report. */
+  memory: { rss: number; heapUsed: number; arrayBuffers: number } | null;
+}
+
+export interface KvCacheStatus {
+  model: string;
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+  /** KV bytes per token of context (layers x KV heads x head size x 2 x element size). */
+  bytesPerToken: number;
+  /** Prompt tokens per prefill forward. */
+  chunkTokens: number;
 }
 
 export interface LatencySummary {
@@ -236,3 +267,12 @@ export function engineErrorOf(e: unknown): { name: EngineErrorName; message: str
   if (!name) return { name: 'INTERNAL', message };
   return { name, message, models: Array.isArray(o.data?.models) ? o.data.models : undefined };
 }
+
+/** Faults a test can inject into the engine worker (see worker/messages.ts). */
+export type EngineFault = 'throw' | 'exit' | 'oom' | 'abort';
+
+/**
+ * Test hook, registered only when the server runs with BYTEFILL_TEST_HOOKS=1: makes the engine
+ * worker fail. Answers false when the engine does not run in a worker.
+ */
+export const TestInjectFaultRequest = new RequestType<{ fault: EngineFault }, boolean, void>('bytefill/test/injectFault');

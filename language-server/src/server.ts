@@ -35,6 +35,7 @@ import {
   ServerConfig,
   StatusRequest,
   StatusResult,
+  TestInjectFaultRequest,
 } from './protocol';
 import { DocumentTrees, editFor } from './syntax/documentTrees';
 import { Lifecycle } from './lifecycle';
@@ -189,8 +190,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       serverVersion: SERVER_VERSION,
       stats: completions.stats.snapshot(completions.speculator.counts),
       lastRequest: completions.lastTimings,
+      engine: host.engineStatus(),
     };
   }));
+
+  if (process.env.BYTEFILL_TEST_HOOKS === '1') {
+    // Fault injection for crash-and-restart tests; never registered in normal runs.
+    connection.onRequest(TestInjectFaultRequest, (p) => host.injectFault(p?.fault ?? 'throw'));
+  }
 
   // Accept counting and stale speculation: see acceptance.ts and speculation.ts.
   documents.onDidChangeContent((e) => completions.documentChanged(e.document.uri, () => e.document.getText()));

@@ -8,7 +8,7 @@
 // To add a setting: add one entry below (its position is its order in the settings UI), run
 // `npm run gen:settings`, and read it as `config.<key>` (a dotted key `a.b` is `config.a.b`).
 // Pure: no engine (only its import-free defaults and types), no vscode.
-import { DEFAULT_MAX_TOKENS, DEFAULT_USCD } from '../../engine/src/core/defaults';
+import { DEFAULT_KV_CACHE_MB, DEFAULT_MAX_TOKENS, DEFAULT_USCD } from '../../engine/src/core/defaults';
 import type { BoundaryMode, Device, EnsembleMode } from '../../engine/src/index';
 
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error' | 'off';
@@ -212,6 +212,32 @@ export const SETTINGS = {
       error: 'Failures only.',
       off: 'Nothing.',
     },
+  }),
+  kvCacheMB: num({
+    default: DEFAULT_KV_CACHE_MB,
+    minimum: 0,
+    maximum: 65536,
+    onChange: 'reloadEngine',
+    description:
+      "Memory for each model's prompt (KV) cache, in MiB. One token of context costs layers × KV heads × head size × 2 × bytes per element; the status shows it for the loaded model.",
+  }),
+  engineIsolation: oneOf<'worker' | 'process' | 'none'>({
+    default: 'worker',
+    onChange: 'reloadEngine',
+    description:
+      "Where models run, away from the language server so that it stays responsive (status, cancel, edits) while a model runs: `worker` a worker thread, `process` a child process (also survives a native crash of onnxruntime; more memory), `none` the server's own thread (debugging). An engine that dies is restarted.",
+    values: {
+      worker: 'A worker thread.',
+      process: 'A child process: also survives a native crash of onnxruntime; uses more memory.',
+      none: "The language server's own thread (debugging): the server waits for every forward.",
+    },
+  }),
+  workerHeapMB: int({
+    default: 0,
+    minimum: 0,
+    maximum: 65536,
+    onChange: 'reloadEngine',
+    description: "JavaScript heap limit of the engine worker in MiB (0 = Node's default). Model weights and the KV cache are outside it.",
   }),
   prefixChars: int({
     default: 6000,

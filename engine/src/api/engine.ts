@@ -11,6 +11,7 @@ import { middleBitsPerByte } from '../complete/middle-score';
 import { completeEnsemble } from '../ensemble/index';
 import { completeUscdWith } from '../uscd/index';
 import { formatHubId, resolveModel } from '../hub/index';
+import type { PrefixCacheStats } from '../model/prefix-cache';
 
 /** Most candidates one request may ask for (each is a row of the decoding batch). */
 export const MAX_CANDIDATES = 8;
@@ -21,6 +22,11 @@ export interface ModelInfo {
   provider: Provider;
   vocabSize: number;
   fim: string | null;
+}
+
+/** What one model's prefix KV cache holds now (for status displays). */
+export interface CacheInfo extends PrefixCacheStats {
+  model: string;
 }
 
 export interface EngineInfo {
@@ -64,6 +70,12 @@ export class Engine {
       throw new BytefillError('BAD_ARGUMENT', `${opts.weights.length} weights given for ${dirs.length} models`);
     }
     if (opts.weights && opts.weights.some((w) => !(w >= 0)) ) throw new BytefillError('BAD_ARGUMENT', 'weights must be non-negative numbers');
+    if (opts.kvCacheMB !== undefined && !(Number.isFinite(opts.kvCacheMB) && opts.kvCacheMB >= 0)) {
+      throw new BytefillError('BAD_ARGUMENT', `kvCacheMB must be a non-negative number of MiB, got ${opts.kvCacheMB}`);
+    }
+    if (opts.prefillChunkTokens !== undefined && !(Number.isInteger(opts.prefillChunkTokens) && opts.prefillChunkTokens >= 1)) {
+      throw new BytefillError('BAD_ARGUMENT', `prefillChunkTokens must be a positive integer, got ${opts.prefillChunkTokens}`);
+    }
     // Hub ids become snapshot folders of the Hugging Face cache (downloaded if needed).
     const resolved = [];
     for (const spec of dirs) {
@@ -76,7 +88,7 @@ export class Engine {
       for (const [k, r] of resolved.entries()) {
         log('info', `loading model ${r.dir}${r.onnx ? ` (${r.onnx})` : ''}`);
         const name = r.hub ? formatHubId(r.hub) : undefined;
-        bundles.push(await ModelBundle.load(r.dir, { device: opts.device, variant: r.onnx, threads: opts.threads, log, fim: opts.fim, preflight: checked[k], name }));
+        bundles.push(await ModelBundle.load(r.dir, { device: opts.device, variant: r.onnx, threads: opts.threads, log, fim: opts.fim, preflight: checked[k], name, kvCacheMB: opts.kvCacheMB, prefillChunkTokens: opts.prefillChunkTokens }));
       }
     } catch (e) {
       for (const b of bundles) await b.dispose();
@@ -158,6 +170,11 @@ export class Engine {
       device: this.bundles.map((b) => b.model.provider).join(','),
       ensemble: this.isEnsemble ? this.opts.ensemble ?? 'mixture' : null,
     };
+  }
+
+  /** Prefix KV cache occupancy per model. */
+  cacheInfo(): CacheInfo[] {
+    return this.bundles.map((b) => ({ model: b.name, ...b.cache.stats() }));
   }
 
   async dispose(): Promise<void> {

@@ -6,6 +6,13 @@ import { BytefillError, Device, FimOverride, Logger } from '../core/types';
 import { OnnxModel } from '../model/onnx-model';
 import { Preflight, preflightModelFolder } from './preflight';
 import { PrefixCache } from '../model/prefix-cache';
+import { DEFAULT_KV_CACHE_MB } from '../core/defaults';
+
+/** Prefix cache settings of a bundle (engine options kvCacheMB, prefillChunkTokens). */
+export interface CacheOptions {
+  kvCacheMB?: number;
+  prefillChunkTokens?: number;
+}
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { detectTemplate, PromptTemplate } from '../fim/template';
 import { VocabIndex } from '../byte/vocab-index';
@@ -21,9 +28,15 @@ export class ModelBundle {
     readonly tok: Tokenizer,
     readonly template: PromptTemplate,
     private readonly threads?: number,
+    private readonly cacheOptions: CacheOptions = {},
   ) {
     this.current = model;
-    this.prefixCache = new PrefixCache(model, { maxEntries: 4 });
+    this.prefixCache = this.newCache(model);
+  }
+
+  private newCache(model: OnnxModel): PrefixCache {
+    const mb = this.cacheOptions.kvCacheMB ?? DEFAULT_KV_CACHE_MB;
+    return new PrefixCache(model, { maxEntries: 4, maxBytes: Math.round(mb * 2 ** 20), chunkTokens: this.cacheOptions.prefillChunkTokens });
   }
 
   get model(): OnnxModel {
@@ -44,13 +57,13 @@ export class ModelBundle {
     const model = await OnnxModel.load(old.dir, { device: 'cpu', variant: old.file, threads: this.threads });
     this.prefixCache.clear();
     this.current = model;
-    this.prefixCache = new PrefixCache(model, { maxEntries: 4 });
+    this.prefixCache = this.newCache(model);
     await old.dispose().catch(() => undefined);
   }
 
   static async load(
     dir: string,
-    o: { device?: Device; variant?: string; threads?: number; log?: Logger; fim?: FimOverride; preflight?: Preflight; name?: string },
+    o: { device?: Device; variant?: string; threads?: number; log?: Logger; fim?: FimOverride; preflight?: Preflight; name?: string } & CacheOptions,
   ): Promise<ModelBundle> {
     // Everything small and untrusted is validated before the ONNX session (the large allocation).
     const { dir: abs, tokenizer: tok } = o.preflight ?? preflightModelFolder(dir, { variant: o.variant });
@@ -64,7 +77,7 @@ export class ModelBundle {
       throw e;
     }
     const template = detectTemplate(tok, model.config.fim, o.fim, model.config.eosTokenId);
-    return new ModelBundle(model, tok, template, o.threads);
+    return new ModelBundle(model, tok, template, o.threads, { kvCacheMB: o.kvCacheMB, prefillChunkTokens: o.prefillChunkTokens });
   }
 
   get name(): string {

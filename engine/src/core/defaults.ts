@@ -20,3 +20,13 @@ export const DEFAULT_MAX_TOKENS = 64;
  * beta 0.1: Li et al.'s plausibility cut (not tuned here).
  */
 export const DEFAULT_USCD = { alpha: 0.5, threshold: 0.2, beta: 0.1 } as const;
+
+/** Byte budget of each model's prefix KV cache, MiB (see BENCHMARKS.md, section 6). */
+export const DEFAULT_KV_CACHE_MB = 256;
+
+/**
+ * Prompt tokens per prefill forward. Measured on both bundled models (BENCHMARKS.md, section 6):
+ * chunks of 128-512 cost the same as one forward within noise, 64 up to 1.4x; 256 keeps the
+ * wait of a cancel under about a quarter of a 1000-token prefill.
+ */
+export const DEFAULT_PREFILL_CHUNK = 256;

@@ -143,6 +143,10 @@ export interface EngineOptions {
   /** Token budgets for prompt parts. */
   prefixTokens?: number;
   suffixTokens?: number;
+  /** Byte budget of each model's prefix KV cache, in MiB (default 256). */
+  kvCacheMB?: number;
+  /** Prompt tokens per prefill forward; cancellation lands between chunks (default 256). */
+  prefillChunkTokens?: number;
   log?: Logger;
 }
 

@@ -5,6 +5,7 @@ import { Tokenizer } from '../tokenizer/tokenizer';
 import { concatBytes, incompleteUtf8Tail, utf8DecodeLenient } from '../tokenizer/utf8';
 import { Sampler } from './sampler';
 import { TokenStepper } from './stepper';
+import { yieldToEventLoop } from '../model/event-loop';
 
 export interface GenerateOptions {
   tokenizer: Tokenizer;
@@ -71,6 +72,8 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   if (stopAt(text) >= 0) return { text: text.slice(0, stopAt(text)), tokens, stopReason: 'stop', steps: 0, contrastedSteps: 0 };
 
   for (let step = 0; step < o.maxTokens; step++) {
+    // Between forwards: let a cancel message reach the signal (engine in a worker thread).
+    if (step > 0) await yieldToEventLoop();
     if (o.signal?.aborted) {
       stopReason = 'aborted';
       break;

@@ -19,6 +19,7 @@ import { Tokenizer } from '../tokenizer/tokenizer';
 import { ByteStream, stableCommitPoint } from './byte-stream';
 import { combine, normalizeWeights } from './combine';
 import { OnnxStreamLM } from './stream-lm';
+import { yieldToEventLoop } from '../model/event-loop';
 
 export interface EnsembleMember {
   bundle: ModelBundle;
@@ -111,6 +112,8 @@ export async function completeEnsembleWith(members: EnsembleMember[], req: Ensem
     const stopAt = (s: string) => firstStopIndex(s, req.stop, req.stopAfterLeadingWhitespace);
 
     for (;;) {
+      // Between forwards: let a cancel message reach the signal (engine in a worker thread).
+      await yieldToEventLoop();
       if (signal?.aborted) {
         stopReason = 'aborted';
         break;
