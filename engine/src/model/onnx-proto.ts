@@ -117,10 +117,7 @@ export class Writer {
 
   /** A packed repeated int64 field. */
   ints(num: number, vs: readonly (number | bigint)[]): this {
-    return this.bytes(
-      num,
-      vs.map((v) => varint(BigInt(v))),
-    );
+    return this.bytes(num, vs.map((v) => varint(BigInt(v))));
   }
 
   str(num: number, s: string): this {
