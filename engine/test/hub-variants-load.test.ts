@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../src/index';
-import { buildRandomModel, Variant } from './fixtures/random-model';
+import { buildRandomModel, smallQwen2, Variant } from './fixtures/random-model';
 import { modelDir } from './helpers';
 import { hubEnv, HubEnv } from './hub-env';
 
@@ -33,15 +33,7 @@ before(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'bytefill-hub-random-'));
   const dir = path.join(root, 'model');
   buildRandomModel(dir, {
-    modelType: 'qwen2',
-    layers: 2,
-    hidden: 64,
-    heads: 4,
-    kvHeads: 2,
-    headDim: 16,
-    ffn: 128,
-    vocab: 4096,
-    seed: 11,
+    ...smallQwen2(11),
     variants: VARIANTS,
     externalData: true,
     tokenizerJson: path.join(modelDir('tiny-code-b'), 'tokenizer.json'),

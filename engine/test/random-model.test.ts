@@ -7,24 +7,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from '../src/model/ort';
-import { buildRandomModel, RandomModel, RandomModelOptions, Variant } from './fixtures/random-model';
+import { buildRandomModel, RandomModel, RandomModelOptions, smallQwen2, Variant } from './fixtures/random-model';
 import { fromHalf } from './fixtures/onnx-writer';
 import { argmaxOf, maxDiff, modelDir, pseudoIds } from './helpers';
 import { Engine } from '../src/index';
 
 process.env.ORT_DISABLE_TELEMETRY = '1';
 
-const SMALL: RandomModelOptions = {
-  modelType: 'qwen2',
-  layers: 2,
-  hidden: 64,
-  heads: 4,
-  kvHeads: 2,
-  headDim: 16,
-  ffn: 128,
-  vocab: 4096,
-  seed: 7,
-};
+const SMALL: RandomModelOptions = smallQwen2(7);
 
 let root: string;
 let small: RandomModel;

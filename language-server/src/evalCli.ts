@@ -78,23 +78,19 @@ export async function main(argv: string[]): Promise<number> {
         onDecision: (m) => (m ? d.multi++ : d.single++),
       });
       for (const subject of [raw, server]) {
-        const run = await ev.runEval(subject, cases, {
-          execute: !a.flags.has('no-exec'),
-          bitsPerByte: false,
-          caseTimeoutMs: intOpt(a, 'case-timeout', 60_000),
-          onProgress: json ? undefined : (p) => process.stderr.write(`\r${subject.label}: ${p.done}/${p.total}   `),
-        });
-        if (!json) process.stderr.write('\n');
+        const run = await ev.runEvalWithProgress(
+          subject,
+          cases,
+          { execute: !a.flags.has('no-exec'), bitsPerByte: false, caseTimeoutMs: intOpt(a, 'case-timeout', 60_000) },
+          json,
+        );
         runs.push(run);
       }
     }
   } finally {
     await engine.dispose();
   }
-  const summaries = runs.map((r) => r.summary);
-  const records = runs.flatMap((r) => r.records);
-  const out = opt(a, 'out');
-  if (out) ev.writeJson(out, summaries, records);
+  const { summaries, records } = ev.gatherRuns(runs, opt(a, 'out'));
   if (json) {
     console.log(JSON.stringify({ summary: summaries, records, decisions }));
     return 0;

@@ -43,22 +43,18 @@ export async function runEvalCommand(argv: string[], log: Logger): Promise<numbe
         complete: (prefix, suffix, signal) => engine.complete({ ...base, mode, maxTokens, stop, prefix, suffix, signal }),
         middleBitsPerByte: engine.isEnsemble || a.flags.has('no-bpb') ? undefined : (p, s, m) => engine.middleBitsPerByte(p, s, m, mode),
       };
-      const run = await ev.runEval(subject, cases, {
-        firstLineOnly,
-        execute: !a.flags.has('no-exec'),
-        caseTimeoutMs: intOpt(a, 'case-timeout', 60_000),
-        onProgress: json ? undefined : (p) => process.stderr.write(`\r${label}: ${p.done}/${p.total}   `),
-      });
-      if (!json) process.stderr.write('\n');
+      const run = await ev.runEvalWithProgress(
+        subject,
+        cases,
+        { firstLineOnly, execute: !a.flags.has('no-exec'), caseTimeoutMs: intOpt(a, 'case-timeout', 60_000) },
+        json,
+      );
       runs.push(run);
     }
   } finally {
     await engine.dispose();
   }
-  const summaries = runs.map((r) => r.summary);
-  const records = runs.flatMap((r) => r.records);
-  const out = opt(a, 'out');
-  if (out) ev.writeJson(out, summaries, records);
+  const { summaries, records } = ev.gatherRuns(runs, opt(a, 'out'));
   const chart = opt(a, 'chart');
   if (chart) {
     fs.mkdirSync(path.dirname(path.resolve(chart)), { recursive: true });

@@ -10,3 +10,4 @@ export * from './report';
 export * from './format';
 export * from './tables';
 export * from './heldout-lines';
+export * from './cli-run';

@@ -1,7 +1,8 @@
 // Just enough of the ONNX protobuf format (onnx/onnx.proto) to read a graph's structure and write
-// it back with a few nodes changed. Weights are never decoded: every field we do not change is
-// copied as the byte range it occupies, so a graph with embedded weights is rewritten without
-// copying them into new buffers.
+// it back with a few nodes changed, and to write small graphs from scratch (the device KV graphs,
+// the test fixtures' random models). Weights are never decoded: every field we do not change is
+// copied as the byte range it occupies, and a message under construction is a list of chunks, so
+// a graph with large weights is written without copying them into new buffers.
 
 /** One field of a message: its number, wire type and byte ranges in the buffer. */
 export interface Field {
@@ -97,8 +98,26 @@ export class Writer {
     return this.raw(varint(BigInt(num * 8))).raw(varint(BigInt(v)));
   }
 
-  bytes(num: number, b: Uint8Array): this {
-    return this.raw(varint(BigInt(num * 8 + 2))).raw(varint(BigInt(b.length))).raw(b);
+  /** A length-delimited field; a list of chunks is written as one field (their concatenation). */
+  bytes(num: number, b: Uint8Array | readonly Uint8Array[]): this {
+    const list = b instanceof Uint8Array ? [b] : b;
+    let n = 0;
+    for (const d of list) n += d.length;
+    this.raw(varint(BigInt(num * 8 + 2))).raw(varint(BigInt(n)));
+    for (const d of list) this.raw(d);
+    return this;
+  }
+
+  /** A float field (wire type 5, little-endian float32). */
+  float(num: number, v: number): this {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, v, true);
+    return this.raw(varint(BigInt(num * 8 + 5))).raw(b);
+  }
+
+  /** A packed repeated int64 field. */
+  ints(num: number, vs: readonly (number | bigint)[]): this {
+    return this.bytes(num, vs.map((v) => varint(BigInt(v))));
   }
 
   str(num: number, s: string): this {
@@ -109,6 +128,17 @@ export class Writer {
     this.raw(varint(BigInt(num * 8 + 2))).raw(varint(BigInt(m.length)));
     for (const p of m.parts) this.raw(p);
     return this;
+  }
+
+  /** The message as one buffer (for small messages; large ones are written chunk by chunk). */
+  toBytes(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    let pos = 0;
+    for (const p of this.parts) {
+      out.set(p, pos);
+      pos += p.length;
+    }
+    return out;
   }
 }
 
@@ -126,15 +156,54 @@ export function int64Tensor(name: string, values: bigint[], dims: number[]): Wri
 }
 
 /** A NodeProto: input 1, output 2, name 3, op_type 4. */
-export function node(op: string, inputs: string[], outputs: string[], name: string): Writer {
+export function node(op: string, inputs: readonly string[], outputs: readonly string[], name: string): Writer {
   const n = new Writer();
   for (const i of inputs) n.str(1, i);
   for (const o of outputs) n.str(2, o);
   return n.str(3, name).str(4, op);
 }
 
+/** An attribute value: INT, STRING, INTS, FLOAT or FLOATS. */
+export type AttrValue = number | string | number[] | { float: number } | { floats: number[] };
+
+/** An AttributeProto: name 1, type 20, then f 2 | i 3 | s 4 | floats 7 | ints 8 (packed). */
+export function attribute(name: string, v: AttrValue): Writer {
+  const a = new Writer().str(1, name);
+  if (typeof v === 'number') a.int(20, 2).int(3, v); // INT
+  else if (typeof v === 'string') a.int(20, 3).str(4, v); // STRING
+  else if (Array.isArray(v)) a.int(20, 7).ints(8, v); // INTS
+  else if ('float' in v) a.int(20, 1).float(2, v.float); // FLOAT
+  else {
+    a.int(20, 6);
+    for (const f of v.floats) a.float(7, f);
+  }
+  return a;
+}
+
+/** A GraphProto: node 1, name 2, initializer 5, input 11, output 12. */
+export function graph(g: { name: string; nodes: readonly Writer[]; initializers?: readonly Writer[]; inputs: readonly Writer[]; outputs: readonly Writer[] }): Writer {
+  const w = new Writer();
+  for (const n of g.nodes) w.msg(1, n);
+  w.str(2, g.name);
+  for (const i of g.initializers ?? []) w.msg(5, i);
+  for (const i of g.inputs) w.msg(11, i);
+  for (const o of g.outputs) w.msg(12, o);
+  return w;
+}
+
+/**
+ * A ModelProto of IR version 8: ir_version 1, producer_name 2, opset_import 8 (the default domain
+ * at `opset`, then each of `domains` at version 1), graph 7.
+ */
+export function model(m: { producer: string; opset: number; domains?: Iterable<string>; graph: Writer }): Writer {
+  const w = new Writer().int(1, 8).str(2, m.producer);
+  w.msg(8, new Writer().str(1, '').int(2, m.opset));
+  for (const d of m.domains ?? []) w.msg(8, new Writer().str(1, d).int(2, 1));
+  return w.msg(7, m.graph);
+}
+
 /** A ValueInfoProto of a tensor: name 1, type 2 -> TypeProto.tensor_type 1 -> elem_type 1, shape 2 -> dim 1 (dim_value 1 | dim_param 2). */
-export function tensorValueInfo(name: string, elemType: number, dims: Array<number | string> | null): Writer {
+export function tensorValueInfo(name: string, elemType: number, dims: readonly (number | string)[] | null): Writer {
   const tt = new Writer().int(1, elemType);
   if (dims) {
     const shape = new Writer();
