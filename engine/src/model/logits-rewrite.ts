@@ -178,7 +178,9 @@ function writable(dir: string): boolean {
  */
 export function derivedDir(file: string): string {
   const dir = path.dirname(file);
-  const key = crypto.createHash('sha1').update(fs.realpathSync(file)).digest('hex').slice(0, 16);
+  // Keyed like sourceStamp (the path as given): two paths to one file (a link) get folders of their
+  // own, so one never removes the other's entries as stale.
+  const key = crypto.createHash('sha1').update(path.resolve(file)).digest('hex').slice(0, 16);
   const out = path.join(cacheRoot(), 'graphs', key);
   try {
     fs.mkdirSync(out, { recursive: true });
