@@ -5,7 +5,8 @@
 //
 // The engine runs in a worker thread (worker/): a forward blocks that thread, never the
 // server's, so status, cancel and document changes are handled while a model runs. When the
-// worker dies (uncaught exception, heap limit), the crash is logged and shown in the status,
+// worker dies (uncaught exception, heap limit), or the watchdog or the memory cap stops it
+// (engineWatchdogMs, engineLoadTimeoutS, engineMemoryMB), the crash is logged and shown in the status,
 // requests in flight fail, and a fresh worker loads the same models.
 import { CacheInfo, CompletionRequest, CompletionResult, Engine, EngineInfo, EngineOptions } from '../../engine/src/index';
 import { modelKey } from './config';
@@ -39,6 +40,9 @@ export function defaultEngineFactory(log: Logger): EngineFactory {
       onCrash: ctx.onCrash,
       isolation: ctx.config.engineIsolation,
       maxOldGenerationSizeMb: ctx.config.workerHeapMB > 0 ? ctx.config.workerHeapMB : undefined,
+      watchdogGraceMs: ctx.config.engineWatchdogMs,
+      loadTimeoutMs: ctx.config.engineLoadTimeoutS * 1000,
+      memoryCapBytes: ctx.config.engineMemoryMB * 2 ** 20,
     });
   };
 }

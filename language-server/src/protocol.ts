@@ -269,7 +269,7 @@ export function engineErrorOf(e: unknown): { name: EngineErrorName; message: str
 }
 
 /** Faults a test can inject into the engine worker (see worker/messages.ts). */
-export type EngineFault = 'throw' | 'exit' | 'oom' | 'abort';
+export type EngineFault = 'throw' | 'exit' | 'oom' | 'abort' | 'hang' | 'alloc';
 
 /**
  * Test hook, registered only when the server runs with BYTEFILL_TEST_HOOKS=1: makes the engine

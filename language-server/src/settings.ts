@@ -239,6 +239,30 @@ export const SETTINGS = {
     onChange: 'reloadEngine',
     description: "JavaScript heap limit of the engine worker in MiB (0 = Node's default). Model weights and the KV cache are outside it.",
   }),
+  engineWatchdogMs: int({
+    default: 10000,
+    minimum: 0,
+    maximum: 3600000,
+    onChange: 'reloadEngine',
+    description:
+      "Watchdog of the engine worker (0 = off): a completion that has not answered within its time budget (`maxTimeMs`) plus this grace, or plus `maxTimeMs` again if that is longer, is stopped and the engine restarted. A child process (`engineIsolation: process`) is killed at once, even inside a native call; a worker thread is terminated at its next JavaScript point (a native onnxruntime call cannot be interrupted).",
+  }),
+  engineLoadTimeoutS: int({
+    default: 300,
+    minimum: 0,
+    maximum: 86400,
+    onChange: 'reloadEngine',
+    description:
+      'Longest a model load may take in the engine worker, in seconds (0 = no limit). Each Hub download progress report restarts the clock, so a slow but moving download is not stopped.',
+  }),
+  engineMemoryMB: int({
+    default: 0,
+    minimum: 0,
+    maximum: 1048576,
+    onChange: 'reloadEngine',
+    description:
+      "Memory cap of the engine in MiB (0 = off, the default: the right cap depends on the model, and a cap too low would stop a legitimate one; set it when loading models you do not trust). Sampled every 500 ms: with `engineIsolation: process` the child's resident memory (Linux only; elsewhere the cap is not applied and a line is logged); with `worker` the whole server process's resident memory minus what it used before the worker started (an approximation: the server's own growth counts too). Over the cap, the engine is stopped, the reason shown in the status, and the engine restarted.",
+  }),
   prefixChars: int({
     default: 6000,
     minimum: 0,

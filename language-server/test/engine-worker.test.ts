@@ -305,3 +305,90 @@ describe('an engine that keeps crashing (fault injection)', () => {
     assert.equal((await c.complete(u, 1, 9, undefined, true)).length, 1);
   });
 });
+
+/** Resident memory of a process in MiB (Linux /proc), for sizing the memory cap above the baseline. */
+function rssMB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  assert.ok(m, `no VmRSS for process ${pid}`);
+  return Math.ceil(Number(m[1]) / 1024);
+}
+
+/** Waits until the engine was restarted `restarts` times and is ready again (a new worker). */
+async function waitRestarted(c: Client, restarts: number, timeoutMs = 90000): Promise<StatusResult> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await c.status();
+    if (s.state === 'ready' && s.engine!.restarts >= restarts) return s;
+    assert.notEqual(s.state, 'error', s.error ?? '');
+    assert.ok(Date.now() < end, `no restart (state ${s.state}, restarts ${s.engine!.restarts})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function servesNext(c: Client, name: string): Promise<void> {
+  const u = `file:///work/after-${name}.py`;
+  await c.open(u, 'python', 'for item in items:\n    conti');
+  assert.equal((await c.complete(u, 1, 9, undefined, true)).length, 1, 'the restarted engine serves the next request');
+}
+
+// The hang and the allocation are injected faults (BYTEFILL_TEST_HOOKS=1): a busy loop that never
+// returns, and 768 MiB of native memory kept alive in the engine. The watchdog and the cap are
+// the real ones.
+for (const isolation of ['process', 'worker'] as const) {
+  describe(`engine watchdog and memory cap (engineIsolation: ${isolation}, fault injection)`, () => {
+    test('an engine that hangs: the watchdog stops it, the request answers empty, the reason is reported, a new engine serves', { timeout: 180000 }, async (t) => {
+      // Deadline: maxTimeMs 1 s + max(3 s grace, 1 s) = 4 s; a healthy tiny-code-a request ends at its 1 s budget.
+      const c = await startClient({ bytefill: { ...SETTINGS, engineIsolation: isolation, maxTimeMs: 1000, engineWatchdogMs: 3000 } });
+      try {
+        const s0 = await c.waitState(['ready', 'error'], 60000);
+        assert.equal(s0.state, 'ready', s0.error ?? '');
+        const uri = 'file:///work/hang.py';
+        await c.open(uri, 'python', 'def add(a, b):\n    retu');
+        assert.equal(await c.conn.sendRequest(TestInjectFaultRequest, { fault: 'hang' }), true);
+        // The worker is stuck in the loop before this request reaches it (messages are ordered).
+        assert.deepEqual(await c.complete(uri, 1, 8, undefined, true), [], 'the hung request is answered (empty)');
+        const s = await waitRestarted(c, 1);
+        t.diagnostic(`lastCrash: ${s.engine!.lastCrash}`);
+        assert.equal(s.engine!.restarts, 1);
+        assert.match(s.engine!.lastCrash ?? '', new RegExp(`engine ${isolation} stopped by the watchdog: no answer to complete within 4 s`));
+        assert.notEqual(s.engine!.workerId, s0.engine!.workerId, 'a new engine');
+        assert.ok(c.logs.some((l) => l.includes('stopped by the watchdog')), 'the stop is logged');
+        await servesNext(c, `hang-${isolation}`);
+        assert.equal((await c.status()).engine!.restarts, 1, 'the healthy request was not stopped');
+      } finally {
+        await c.close();
+      }
+    });
+
+    test('an engine over the memory cap: stopped, the memory reason reported, a new engine serves', { timeout: 180000 }, async (t) => {
+      const c = await startClient({ bytefill: { ...SETTINGS, engineIsolation: isolation } });
+      try {
+        const s0 = await c.waitState(['ready', 'error'], 60000);
+        assert.equal(s0.state, 'ready', s0.error ?? '');
+        // Baseline: the engine process, or (thread) the whole server process, an upper bound of
+        // what the server counts for the thread. The cap sits 300 MiB above it; the fault adds 768.
+        const base = rssMB(isolation === 'process' ? s0.engine!.workerId! : c.proc.pid!);
+        const cap = base + 300;
+        await c.configure({ ...SETTINGS, engineIsolation: isolation, engineMemoryMB: cap });
+        const end = Date.now() + 60000;
+        let s1 = await c.status();
+        while (s1.state !== 'ready' || s1.engine!.workerId === s0.engine!.workerId) {
+          assert.ok(Date.now() < end, `no reload under the cap (state ${s1.state})`);
+          await new Promise((r) => setTimeout(r, 100));
+          s1 = await c.status();
+        }
+        await servesNext(c, `before-alloc-${isolation}`);
+        assert.equal((await c.status()).engine!.restarts, 0, 'not stopped under the cap');
+        assert.equal(await c.conn.sendRequest(TestInjectFaultRequest, { fault: 'alloc' }), true);
+        const s = await waitRestarted(c, 1);
+        t.diagnostic(`cap ${cap} MiB (baseline ${base} MiB); lastCrash: ${s.engine!.lastCrash}`);
+        assert.match(s.engine!.lastCrash ?? '', new RegExp(`engine ${isolation} stopped: engine memory [0-9.]+ [MG]B over the [0-9.]+ [MG]B cap`));
+        assert.notEqual(s.engine!.workerId, s1.engine!.workerId, 'a new engine');
+        assert.ok(c.logs.some((l) => /stopped: engine memory/.test(l)), 'the stop is logged');
+        await servesNext(c, `alloc-${isolation}`);
+      } finally {
+        await c.close();
+      }
+    });
+  });
+}

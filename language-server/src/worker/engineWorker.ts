@@ -91,6 +91,10 @@ async function call(m: Extract<HostMessage, { kind: 'call' }>): Promise<void> {
   }
 }
 
+/** Kept alive by the `alloc` fault; counted by the `hang` fault (so the loop is not optimised away). */
+const held: Buffer[] = [];
+let busy = 0;
+
 function fault(kind: FaultKind): void {
   if (process.env.BYTEFILL_TEST_HOOKS !== '1') {
     post({ kind: 'log', level: 'warn', message: `fault injection '${kind}' ignored (BYTEFILL_TEST_HOOKS is not 1)` });
@@ -101,6 +105,19 @@ function fault(kind: FaultKind): void {
   if (kind === 'abort') {
     if (!inProcess) post({ kind: 'log', level: 'warn', message: "fault injection 'abort' ignored: it would end the server's process too" });
     else process.abort();
+    return;
+  }
+  if (kind === 'hang') {
+    // Never returns: only the server's watchdog ends this worker.
+    setImmediate(() => {
+      for (;;) busy++;
+    });
+    return;
+  }
+  if (kind === 'alloc') {
+    // Native memory (Buffer storage is outside the V8 heap), written so that it is resident.
+    for (let i = 0; i < 768 / 64; i++) held.push(Buffer.alloc(64 << 20, 1));
+    post({ kind: 'log', level: 'warn', message: `fault injection 'alloc': holding ${held.length * 64} MiB` });
     return;
   }
   if (kind === 'throw') {

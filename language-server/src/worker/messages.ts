@@ -41,9 +41,11 @@ export type CallName = keyof WorkerCalls;
 /**
  * Faults a test can inject to exercise crash handling (honoured only when the worker runs with
  * BYTEFILL_TEST_HOOKS=1): `throw` an uncaught exception, `exit` with code 70, `oom` allocate until
- * the heap limit (only with a heap limit set), `abort` a native abort (child process only).
+ * the heap limit (only with a heap limit set), `abort` a native abort (child process only),
+ * `hang` a synchronous busy loop that never ends (for the watchdog), `alloc` 768 MiB of memory
+ * outside the V8 heap, touched and kept alive (for the memory cap).
  */
-export type FaultKind = 'throw' | 'exit' | 'oom' | 'abort';
+export type FaultKind = 'throw' | 'exit' | 'oom' | 'abort' | 'hang' | 'alloc';
 
 export type HostMessage =
   | { [K in CallName]: { kind: 'call'; id: number; name: K; params: WorkerCalls[K]['params'] } }[CallName]

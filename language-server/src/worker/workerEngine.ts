@@ -4,6 +4,7 @@
 //
 // A cancelled call settles at once (the worker drops its work at the next forward boundary), so
 // the server can answer the editor's $/cancelRequest without waiting for the model.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fork } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -25,7 +26,33 @@ export interface WorkerEngineOptions {
   isolation?: Isolation;
   /** V8 heap cap of the worker in MiB (model weights and the KV cache live outside it). */
   maxOldGenerationSizeMb?: number;
+  /**
+   * Watchdog grace in ms (0 or absent = off): a complete/score call not answered within its
+   * maxTimeMs plus max(grace, maxTimeMs) stops the worker.
+   */
+  watchdogGraceMs?: number;
+  /** Longest a load may run without an answer or a download progress report, in ms (0 or absent = off). */
+  loadTimeoutMs?: number;
+  /** Memory cap in bytes (0 or absent = off), sampled every MEMORY_SAMPLE_MS; see memoryInUse. */
+  memoryCapBytes?: number;
   entry?: string;
+}
+
+/** How often the memory cap is checked. */
+export const MEMORY_SAMPLE_MS = 500;
+
+/** Resident memory of a process from /proc (Linux), in bytes; null where it cannot be read. */
+export function processRss(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+function formatBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GB` : `${Math.round(n / 2 ** 20)} MB`;
 }
 
 interface Pending {
@@ -53,6 +80,8 @@ interface Channel {
   readonly id: number;
   post(m: HostMessage): void;
   terminate(): Promise<void>;
+  /** Stops the worker now, whatever it is doing (SIGKILL; a thread: at its next JavaScript point). */
+  kill(): void;
 }
 
 interface ChannelEvents {
@@ -85,6 +114,9 @@ function startThread(entry: string, heapMb: number | undefined, on: ChannelEvent
     terminate: async () => {
       await w.terminate();
     },
+    // Worker.terminate() stops JavaScript (a busy loop included) but cannot interrupt a native
+    // call (an onnxruntime forward): the thread ends when that call returns.
+    kill: () => void w.terminate(),
   };
 }
 
@@ -122,6 +154,10 @@ function startProcess(entry: string, heapMb: number | undefined, on: ChannelEven
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
+    // SIGKILL ends the process even inside a native forward.
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
   };
 }
 
@@ -130,6 +166,8 @@ export class WorkerEngine {
   private readonly pending = new Map<number, Pending>();
   /** Calls the worker has not answered yet, cancelled ones included (it is busy until they end). */
   private readonly inWorker = new Set<number>();
+  /** Watchdog timers of calls in the worker. */
+  private readonly timers = new Map<number, NodeJS.Timeout>();
   /** Calls the worker ended as cancelled (the cancel reached it). */
   cancelledInWorker = 0;
   readonly isolation: Isolation;
@@ -140,6 +178,13 @@ export class WorkerEngine {
   private exited = false;
   private disposing = false;
   private loaded = false;
+  /** Why the watchdog or the memory cap stopped the worker (the crash reason then). */
+  private stopReason: string | null = null;
+  private memoryTimer: NodeJS.Timeout | undefined;
+  /** Server RSS before a worker thread started (the thread's memory is measured above it). */
+  private rssBefore = 0;
+  /** The load call's id, so that download progress can restart its watchdog. */
+  private loadId = -1;
 
   private constructor(
     private readonly o: WorkerEngineOptions,
@@ -153,7 +198,68 @@ export class WorkerEngine {
       exit: (description) => this.onExit(description),
     };
     const start = this.isolation === 'process' ? startProcess : startThread;
+    this.rssBefore = process.memoryUsage.rss();
     this.channel = start(o.entry ?? WORKER_ENTRY, o.maxOldGenerationSizeMb, events);
+    this.startMemoryCap();
+  }
+
+  /**
+   * The memory in use by the worker: a child process's own RSS; for a thread, the server
+   * process's RSS minus what it was before the thread started (an approximation: threads share
+   * one process, so the server's own growth counts too).
+   */
+  private memoryInUse(): number | null {
+    if (this.isolation === 'process') return processRss(this.channel.id);
+    return process.memoryUsage.rss() - this.rssBefore;
+  }
+
+  private startMemoryCap(): void {
+    const cap = this.o.memoryCapBytes ?? 0;
+    if (cap <= 0) return;
+    if (this.isolation === 'process' && processRss(this.channel.id) === null) {
+      this.o.log('warn', `engine memory cap not applied: the resident memory of process ${this.channel.id} cannot be read here (/proc)`);
+      return;
+    }
+    this.memoryTimer = setInterval(() => {
+      const used = this.memoryInUse();
+      if (used !== null && used > cap) this.stop(`stopped: engine memory ${formatBytes(used)} over the ${formatBytes(cap)} cap`);
+    }, MEMORY_SAMPLE_MS);
+    this.memoryTimer.unref();
+  }
+
+  /** Watchdog and memory cap: stops the worker; its exit goes down the crash path with this reason. */
+  private stop(reason: string): void {
+    if (this.exited || this.disposing || this.stopReason) return;
+    this.stopReason = reason;
+    clearInterval(this.memoryTimer);
+    this.o.log('error', `engine ${this.isolation} ${reason}`);
+    this.channel.kill();
+  }
+
+  /** Deadline of a call in ms, or 0 for none (see WorkerEngineOptions.watchdogGraceMs). */
+  private deadline(name: CallName, params: unknown): number {
+    if (name === 'load') return this.o.loadTimeoutMs ?? 0;
+    if (name !== 'complete' && name !== 'score') return 0;
+    const grace = this.o.watchdogGraceMs ?? 0;
+    if (grace <= 0) return 0;
+    const maxTime = name === 'complete' ? Number((params as { maxTimeMs?: number }).maxTimeMs ?? 0) : 0;
+    return maxTime + Math.max(grace, maxTime);
+  }
+
+  private arm(id: number, name: CallName, ms: number): void {
+    clearTimeout(this.timers.get(id));
+    if (ms <= 0) return;
+    const what = name === 'load' ? 'model load' : name;
+    const t = setTimeout(() => {
+      if (this.inWorker.has(id)) this.stop(`stopped by the watchdog: no answer to ${what} within ${Math.round(ms / 100) / 10} s`);
+    }, ms);
+    t.unref();
+    this.timers.set(id, t);
+  }
+
+  private disarm(id: number): void {
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
   }
 
   /** Starts a worker and loads the models in it. */
@@ -222,12 +328,15 @@ export class WorkerEngine {
     if (this.exited) return Promise.reject(codedError('ENGINE_CRASHED', `the engine worker is not running (${this.lastError ?? 'exited'})`));
     if (signal?.aborted) return Promise.reject(codedError('ABORTED', 'request cancelled before it started'));
     const id = this.nextId++;
+    if (name === 'load') this.loadId = id;
     return new Promise<WorkerCalls[K]['result']>((resolve, reject) => {
       const onAbort = (): void => {
         if (!this.pending.delete(id)) return;
         this.post({ kind: 'cancel', id });
         reject(codedError('ABORTED', `${name} cancelled`));
       };
+      // The watchdog keeps running for a cancelled call: the worker is busy until it answers.
+      this.arm(id, name, this.deadline(name, params));
       this.pending.set(id, {
         name,
         resolve: (v) => {
@@ -256,12 +365,17 @@ export class WorkerEngine {
 
   private onMessage(m: WorkerMessage): void {
     if (m.kind === 'log') return this.o.log(m.level, m.message);
-    if (m.kind === 'download') return this.onDownload?.(m.progress);
+    if (m.kind === 'download') {
+      // A download that moves is not a hung load: restart the load's clock.
+      if (this.inWorker.has(this.loadId)) this.arm(this.loadId, 'load', this.deadline('load', null));
+      return this.onDownload?.(m.progress);
+    }
     if (m.kind === 'stats') {
       this.lastStats = m.stats;
       return;
     }
     this.inWorker.delete(m.id);
+    this.disarm(m.id);
     if (isAborted(m)) this.cancelledInWorker++;
     // Replies to cancelled calls find no entry: they were answered already.
     const p = this.pending.get(m.id);
@@ -273,7 +387,12 @@ export class WorkerEngine {
 
   private onExit(description: string): void {
     this.exited = true;
-    const reason = `engine ${this.isolation} ${description}${this.lastError ? `: ${this.lastError}` : ''}`;
+    clearInterval(this.memoryTimer);
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    const reason = this.stopReason
+      ? `engine ${this.isolation} ${this.stopReason}`
+      : `engine ${this.isolation} ${description}${this.lastError ? `: ${this.lastError}` : ''}`;
     const err = codedError('ENGINE_CRASHED', this.disposing ? 'the engine was disposed' : reason);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
@@ -285,6 +404,7 @@ export class WorkerEngine {
   async dispose(): Promise<void> {
     if (this.disposing) return;
     this.disposing = true;
+    clearInterval(this.memoryTimer);
     if (this.exited) return;
     const done = this.call('dispose', {}).catch(() => null);
     let timer: NodeJS.Timeout | undefined;
