@@ -76,6 +76,21 @@ describe('protocol edge cases (real server over stdio)', () => {
   const raw = (s: string | Buffer) => new Promise<void>((res, rej) => c.proc.stdin!.write(s, (e) => (e ? rej(e) : res())));
   const frame = (body: string) => `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
+  /** Runs `send` while reading the server's stdout for the answer with `id` (raw frames bypass the client). */
+  async function expectAnswer(id: number, what: string, send: () => Promise<void>): Promise<void> {
+    let answered = false;
+    const onData = (d: Buffer) => {
+      if (d.toString().includes(`"id":${id}`)) answered = true;
+    };
+    c.proc.stdout!.on('data', onData);
+    try {
+      await send();
+      await waitFor(() => answered, what);
+    } finally {
+      c.proc.stdout!.off('data', onData);
+    }
+  }
+
   before(async () => {
     c = await startClient({ bytefill: { debounceMs: 0, logLevel: 'info' } }, serverEntry(), ['--partial-message-timeout-ms', '1500']);
     await c.waitState(['ready', 'error'], 90_000);
@@ -117,44 +132,27 @@ describe('protocol edge cases (real server over stdio)', () => {
 
     test('Content-Length larger than the body, and the next header split across two writes: still found', async () => {
       const body = JSON.stringify({ jsonrpc: '2.0', id: 987653, method: StatusRequest.method });
-      let answered = false;
-      const onData = (d: Buffer) => {
-        if (d.toString().includes('"id":987653')) answered = true;
-      };
-      c.proc.stdout!.on('data', onData);
-      try {
-        const before = c.stderr().length;
+      const before = c.stderr().length;
+      await expectAnswer(987653, 'answer to the message after the cut one', async () => {
         await raw('Content-Length: 4000\r\n\r\n{"jsonrpc":"2.0","method":"x/y"}Conte');
         await new Promise((r) => setTimeout(r, 100));
         await raw(`nt-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-        await waitFor(() => answered, 'answer to the message after the cut one');
-        assert.match(c.stderr().slice(before), /Content-Length 4000 is larger than the body: a new message header came after 32 bytes/);
-      } finally {
-        c.proc.stdout!.off('data', onData);
-      }
+      });
+      assert.match(c.stderr().slice(before), /Content-Length 4000 is larger than the body: a new message header came after 32 bytes/);
       await statusAnswers('a header split across writes after a cut message');
     });
 
     test('a frame split across writes is still read (the guard does not misfire on slow writers)', async () => {
       const body = JSON.stringify({ jsonrpc: '2.0', id: 987654, method: StatusRequest.method });
       const whole = frame(body);
-      let answered = false;
-      // Read the answer off the connection's own stream by id.
-      const onData = (d: Buffer) => {
-        if (d.toString().includes('"id":987654')) answered = true;
-      };
-      c.proc.stdout!.on('data', onData);
-      try {
-        const before = c.stderr().length;
+      const before = c.stderr().length;
+      await expectAnswer(987654, 'answer to the split frame', async () => {
         for (let i = 0; i < whole.length; i += 7) {
           await raw(whole.slice(i, i + 7));
           await new Promise((r) => setTimeout(r, 2));
         }
-        await waitFor(() => answered, 'answer to the split frame');
-        assert.doesNotMatch(c.stderr().slice(before), /LSP framing error/);
-      } finally {
-        c.proc.stdout!.off('data', onData);
-      }
+      });
+      assert.doesNotMatch(c.stderr().slice(before), /LSP framing error/);
     });
   });
 
