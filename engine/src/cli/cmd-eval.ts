@@ -6,6 +6,7 @@ import { intOpt, listOf, oneOf, opt, parseArgs } from './args';
 import { COMMON_FLAGS, ENGINE_OPTIONS, engineOptions, REQUEST_OPTIONS, requestOptions } from './options';
 
 /**
+ * eval build-midtoken [--out F] [--limit N] [--seed S]: (re)builds the mid-token suite from held-out code.
  * eval humaneval --set SET | eval midtoken: runs each requested mode (--mode token,heal,byte) over
  * the same cases and prints the measures side by side, plus a bootstrap comparison against the
  * first mode. --json prints {summary: [...], records: [...]}; --out and --chart write files.
@@ -16,6 +17,12 @@ export async function runEvalCommand(argv: string[], log: Logger): Promise<numbe
     options: [...ENGINE_OPTIONS, ...REQUEST_OPTIONS, 'set', 'limit', 'path', 'out', 'chart', 'label', 'case-timeout'],
   });
   const suite = a.positional[0];
+  if (suite === 'build-midtoken') {
+    const out = path.resolve(opt(a, 'out') ?? path.join(ev.findRepoRoot(), 'engine', 'eval-data', 'midtoken.jsonl'));
+    const cases = ev.buildMidtokenSuite({ repo: ev.findRepoRoot(), out, n: intOpt(a, 'limit') ?? 300, seed: intOpt(a, 'seed') ?? 20251126 });
+    console.log(`wrote ${cases.length} cases to ${out}`);
+    return 0;
+  }
   if (suite !== 'humaneval' && suite !== 'midtoken') throw new BytefillError('BAD_ARGUMENT', "eval needs a suite: 'humaneval --set SET' or 'midtoken'");
   const limit = intOpt(a, 'limit');
   let cases: ev.EvalCase[];

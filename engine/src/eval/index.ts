@@ -4,6 +4,8 @@ export * from './metrics';
 export * from './bootstrap';
 export * from './humaneval';
 export * from './midtoken';
+export { buildMidtokenSuite, type MidtokenBuildOptions } from './midtoken-build';
+export { findRepoRoot } from './paths';
 export * from './execute';
 export { runEval, summarize, percentile, scoreCompletion, type RunEvalOptions, type EvalProgress } from './runner';
 export * from './report';

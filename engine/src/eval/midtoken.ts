@@ -1,4 +1,4 @@
-// Loader for the mid-token suite built by scripts/build-midtoken-suite.mjs.
+// Loader for the mid-token suite built by `eval build-midtoken` (eval/midtoken-build.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findRepoRoot } from './paths';
@@ -22,7 +22,7 @@ export function defaultMidtokenPath(): string {
 }
 
 export function loadMidtoken(file: string = defaultMidtokenPath(), limit?: number): EvalCase[] {
-  if (!fs.existsSync(file)) throw new Error(`mid-token suite not found: ${file} (run scripts/build-midtoken-suite.mjs)`);
+  if (!fs.existsSync(file)) throw new Error(`mid-token suite not found: ${file} (build it with: npm run -s bytefill -- eval build-midtoken)`);
   const cases: EvalCase[] = [];
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     if (!line.trim()) continue;
