@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { CoverTree, END } from '../src/byte/cover-tree';
 import { VocabIndex } from '../src/byte/vocab-index';
 import { utf8Encode, startsWithBytes } from '../src/tokenizer/utf8';
-import { SyntheticScorer, tinyTokenizer } from './synthetic';
+import { SyntheticLM, tinyTokenizer } from './synthetic';
 import { mulberry32 } from '../src/core/rng';
 
 const tok = tinyTokenizer();
@@ -15,11 +15,11 @@ const STOP = new Set([0]);
  * structure), keeping valid ones (encode(decode(t)) == t) whose last token crosses the end of x;
  * sequences that end exactly at x are extended by one more token (or end-of-text).
  */
-function bruteForceNextByte(x: Uint8Array, scorer: SyntheticScorer): Float64Array {
+function bruteForceNextByte(x: Uint8Array, lm: SyntheticLM, context: number[]): Float64Array {
   const dist = new Float64Array(257);
   const V = tok.vocabSize;
   const visit = (seq: number[], bytes: Uint8Array, logp: number) => {
-    const lp = scorer.logp([...scorer.context, ...seq]);
+    const lp = lm.logp([...context, ...seq]);
     for (let id = 0; id < V; id++) {
       const w = logp + lp[id];
       if (id === 0) {
@@ -47,10 +47,10 @@ function bruteForceNextByte(x: Uint8Array, scorer: SyntheticScorer): Float64Arra
 for (const text of ['a', 'ab', 'abc', ' a', ' ab', 'a b', 'c c', '  ', 'xé', 'x\u00c3']) {
   test(`next-byte distribution equals brute force: ${JSON.stringify(text)}`, async () => {
     const x = text === 'x\u00c3' ? Uint8Array.of(0x78, 0xc3) /* cut inside é */ : utf8Encode(text);
-    const scorer = new SyntheticScorer(tok.vocabSize, [5, 9]);
-    const tree = await CoverTree.build(tok, index, scorer, x, { stopIds: STOP, uncheckedMass: 0 });
+    const lm = new SyntheticLM(tok.vocabSize);
+    const tree = await CoverTree.build(tok, index, lm, lm.ctx([5, 9]), x, { stopIds: STOP, uncheckedMass: 0 });
     const ours = tree.nextByteDistribution();
-    const brute = bruteForceNextByte(x, scorer);
+    const brute = bruteForceNextByte(x, lm, [5, 9]);
     let sum = 0;
     for (let b = 0; b < 257; b++) {
       assert.ok(Math.abs(ours[b] - brute[b]) < 1e-6, `byte ${b}: ${ours[b]} vs ${brute[b]}`);
@@ -61,8 +61,8 @@ for (const text of ['a', 'ab', 'abc', ' a', ' ab', 'a b', 'c c', '  ', 'xé', 'x
 }
 
 test('covers include the overhanging merges and exclude invalid tokenizations', async () => {
-  const scorer = new SyntheticScorer(tok.vocabSize);
-  const tree = await CoverTree.build(tok, index, scorer, utf8Encode('a'), { stopIds: STOP });
+  const lm = new SyntheticLM(tok.vocabSize);
+  const tree = await CoverTree.build(tok, index, lm, lm.ctx([]), utf8Encode('a'), { stopIds: STOP });
   const covers = tree.validCovers();
   const abId = tok.tokenId('ab')!;
   assert.ok(covers.some((c) => c.j === 0 && c.token === abId), 'token "ab" covers "a"');
@@ -77,9 +77,9 @@ test('greedy pruning of branch rows keeps the argmax cover', async () => {
   for (const text of ['a', 'ab', ' ab', 'xé', 'c c', 'aab']) {
     for (const salt of [1, 2, 3, 4, 5]) {
       const x = utf8Encode(text);
-      const scorer = new SyntheticScorer(tok.vocabSize, [salt], salt);
-      const full = await CoverTree.build(tok, index, scorer, x, { stopIds: STOP });
-      const pruned = await CoverTree.build(tok, index, scorer, x, { stopIds: STOP, greedy: true });
+      const lm = new SyntheticLM(tok.vocabSize, { salt });
+      const full = await CoverTree.build(tok, index, lm, lm.ctx([salt]), x, { stopIds: STOP });
+      const pruned = await CoverTree.build(tok, index, lm, lm.ctx([salt]), x, { stopIds: STOP, greedy: true });
       const a = full.pick(true, mulberry32(1))!;
       const b = pruned.pick(true, mulberry32(1))!;
       assert.deepEqual([b.j, b.token], [a.j, a.token], `${text} salt ${salt}`);

@@ -3,8 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { ModelBundle } from '../src/bundle/model-bundle';
 import { scoreBytes, documentStartId, ScoreResult } from '../src/ensemble/score';
-import { ByteStream } from '../src/ensemble/byte-stream';
-import { OnnxStreamLM } from '../src/ensemble/stream-lm';
+import { ByteStream } from '../src/byte/byte-stream';
+import { OnnxBranchLM } from '../src/byte/onnx-lm';
 import { utf8Encode } from '../src/tokenizer/utf8';
 import { modelDir } from './helpers';
 
@@ -50,7 +50,7 @@ describe('scoreBytes on a short Python text', () => {
 
     test(`${name}: teacher-forced scoring equals a plain stream (every branch a real forward) after the start token`, async () => {
       const b = m(name);
-      const lm = new OnnxStreamLM(b.model);
+      const lm = new OnnxBranchLM(b.model);
       const start = documentStartId(b);
       const s = await ByteStream.create(lm, b.tok, b.index, await lm.start([start]), [start], new Uint8Array(0), { stopIds: b.template.stopIds });
       let bits = 0;

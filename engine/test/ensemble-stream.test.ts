@@ -4,97 +4,24 @@ import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { CoverTree } from '../src/byte/cover-tree';
 import { VocabIndex } from '../src/byte/vocab-index';
-import { OnnxBranchScorer } from '../src/byte/branch-scorer';
-import { ByteStream, stableCommitPoint, tokensBefore } from '../src/ensemble/byte-stream';
+import { OnnxBranchLM } from '../src/byte/onnx-lm';
+import { ByteStream } from '../src/byte/byte-stream';
+import { stableCommitPoint, tokensBefore } from '../src/byte/lookahead';
 import { combine } from '../src/ensemble/combine';
-import { BranchOut, LMContext, newStats, OnnxStreamLM, StreamLM } from '../src/ensemble/stream-lm';
-import { logSoftmax } from '../src/decode/distribution';
 import { ModelBundle } from '../src/bundle/model-bundle';
 import { Tokenizer } from '../src/tokenizer/tokenizer';
-import { concatBytes, utf8Encode } from '../src/tokenizer/utf8';
-import { syntheticLogits, tinyTokenizer } from './synthetic';
-import { BranchScore, BranchScorer } from '../src/byte/branch-scorer';
+import { utf8Encode } from '../src/tokenizer/utf8';
+import { SyntheticLM, tinyTokenizer } from './synthetic';
 import { modelDir } from './helpers';
 import { documentStartId } from '../src/ensemble/score';
 import { mulberry32, randInt } from '../src/core/rng';
 
 /**
- * The synthetic LM of synthetic.ts, made canonical: after the fixed context (the first ctxLen
- * tokens), a token that would make the text's token sequence non-canonical gets probability 0 (a
- * perfectly trained model). Then the valid sequences carry all the mass, and the product of
- * next-byte probabilities telescopes exactly to the sum over covers. (A model with mass on
- * non-canonical sequences loses that mass at every step's normalisation.) Masking per step also
- * removes valid sequences whose prefix is not canonical (two spaces before a word under GPT-2's
- * pattern), so the texts here avoid runs of whitespace.
+ * The synthetic LM made canonical (SyntheticLMOptions.canonical): the valid sequences carry all
+ * the mass, so the bits of the bytes telescope to the cover sum. Masking per step also removes
+ * valid sequences whose prefix is not canonical, so the texts here avoid runs of whitespace.
  */
-function canonicalLogp(tok: Tokenizer, ids: readonly number[], ctxLen: number, salt = 7): Float64Array {
-  const logits = syntheticLogits(ids, tok.vocabSize, salt);
-  const middle = ids.slice(ctxLen);
-  const bytes = tok.decodeBytes(middle);
-  for (let id = 1; id < tok.vocabSize; id++) {
-    const all = [...middle, id];
-    const enc = tok.encodeBytes(concatBytes(bytes, tok.tokenBytes(id)));
-    if (enc.length !== all.length || enc.some((e, i) => e !== all[i])) logits[id] = -Infinity;
-  }
-  return logSoftmax(logits);
-}
-
-class CanonicalScorer implements BranchScorer {
-  constructor(
-    readonly tok: Tokenizer,
-    readonly context: number[],
-  ) {}
-  get vocabSize() {
-    return this.tok.vocabSize;
-  }
-  contextLogp(): Float64Array {
-    return canonicalLogp(this.tok, this.context, this.context.length);
-  }
-  async score(branches: number[][]): Promise<Array<BranchScore & { handle: number }>> {
-    return branches.map((b, handle) => {
-      const lp = (k: number) => canonicalLogp(this.tok, [...this.context, ...b.slice(0, k)], this.context.length);
-      return { stepLogp: b.map((id, i) => lp(i)[id]), next: lp(b.length), handle };
-    });
-  }
-  async scoreOne(branch: number[]): Promise<BranchScore & { handle: number }> {
-    return (await this.score([branch]))[0];
-  }
-  async extend(): Promise<never> {
-    throw new Error('no KV state');
-  }
-}
-
-/** The canonical synthetic LM as a StreamLM (contexts are token histories). */
-class SyntheticStreamLM implements StreamLM {
-  readonly stats = newStats();
-  readonly maxPositions = 1 << 30;
-  readonly vocabSize: number;
-  constructor(
-    readonly tok: Tokenizer,
-    readonly ctxLen: number,
-  ) {
-    this.vocabSize = tok.vocabSize;
-  }
-  private logp(ids: number[]): Float64Array {
-    return canonicalLogp(this.tok, ids, this.ctxLen);
-  }
-  ctx(ids: number[]): LMContext & { ids: number[] } {
-    return { ids, next: this.logp(ids), length: ids.length };
-  }
-  async start(ids: number[]): Promise<LMContext> {
-    return this.ctx(ids);
-  }
-  async branch(ctx: LMContext, ids: number[]): Promise<BranchOut> {
-    this.stats.forwards++;
-    const base = (ctx as LMContext & { ids: number[] }).ids;
-    const nexts = ids.map((_, i) => this.logp([...base, ...ids.slice(0, i + 1)]));
-    return {
-      stepLogp: ids.map((id, i) => (i === 0 ? ctx.next[id] : nexts[i - 1][id])),
-      nexts,
-      extend: (m) => this.ctx([...base, ...ids.slice(0, m)]),
-    };
-  }
-}
+const canonicalLM = (tok: Tokenizer, ctxLen: number) => new SyntheticLM(tok.vocabSize, { canonical: { tok, ctxLen } });
 
 const STOP = new Set([0]);
 const maxDiff = (a: Float64Array, b: Float64Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
@@ -125,10 +52,11 @@ function syntheticWalk(text: string): Promise<SyntheticWalk> {
         const index = new VocabIndex(tok);
         const context = [5, 9];
         const x = utf8Encode(text);
-        const lm = new SyntheticStreamLM(tok, context.length);
+        const lm = canonicalLM(tok, context.length);
         const s = await ByteStream.create(lm, tok, index, lm.ctx(context), context, new Uint8Array(0), { stopIds: STOP });
         const w: SyntheticWalk = { distDiff: [], sumDiff: [], logPrefixDiff: [], bits: 0, coverBits: 0, commits: 0 };
-        const tree = (bytes: Uint8Array) => CoverTree.build(tok, index, new CanonicalScorer(tok, context), bytes, { stopIds: STOP, uncheckedMass: 0 });
+        const treeLM = canonicalLM(tok, context.length);
+        const tree = (bytes: Uint8Array) => CoverTree.build(tok, index, treeLM, treeLM.ctx(context), bytes, { stopIds: STOP, uncheckedMass: 0 });
         for (let i = 0; i <= x.length; i++) {
           const t = await tree(x.subarray(0, i));
           const ours = s.nextByteDistribution();
@@ -215,7 +143,7 @@ test('committed boundaries are stable under both bundled pre-tokenizers', () => 
 
 async function realStream(b: ModelBundle, prompt: number[], lookahead = false) {
   const pre = await b.cache.prefill(prompt);
-  const lm = new OnnxStreamLM(b.model);
+  const lm = new OnnxBranchLM(b.model);
   const stream = await ByteStream.create(lm, b.tok, b.index, lm.context(pre.state, pre.lastLogits), prompt, new Uint8Array(0), { stopIds: b.template.stopIds, lookahead });
   return { pre, stream };
 }
@@ -245,7 +173,8 @@ describe('bundled models: streaming against fresh cover trees and ensembles', ()
           const treeDiff: number[] = [];
           const selfDiff: number[] = [];
           for (let i = 0; i <= hist.length; i++) {
-            const tree = await CoverTree.build(m.tok, m.index, new OnnxBranchScorer(m.model, pre.state, pre.lastLogits), hist.subarray(0, i), { stopIds: m.template.stopIds, uncheckedMass: 0 });
+            const treeLM = new OnnxBranchLM(m.model);
+            const tree = await CoverTree.build(m.tok, m.index, treeLM, treeLM.context(pre.state, pre.lastLogits), hist.subarray(0, i), { stopIds: m.template.stopIds, uncheckedMass: 0 });
             const d = stream.nextByteDistribution();
             treeDiff.push(maxDiff(d, tree.nextByteDistribution()));
             const d2 = twin.nextByteDistribution();

@@ -1,9 +1,10 @@
 // Test fixtures that cannot come from the bundled models: a tiny byte-level BPE vocabulary (so
-// brute-force enumeration of token sequences is feasible) and a synthetic deterministic LM over
-// it. These are not mocks of product parts: they are the small exact cases the math is checked on.
+// brute-force enumeration of token sequences is feasible) and the synthetic deterministic LM over
+// it (the one test implementation of the byte layer's BranchLM). These are not mocks of product parts: they are the small exact cases the math is checked on.
 import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { bytesToByteLevel } from '../src/tokenizer/byte-level';
-import { BranchScore, BranchScorer } from '../src/byte/branch-scorer';
+import { BranchLM, LMContext, newStats, ScoredBranch, stepLogps } from '../src/byte/lm';
+import { concatBytes } from '../src/tokenizer/utf8';
 import { logSoftmax } from '../src/decode/distribution';
 
 export function tinyTokenizer(merges: string[] = ['a b', 'ab c', 'Ġ a', 'Ġa b', 'b c', 'c c', 'a a', 'Ã ©', 'Ġ Ġ', 'ĠĠ Ġ', 'x Ã©']): Tokenizer {
@@ -42,30 +43,64 @@ export function syntheticLogits(history: readonly number[], vocabSize: number, s
   return out;
 }
 
-export class SyntheticScorer implements BranchScorer {
+export interface SyntheticLMOptions {
+  /** Seeds the logits (default 7). */
+  salt?: number;
+  /**
+   * A perfectly trained model: after the fixed context (the first ctxLen tokens), a token that
+   * would make the text's token sequence non-canonical gets probability 0. Then the valid sequences
+   * carry all the mass, and the product of next-byte probabilities telescopes exactly to the sum
+   * over covers. (A model with mass on non-canonical sequences loses that mass at every step's
+   * normalisation.) Masking per step also removes valid sequences whose prefix is not canonical
+   * (two spaces before a word under GPT-2's pattern).
+   */
+  canonical?: { tok: Tokenizer; ctxLen: number };
+}
+
+/**
+ * The synthetic LM (the byte layer's BranchLM): deterministic logits from the whole token
+ * history. A context is its token history; score() counts one forward per call (one batch).
+ */
+export class SyntheticLM implements BranchLM {
+  readonly stats = newStats();
+  readonly maxPositions = 1 << 30;
+
   constructor(
     readonly vocabSize: number,
-    readonly context: number[] = [],
-    readonly salt = 7,
+    readonly opts: SyntheticLMOptions = {},
   ) {}
+
+  /** log p(next token | history). */
   logp(history: readonly number[]): Float64Array {
-    return logSoftmax(syntheticLogits(history, this.vocabSize, this.salt));
+    const logits = syntheticLogits(history, this.vocabSize, this.opts.salt ?? 7);
+    const canon = this.opts.canonical;
+    if (canon) {
+      const middle = history.slice(canon.ctxLen);
+      const bytes = canon.tok.decodeBytes(middle);
+      for (let id = 1; id < this.vocabSize; id++) {
+        const all = [...middle, id];
+        const enc = canon.tok.encodeBytes(concatBytes(bytes, canon.tok.tokenBytes(id)));
+        if (enc.length !== all.length || enc.some((e, i) => e !== all[i])) logits[id] = -Infinity;
+      }
+    }
+    return logSoftmax(logits);
   }
-  contextLogp(): Float64Array {
-    return this.logp(this.context);
+
+  /** The context of a token history. */
+  ctx(ids: readonly number[]): LMContext & { ids: readonly number[] } {
+    return { ids, next: this.logp(ids), length: ids.length };
   }
-  calls = 0;
-  async score(branches: number[][]): Promise<Array<BranchScore & { handle: number }>> {
-    this.calls++;
-    return branches.map((b, handle) => {
-      const stepLogp = b.map((id, i) => this.logp([...this.context, ...b.slice(0, i)])[id]);
-      return { stepLogp, next: this.logp([...this.context, ...b]), handle };
+
+  async start(ids: number[]): Promise<LMContext> {
+    return this.ctx(ids);
+  }
+
+  async score(ctx: LMContext, branches: number[][]): Promise<ScoredBranch[]> {
+    this.stats.forwards++;
+    const base = (ctx as LMContext & { ids: readonly number[] }).ids;
+    return branches.map((ids) => {
+      const nexts = ids.map((_, i) => this.logp([...base, ...ids.slice(0, i + 1)]));
+      return { ids, stepLogp: stepLogps(ctx, ids, nexts), nexts, extend: (m: number) => (m === 0 ? ctx : this.ctx([...base, ...ids.slice(0, m)])) };
     });
-  }
-  async scoreOne(branch: number[]): Promise<BranchScore & { handle: number }> {
-    return (await this.score([branch]))[0];
-  }
-  async extend(): Promise<never> {
-    throw new Error('SyntheticScorer has no KV state');
   }
 }

@@ -1,145 +1,100 @@
-// Covers of a pending byte string u after a fixed context (docs/DESIGN.md, "The byte layer").
-//
-// A cover is a valid token sequence enc(u[:j]) ++ [τ] whose last token τ starts with u[j:] and runs
-// past the end of u (j = |u|: any token after enc(u)). Its weight is the model's probability of the
-// sequence given the context. Everything needed comes from forwards over the branches enc(u[:j]) on
-// the context's KV cache; validity (encode(decode(t)) == t) is exact, decided from the BPE merge
-// ranks and re-encoding only where the pre-tokenizer needs it (byte/validity.ts).
+// Covers of a pending byte string u after a fixed context (docs/DESIGN.md, "The byte layer"), for
+// one completion or one middle score: the byte layer's core (byte/covers.ts: rows, validity,
+// next-byte mass) with a one-shot schedule. Sampling, exact distributions and log P(u) score every
+// row in one batched call; greedy picking scores rows heaviest first and stops when no unscored
+// row can hold the argmax (branch and bound).
 //
 // With `lookahead`, validity is "a prefix of the tokenization of some continuation" instead: split
 // patterns like `\s+(?!\S)` tokenize a trailing whitespace run differently once a non-space follows
 // ("\n\n" alone is one token, but "\n" "\n" before "def"), so those sequences get rows of their own
 // and covers ending in whitespace are checked against probe continuations (byte/lookahead.ts).
 import { Tokenizer } from '../tokenizer/tokenizer';
-import { BranchScore, BranchScorer } from './branch-scorer';
 import { VocabIndex } from './vocab-index';
-import { altTails, stableCommitPoint, tokensBefore } from './lookahead';
-import { RowValidity, rowValidity } from './validity';
+import { BranchLM, LMContext } from './lm';
+import { Cover, CoverSet, Row } from './covers';
 
-export interface Cover {
-  /** Split point in u: the cover's last token starts at byte j of u. */
-  j: number;
-  /** Index of the cover's branch row in tree.rows (several rows may share a split point). */
-  row: number;
-  token: number;
-  /** log P(cover | context). */
-  logw: number;
-  /** True for an end-of-text token right after enc(u): the text ends exactly at u. */
-  end: boolean;
-}
-
-export const END = 256; // index of end-of-text in next-byte distributions
-
-export interface Row {
-  j: number;
-  ids: number[];
-  /** enc(u[:j]) itself (not an alternative tokenization from lookahead). */
-  canonical: boolean;
-  logP: number;
-  next: Float64Array;
-  /** Position of this row's branch in the scorer call (-1: not scored, the context itself). */
-  branch: number;
-}
+export { Cover, END, Row } from './covers';
 
 export interface CoverTreeOptions {
   /** Ids that end the text (end of middle / end of text). */
   stopIds: ReadonlySet<number>;
   /**
-   * Candidates after enc(u) range over the whole vocabulary; checking every one is exact but slow.
-   * Candidates are checked in order of probability until the unchecked mass is below this share of
-   * the total (unchecked ones count as valid). 0 = check all (exact).
+   * Share of each row's candidate mass that may stay unchecked for validity in
+   * nextByteDistribution (the lightest candidates, counted as valid). 0 = check all (exact).
    */
   uncheckedMass?: number;
   /** Count sequences that are valid only once more text follows (see the header). */
   lookahead?: boolean;
 }
 
+type BestCover = Omit<Cover, 'row'> | null;
+
 export class CoverTree {
-  /** Validity caches by row (shared per tokenizer through the row's unstable tail). */
-  private readonly validity: RowValidity[] = [];
-  private readonly bestCache = new Map<number, Cover | null>();
-  readonly rows: Row[];
+  /** The scored rows (every row unless greedy pruned some); Cover.row indexes this list. */
+  rows: Row[] = [];
+  /** The best valid cover of a row, by row key (validity is decided once per row and token). */
+  private readonly bestCache = new Map<string, BestCover>();
 
   private constructor(
-    readonly tok: Tokenizer,
-    readonly index: VocabIndex,
+    readonly covers: CoverSet,
     readonly u: Uint8Array,
-    rows: Row[],
     readonly opts: CoverTreeOptions,
-  ) {
-    this.rows = rows;
-  }
+  ) {}
 
   /**
-   * Builds the branch rows enc(u[:j]) for every split point j that a token can still cross.
-   * Sampling and exact distributions need every row: they run as one batched forward. With
-   * `greedy`, rows are scored one at a time, most promising first (branch and bound): a row's
-   * covers weigh at most the probability of its first token, known from the context, so once that
-   * bound falls below the best valid cover found, no remaining row can hold the argmax.
+   * Scores the rows of u on `ctx`. Without `greedy`, every row in one batched call. With `greedy`,
+   * one row at a time, heaviest first (branch and bound): a row's covers weigh at most its
+   * probability, bounded by its scored prefix (at worst its first token's probability, known from
+   * the context), so once that bound falls below the best valid cover found, no remaining row can
+   * hold the argmax.
    */
   static async build(
     tok: Tokenizer,
     index: VocabIndex,
-    scorer: BranchScorer,
+    lm: BranchLM,
+    ctx: LMContext,
     u: Uint8Array,
     opts: CoverTreeOptions & { greedy?: boolean },
     signal?: AbortSignal,
   ): Promise<CoverTree> {
-    const split = splitPoints(index, u);
-    // Branches: enc(u[:j]) for each split point, plus lookahead alternatives at j = |u|.
-    const js: number[] = [];
-    const branches: number[][] = [];
-    const canonical: boolean[] = [];
-    for (const j of split) {
-      js.push(j);
-      branches.push(j === 0 ? [] : tok.encodeBytes(u.subarray(0, j)));
-      canonical.push(true);
-    }
-    if (opts.lookahead && u.length > 0) {
-      const c = stableCommitPoint(tok, u);
-      const head = tokensBefore(tok, tok.encodeBytes(u), c);
-      for (const alt of head ? altTails(tok, u.subarray(c)) : []) {
-        js.push(u.length);
-        branches.push(head!.concat(alt));
-        canonical.push(false);
-      }
-    }
-    const tree = new CoverTree(tok, index, u, [], opts);
-    const toRow = (k: number, sc: BranchScore & { handle: number }): Row => ({
-      j: js[k],
-      ids: branches[k],
-      canonical: canonical[k],
-      logP: sum(sc.stepLogp),
-      next: sc.next,
-      branch: sc.handle,
-    });
+    const covers = new CoverSet(tok, index, ctx, { stopIds: opts.stopIds, lookahead: !!opts.lookahead });
+    covers.append(u);
+    const tree = new CoverTree(covers, u, opts);
     if (!opts.greedy) {
-      const scores = await scorer.score(branches, signal);
-      js.forEach((_, k) => tree.rows.push(toRow(k, scores[k])));
+      const todo = covers.rows().filter((r) => !covers.ready(r));
+      const scored = todo.length > 0 ? await lm.score(ctx, todo.map((r) => r.ids), signal) : [];
+      todo.forEach((r, k) => covers.record(r.ids, scored[k]));
+      tree.rows = covers.rows();
       return tree;
     }
-    const ctx = scorer.contextLogp();
-    const bound = (k: number) => (branches[k].length === 0 ? 0 : ctx[branches[k][0]]);
-    const order = js.map((_, k) => k).sort((a, b) => bound(b) - bound(a));
     let best = -Infinity;
-    for (const k of order) {
-      if (bound(k) < best) break;
-      const row = toRow(k, await scorer.scoreOne(branches[k], signal));
-      tree.rows.push(row);
-      const top = tree.bestValidInRow(tree.rows.length - 1);
-      if (top && top.logw > best) best = top.logw;
+    for (;;) {
+      const rows = covers.rows();
+      let next: Row | null = null;
+      for (const r of rows) {
+        if (covers.ready(r)) {
+          const top = tree.bestValidInRow(r);
+          if (top && top.logw > best) best = top.logw;
+        } else if (!next || r.logP > next.logP) next = r;
+      }
+      if (!next || next.logP < best) {
+        tree.rows = rows.filter((r) => covers.ready(r));
+        return tree;
+      }
+      const [b] = await lm.score(ctx, [next.ids], signal);
+      covers.record(next.ids, b);
     }
-    return tree;
   }
 
   /**
    * The most probable valid cover of one row. A row after enc(u) ranges over the whole vocabulary,
    * so the best few are selected without sorting it; the full sort runs only if all are invalid.
    */
-  private bestValidInRow(r: number): Cover | undefined {
-    let cached = this.bestCache.get(r);
-    if (cached !== undefined) return cached ?? undefined;
-    const cands = this.rowCandidates(r);
+  private bestValidInRow(r: Row): BestCover {
+    const key = `${r.j}|${r.ids.join(',')}`;
+    let cached = this.bestCache.get(key);
+    if (cached !== undefined) return cached;
+    const cands = this.covers.candidates(r, -1);
     const K = 8;
     const top: Cover[] = [];
     for (const c of cands) {
@@ -151,38 +106,21 @@ export class CoverTree {
         i--;
       }
     }
-    cached = top.find((c) => this.isValid(c)) ?? (cands.length > K ? cands.sort((a, b) => b.logw - a.logw).find((c) => this.isValid(c)) : undefined) ?? null;
-    this.bestCache.set(r, cached);
-    return cached ?? undefined;
+    const valid = (c: Cover) => c.end || this.covers.isValid(r, c.token);
+    const found = top.find(valid) ?? (cands.length > K ? cands.sort((a, b) => b.logw - a.logw).find(valid) : undefined);
+    cached = found ? { j: found.j, token: found.token, logw: found.logw, end: found.end } : null;
+    this.bestCache.set(key, cached);
+    return cached;
   }
 
-  /** Index of the scorer branch behind a cover (for scorer.extend). */
-  branchOf(c: Cover): number {
-    return this.rows[c.row].branch;
-  }
-
-  /** Candidate covers of one row, validity not yet checked. */
-  private rowCandidates(r: number): Cover[] {
-    const row = this.rows[r];
-    const out: Cover[] = [];
-    const n = this.u.length;
-    if (row.logP === -Infinity) return out;
-    if (row.j < n) {
-      for (const id of this.index.extending(this.u.subarray(row.j))) out.push({ j: row.j, row: r, token: id, logw: row.logP + row.next[id], end: false });
-    } else {
-      for (let id = 0; id < row.next.length; id++) {
-        const isStop = this.opts.stopIds.has(id);
-        // Text can only end on its own canonical tokenization.
-        if (isStop ? !row.canonical : this.index.firstByte[id] < 0) continue;
-        out.push({ j: n, row: r, token: id, logw: row.logP + row.next[id], end: isStop });
-      }
-    }
-    return out;
+  /** The context after a cover's row (no forward): continue with the cover's token from there. */
+  contextOf(c: Cover): LMContext {
+    return this.covers.contextOf(this.rows[c.row]);
   }
 
   /** All candidate covers with their weights, validity not yet checked, best first. */
   candidates(): Cover[] {
-    const out = this.rows.flatMap((_, r) => this.rowCandidates(r));
+    const out = this.rows.flatMap((r, ri) => this.covers.candidates(r, ri));
     out.sort((a, b) => b.logw - a.logw);
     return out;
   }
@@ -192,10 +130,7 @@ export class CoverTree {
    * tokenization of u[:j] ++ bytes(τ) ++ X for a probe continuation X. End covers are valid.
    */
   isValid(c: Cover): boolean {
-    if (c.end) return true;
-    let rv = this.validity[c.row];
-    if (!rv) this.validity[c.row] = rv = rowValidity(this.tok, this.u.subarray(0, c.j), this.rows[c.row].ids, !!this.opts.lookahead);
-    return rv.valid(c.token);
+    return c.end || this.covers.isValid(this.rows[c.row], c.token);
   }
 
   /** The valid covers, best first (exact: every candidate checked). */
@@ -205,37 +140,12 @@ export class CoverTree {
 
   /** Next byte after u: 256 bytes + END, normalised. */
   nextByteDistribution(): Float64Array {
-    const dist = new Float64Array(257);
-    const n = this.u.length;
-    const cands = this.candidates();
-    const eps = this.opts.uncheckedMass ?? 0;
-    let total = 0;
-    for (const c of cands) total += Math.exp(c.logw);
-    let remaining = total;
-    for (const c of cands) {
-      const w = Math.exp(c.logw);
-      // Lazy exactness: once the unchecked tail is negligible, count it without checking.
-      const check = eps === 0 || remaining > eps * total;
-      remaining -= w;
-      if (check && !this.isValid(c)) continue;
-      const b = c.end ? END : this.tok.tokenBytes(c.token)[n - c.j];
-      dist[b] += w;
-    }
-    let s = 0;
-    for (let i = 0; i < 257; i++) s += dist[i];
-    if (s > 0) for (let i = 0; i < 257; i++) dist[i] /= s;
-    return dist;
+    return this.covers.distribution(this.rows, this.opts.uncheckedMass ?? 0).dist;
   }
 
   /** log P(u is a prefix of the text | context) = log Σ valid covers (end covers included). */
   logPrefixProb(): number {
-    let m = -Infinity;
-    const ws = this.validCovers().map((c) => c.logw);
-    for (const w of ws) m = Math.max(m, w);
-    if (m === -Infinity) return m;
-    let s = 0;
-    for (const w of ws) s += Math.exp(w - m);
-    return m + Math.log(s);
+    return Math.log(this.covers.distribution(this.rows, 0).mass);
   }
 
   /**
@@ -245,9 +155,9 @@ export class CoverTree {
   pick(greedy: boolean, random: () => number, temperature = 1): Cover | null {
     if (greedy) {
       let best: Cover | null = null;
-      this.rows.forEach((_, r) => {
+      this.rows.forEach((r, ri) => {
         const c = this.bestValidInRow(r);
-        if (c && (!best || c.logw > best.logw)) best = c;
+        if (c && (!best || c.logw > best.logw)) best = { ...c, row: ri };
       });
       return best;
     }
@@ -273,25 +183,6 @@ export class CoverTree {
 
   /** Bytes a cover adds after u. */
   overhang(c: Cover): Uint8Array {
-    return c.end ? new Uint8Array(0) : this.tok.tokenBytes(c.token).subarray(this.u.length - c.j);
+    return this.covers.overhang(c);
   }
-}
-
-/** Split points j whose suffix u[j:] still fits inside one token. */
-function splitPoints(index: VocabIndex, u: Uint8Array): number[] {
-  const out: number[] = [];
-  for (let j = 0; j <= u.length; j++) {
-    if (j < u.length) {
-      const [lo, hi] = index.range(u.subarray(j));
-      if (lo === hi) continue;
-    }
-    out.push(j);
-  }
-  return out;
-}
-
-function sum(xs: number[]): number {
-  let s = 0;
-  for (const x of xs) s += x;
-  return s;
 }

@@ -89,7 +89,7 @@ export async function runByteBench(engineOpts: EngineOptions, o: ByteBenchOption
       const x = texts[0].subarray(0, o.nextByteBytes);
       for (const b of all.bundles) {
         const step = await measureForward(b.model, { promptTokens: 64, decodeSteps: 16 });
-        const lm = new ensemble.OnnxStreamLM(b.model);
+        const lm = new ensemble.OnnxBranchLM(b.model);
         const start = [ensemble.documentStartId(b)];
         const ctx = await lm.start(start);
         const before = lm.stats.forwards;

@@ -8,7 +8,7 @@ import { BoundaryMode, BytefillError } from '../core/types';
 import { ModelBundle } from '../bundle/model-bundle';
 import { PrefillResult } from '../model/prefix-cache';
 import { CoverTree } from '../byte/cover-tree';
-import { OnnxBranchScorer } from '../byte/branch-scorer';
+import { OnnxBranchLM } from '../byte/onnx-lm';
 import { logSoftmax } from '../decode/distribution';
 import { startsWithBytes, utf8Encode } from '../tokenizer/utf8';
 import { boundaryPrompt, preparePrompt, promptIds, PromptBudget } from './prompt';
@@ -57,7 +57,8 @@ export async function middleBitsPerByte(b: ModelBundle, prefix: string, suffix: 
     const { logp, pre } = await sequenceLogProb(b, prompt, [...b.tok.encodeBytes(full), ...end], signal);
     let logZ = 0; // every middle starts with the empty string
     if (u.length > 0) {
-      const tree = await CoverTree.build(b.tok, b.index, new OnnxBranchScorer(b.model, pre.state, pre.lastLogits), u, { stopIds: b.template.stopIds, lookahead: true }, signal);
+      const lm = new OnnxBranchLM(b.model);
+      const tree = await CoverTree.build(b.tok, b.index, lm, lm.context(pre.state, pre.lastLogits), u, { stopIds: b.template.stopIds, lookahead: true }, signal);
       logZ = tree.logPrefixProb();
     }
     nats = -(logp - logZ);

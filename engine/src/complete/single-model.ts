@@ -7,7 +7,7 @@ import { BytefillError, CompletionItem, CompletionRequest, CompletionResult, Sta
 import { DEFAULT_MAX_TOKENS } from '../core/defaults';
 import { ModelBundle } from '../bundle/model-bundle';
 import { CoverTree } from '../byte/cover-tree';
-import { OnnxBranchScorer } from '../byte/branch-scorer';
+import { OnnxBranchLM } from '../byte/onnx-lm';
 import { generate, GenerateResult } from '../decode/generate';
 import { generateBatch, RowStart } from '../decode/batch-generate';
 import { softmax } from '../decode/distribution';
@@ -123,8 +123,8 @@ export async function completeSingle(b: ModelBundle, req: CompletionRequest, bud
     const pre = await b.cache.prefill(prompt, signal);
     lap('prefillMs');
     cachedTokens = pre.reused;
-    const scorer = new OnnxBranchScorer(b.model, pre.state, pre.lastLogits);
-    const tree = await CoverTree.build(b.tok, b.index, scorer, u, { stopIds: b.template.stopIds, greedy: sampler.greedy, lookahead: true }, signal);
+    const lm = new OnnxBranchLM(b.model);
+    const tree = await CoverTree.build(b.tok, b.index, lm, lm.context(pre.state, pre.lastLogits), u, { stopIds: b.template.stopIds, greedy: sampler.greedy, lookahead: true }, signal);
     const temperature = sampler.greedy ? 1 : sampler.opts.temperature!;
     const cover = tree.pick(sampler.greedy, () => sampler.random(), temperature);
     coverAt = performance.now();
@@ -134,7 +134,7 @@ export async function completeSingle(b: ModelBundle, req: CompletionRequest, bud
       const picked = [cover, ...alternativeCovers(tree, cover, wanted - 1, req.stopAfterLeadingWhitespace ? undefined : req.stop)];
       const starts: RowStart[] = [];
       for (const c of picked) {
-        const next = await scorer.extend(tree.branchOf(c), [c.token], signal);
+        const next = await lm.continueWith(tree.contextOf(c), [c.token], signal);
         starts.push({ state: next.state, logits: next.logits, initialBytes: tree.overhang(c), maxTokens: Math.max(0, maxTokensFor(prompt.length + tree.rows[c.row].ids.length + 1) - 1) });
       }
       const rows = await generateBatch(starts, batchOpts());
@@ -144,7 +144,7 @@ export async function completeSingle(b: ModelBundle, req: CompletionRequest, bud
       gen = { text: '', tokens: [], stopReason: 'eot', steps: 0, contrastedSteps: 0 };
     } else {
       const row = tree.rows[cover.row];
-      const next = await scorer.extend(tree.branchOf(cover), [cover.token], signal);
+      const next = await lm.continueWith(tree.contextOf(cover), [cover.token], signal);
       gen = await generate({
         tokenizer: b.tok,
         stepper: await stepperFor(next.state, next.logits, prefixIds, [...row.ids, cover.token]),

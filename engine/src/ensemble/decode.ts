@@ -13,12 +13,13 @@ import { DEFAULT_MAX_TOKENS } from '../core/defaults';
 import { ModelBundle } from '../bundle/model-bundle';
 import { boundaryPrompt, DEFAULT_BUDGET, preparePrompt, PromptBudget } from '../complete/prompt';
 import { Sampler } from '../decode/sampler';
-import { END } from '../byte/cover-tree';
+import { END } from '../byte/covers';
 import { incompleteUtf8Tail, utf8DecodeLenient, utf8SeqLen } from '../tokenizer/utf8';
 import { Tokenizer } from '../tokenizer/tokenizer';
-import { ByteStream, stableCommitPoint } from './byte-stream';
+import { ByteStream } from '../byte/byte-stream';
+import { stableCommitPoint } from '../byte/lookahead';
 import { combine, normalizeWeights } from './combine';
-import { OnnxStreamLM } from './stream-lm';
+import { OnnxBranchLM } from '../byte/onnx-lm';
 import { yieldToEventLoop } from '../model/event-loop';
 
 export interface EnsembleMember {
@@ -103,7 +104,7 @@ export async function completeEnsembleWith(members: EnsembleMember[], req: Ensem
       const pre = await b.cache.prefill(prompt, signal);
       promptTokens += prompt.length;
       cachedTokens += pre.reused;
-      const lm = new OnnxStreamLM(b.model);
+      const lm = new OnnxBranchLM(b.model);
       const stream = await ByteStream.create(lm, b.tok, b.index, lm.context(pre.state, pre.lastLogits), prompt, pending, { stopIds: b.template.stopIds, ...streamOpts }, signal);
       streams.push(stream);
       stats.push({ name: b.name, pendingAtStart: pending.length, promptTokens: prompt.length, forwards: 0, forwardMs: 0, commits: 0, validityChecks: 0 });

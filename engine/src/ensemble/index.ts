@@ -7,8 +7,10 @@ import { normalizeWeights } from './combine';
 import { completeEnsembleWith, EnsembleRequest } from './decode';
 
 export { combine, combineMixture, combineProduct, normalizeWeights, DIST_SIZE } from './combine';
-export { ByteStream, ByteStreamOptions, stableCommitPoint } from './byte-stream';
-export { OnnxStreamLM, StreamLM, LMContext, BranchOut } from './stream-lm';
+export { ByteStream, ByteStreamOptions } from '../byte/byte-stream';
+export { stableCommitPoint } from '../byte/lookahead';
+export { BranchLM, LMContext, ScoredBranch } from '../byte/lm';
+export { OnnxBranchLM } from '../byte/onnx-lm';
 export { TeacherForcedLM } from './teacher-lm';
 export { completeEnsembleWith, EnsembleMember, EnsembleRequest, EnsembleDecodeOptions, EnsembleCompletionResult, pickByte, utf8Allowed } from './decode';
 export { scoreBytes, scoreFiles, documentStartId, LoadedModels, ScoreOptions, ScoreResult, ScoreFilesOptions, ScoreFilesResult, FileScore, ScoreMember } from './score';

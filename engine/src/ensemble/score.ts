@@ -32,7 +32,7 @@ import { BytefillError, EngineOptions, EnsembleMode } from '../core/types';
 import { ModelBundle } from '../bundle/model-bundle';
 import { END } from '../byte/cover-tree';
 import { utf8Encode } from '../tokenizer/utf8';
-import { ByteStream } from './byte-stream';
+import { ByteStream } from '../byte/byte-stream';
 import { combine, normalizeWeights } from './combine';
 import { TeacherForcedLM } from './teacher-lm';
 

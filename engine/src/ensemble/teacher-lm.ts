@@ -1,9 +1,10 @@
-// A StreamLM for scoring a known document: the document's canonical tokens T = [start] ++ enc(text)
+// A BranchLM (byte/lm.ts) for scoring a known document: the document's canonical tokens T = [start] ++ enc(text)
 // are run through the model in windows, with the logits of every position kept, so a branch that
 // follows T from a context that is a prefix of T (the common case: committed tokens are canonical,
 // and so is the most likely split of the pending bytes) is looked up instead of run. Any other
-// branch (a non-canonical split) runs as a batch-1 forward on the window's KV state with the slots
-// after the context masked out. Results are the same as OnnxStreamLM's (up to float rounding).
+// branch (a non-canonical split) runs on the window's KV state with the slots after the context
+// masked out (OnnxBranchLM: one batched forward for all of them). Results are the same as
+// OnnxBranchLM's on the same context (up to float rounding).
 //
 // Windows: window k holds T[s_k : s_k + W] with W = min(maxPositions, maxContext + 64). ByteStream
 // restarts its context (restart()) once it passes maxContext tokens, keeping the last keepTokens:
@@ -11,7 +12,8 @@
 import { logSoftmax } from '../decode/distribution';
 import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';
-import { BranchOut, LMContext, newStats, OnnxStreamLM, StreamLM } from './stream-lm';
+import { BranchLM, LMContext, newStats, ScoredBranch, stepLogps } from '../byte/lm';
+import { OnnxBranchLM } from '../byte/onnx-lm';
 
 interface Window {
   s: number;
@@ -29,10 +31,10 @@ interface TFContext extends LMContext {
   win: Window;
 }
 
-export class TeacherForcedLM implements StreamLM {
+export class TeacherForcedLM implements BranchLM {
   readonly stats = newStats();
   readonly windows: Window[] = [];
-  private readonly plain: OnnxStreamLM;
+  private readonly plain: OnnxBranchLM;
   private readonly W: number;
   private view: { w: Window; a: number; ctx: LMContext } | null = null;
 
@@ -41,7 +43,7 @@ export class TeacherForcedLM implements StreamLM {
     readonly T: number[],
     maxContext: number,
   ) {
-    this.plain = new OnnxStreamLM(model);
+    this.plain = new OnnxBranchLM(model);
     this.W = Math.min(model.config.maxPositions, maxContext + 64);
   }
 
@@ -88,19 +90,21 @@ export class TeacherForcedLM implements StreamLM {
     return this.plain.start(ids, signal);
   }
 
-  async branch(ctx: LMContext, ids: number[], signal?: AbortSignal): Promise<BranchOut> {
+  async score(ctx: LMContext, branches: number[][], signal?: AbortSignal): Promise<ScoredBranch[]> {
     const c = ctx as Partial<TFContext>;
-    if (!c.win) return this.countPlain(() => this.plain.branch(ctx, ids, signal));
+    if (!c.win) return this.countPlain(() => this.plain.score(ctx, branches, signal));
     const a = c.a!;
     const w = c.win;
-    let k = 0;
-    while (k < ids.length && ids[k] === this.T[a + k]) k++;
-    const inTable = a + ids.length - 1 - w.s < w.len;
-    let out: BranchOut;
-    if (k === ids.length && inTable) {
-      const nexts = ids.map((_, i) => logSoftmax(w.logits[a + i - w.s]));
-      out = { stepLogp: ids.map((id, i) => (i === 0 ? ctx.next[id] : nexts[i - 1][id])), nexts, extend: () => ctx };
-    } else {
+    // Per branch: how many of its tokens follow T, and whether all its logits are in the window.
+    const along = branches.map((ids) => {
+      let k = 0;
+      while (k < ids.length && ids[k] === this.T[a + k]) k++;
+      return k;
+    });
+    const looked = branches.map((ids, i) => along[i] === ids.length && a + ids.length - 1 - w.s < w.len);
+    const others = branches.filter((_, i) => !looked[i]);
+    let plain: ScoredBranch[] = [];
+    if (others.length > 0) {
       // The window's KV with everything after T[:a] masked out, as a plain context (kept while
       // the stream stays at this context: the plain LM compacts it once).
       if (!this.view || this.view.w !== w || this.view.a !== a) {
@@ -108,18 +112,25 @@ export class TeacherForcedLM implements StreamLM {
         const mask = new Uint8Array(S);
         mask.fill(1, 0, a - w.s);
         const state = w.state.withMask(mask, Int32Array.of(a - w.s));
-        this.view = { w, a, ctx: { state, next: ctx.next, length: a - w.s } as LMContext };
+        this.view = { w, a, ctx: this.plain.wrap(state, ctx.next) };
       }
       const plainCtx = this.view.ctx;
-      out = await this.countPlain(() => this.plain.branch(plainCtx, ids, signal));
+      plain = await this.countPlain(() => this.plain.score(plainCtx, others, signal));
     }
-    const plainExtend = out.extend;
-    // Extensions along T stay teacher-forced contexts (so later branches are looked up again).
-    out.extend = (m: number) => (m <= k && a + m - 1 - w.s < w.len ? this.ctxAt(w, a + m) : plainExtend(m));
-    return out;
+    let o = 0;
+    return branches.map((ids, i): ScoredBranch => {
+      const k = along[i];
+      let out: ScoredBranch;
+      if (looked[i]) {
+        const nexts = ids.map((_, t) => logSoftmax(w.logits[a + t - w.s]));
+        out = { ids, stepLogp: stepLogps(ctx, ids, nexts), nexts, extend: () => ctx };
+      } else out = plain[o++];
+      // Extensions along T stay teacher-forced contexts (so later branches are looked up again).
+      return { ...out, extend: (m: number) => (m === 0 ? ctx : m <= k && a + m - 1 - w.s < w.len ? this.ctxAt(w, a + m) : out.extend(m)) };
+    });
   }
 
-  private async countPlain(f: () => Promise<BranchOut>): Promise<BranchOut> {
+  private async countPlain<T>(f: () => Promise<T>): Promise<T> {
     const before = { ...this.plain.stats };
     const out = await f();
     this.stats.forwards += this.plain.stats.forwards - before.forwards;

@@ -1,0 +1,278 @@
+// One model's exact next-byte distribution over a growing byte history h (docs/DESIGN.md, "The byte
+// layer"): the middle being generated (or a document being scored), tokenized from its own start.
+// The covers, their validity and mass are the byte layer's core (byte/covers.ts); this file is the
+// streaming scheduler: which rows to score, when, and when to move the context.
+//
+//   context   fixed tokens (the prompt) with their KV state, then the COMMITTED tokens: the
+//             canonical tokens of h[:c] for a stable pre-token boundary c (see stableCommitPoint);
+//   pending   p = h[c:], whose covers are the core's rows.
+//
+// push(b) appends a byte. Rows survive while p[j:]+b is still a token prefix, so their scores are
+// reused; the only new row is enc(p+b) at j = |p+b|. Its probability is bounded without running
+// the model (enc(p+b) = enc(p[:k]) ++ [τ] with row k already scored), and rows are scored one
+// forward each, heaviest first, only while their mass can matter (lazyMass; 0 = always).
+// Committing moves the core's trie root down to the committed tokens, reusing their KV state (no
+// forward) when they were scored.
+//
+// Exactness: with uncheckedMass = lazyMass = 0 the distribution is exactly the covers' marginal
+// (the same as a fresh CoverTree over the whole history after the same context; tests check
+// that). uncheckedMass > 0 counts the lightest candidates as valid without checking them (at most
+// that share of the total mass); lazyMass > 0 leaves out rows whose whole mass is below that share
+// of the scored mass (the row's probability bounds it).
+import { Tokenizer } from '../tokenizer/tokenizer';
+import { VocabIndex } from './vocab-index';
+import { stableCommitPoint, tokensBefore } from './lookahead';
+import { BranchLM, LMContext } from './lm';
+import { CoverSet, Row } from './covers';
+
+export interface ByteStreamOptions {
+  /** Ids that end the text (their mass is END). */
+  stopIds: ReadonlySet<number>;
+  /** Share of the candidate mass allowed to stay unchecked for validity (0 = exact). */
+  uncheckedMass?: number;
+  /**
+   * With a focus byte (distributionFor, refinedDistribution): that byte's candidates are checked
+   * down to this share of its own mass (default: uncheckedMass).
+   */
+  focusMass?: number;
+  /** Rows whose probability is below this share of the scored mass are not scored (0 = exact). */
+  lazyMass?: number;
+  /**
+   * Scoring long documents: when the context reaches this many tokens, it restarts from its last
+   * `keepTokens` tokens (a fresh prefill). Default: never (the caller keeps within the model).
+   */
+  maxContext?: number;
+  keepTokens?: number;
+  /**
+   * Lookahead-aware covers (default true): rows for the non-canonical tokenizations of a trailing
+   * whitespace run that continuations produce, and covers whose token ends in whitespace counted
+   * when some continuation makes them canonical. Off, the covers are exactly CoverTree's
+   * (prefix-closed validity), which misses that mass.
+   */
+  lookahead?: boolean;
+}
+
+export interface ByteStreamStats {
+  commits: number;
+  restarts: number;
+  /** Validity decisions made (not cached): from merge ranks or by re-encoding. */
+  validityChecks: number;
+  /** Of those, the ones that re-encoded. */
+  reencodings: number;
+  /** Rows left out because of lazyMass, summed over pushes. */
+  lazyRows: number;
+}
+
+export class ByteStream {
+  private readonly covers: CoverSet;
+  private ctxIds: number[];
+  private historyBytes: Uint8Array[] = [];
+  private historyLen = 0;
+  /** The rows of the pending bytes, as last scheduled. */
+  private rows: Row[] = [];
+  private dist: Float64Array | null = null;
+  private committedLogP = 0;
+  private readonly eps: number;
+  private readonly lazy: number;
+  private readonly focusEps: number;
+  private readonly counts = { commits: 0, restarts: 0, lazyRows: 0 };
+
+  get stats(): ByteStreamStats {
+    const v = this.covers.validity;
+    return { ...this.counts, validityChecks: v.fast + v.exact, reencodings: v.exact };
+  }
+
+  private constructor(
+    readonly lm: BranchLM,
+    readonly tok: Tokenizer,
+    readonly index: VocabIndex,
+    ctx: LMContext,
+    ctxIds: number[],
+    readonly opts: ByteStreamOptions,
+  ) {
+    this.covers = new CoverSet(tok, index, ctx, { stopIds: opts.stopIds, lookahead: opts.lookahead !== false });
+    this.ctxIds = ctxIds.slice();
+    this.eps = opts.uncheckedMass ?? 0;
+    this.lazy = opts.lazyMass ?? 0;
+    this.focusEps = opts.focusMass ?? this.eps;
+  }
+
+  /**
+   * A stream after a context (ctxIds are its tokens, used only for window restarts) whose history
+   * starts with `history` (e.g. the pending bytes u of the prompt boundary; may be empty).
+   */
+  static async create(lm: BranchLM, tok: Tokenizer, index: VocabIndex, ctx: LMContext, ctxIds: number[], history: Uint8Array, opts: ByteStreamOptions, signal?: AbortSignal): Promise<ByteStream> {
+    const s = new ByteStream(lm, tok, index, ctx, ctxIds, opts);
+    s.covers.append(history);
+    s.historyBytes.push(history.slice());
+    s.historyLen = history.length;
+    await s.commitStable(signal);
+    await s.ensureRows(signal);
+    return s;
+  }
+
+  /** The whole byte history (initial bytes + pushed bytes). */
+  get history(): Uint8Array {
+    if (this.historyBytes.length > 1) {
+      const all = new Uint8Array(this.historyLen);
+      let o = 0;
+      for (const b of this.historyBytes) {
+        all.set(b, o);
+        o += b.length;
+      }
+      this.historyBytes = [all];
+    }
+    return this.historyBytes[0] ?? new Uint8Array(0);
+  }
+
+  /** Tokens in the model's context (prompt + committed), i.e. positions used. */
+  get contextLength(): number {
+    return this.covers.context.length;
+  }
+
+  /** Bytes not yet committed. */
+  get pendingBytes(): Uint8Array {
+    return this.covers.pending;
+  }
+
+  /** Longest branch of the current rows, in tokens (positions a next forward may need). */
+  get pendingTokens(): number {
+    let m = 0;
+    for (const r of this.rows) m = Math.max(m, r.ids.length + 1);
+    return m;
+  }
+
+  async push(byte: number, signal?: AbortSignal): Promise<void> {
+    if (!(Number.isInteger(byte) && byte >= 0 && byte < 256)) throw new Error(`push: not a byte: ${byte}`);
+    const b = Uint8Array.of(byte);
+    this.covers.append(b);
+    this.historyBytes.push(b);
+    this.historyLen++;
+    this.dist = null;
+    await this.commitStable(signal);
+    await this.ensureRows(signal);
+  }
+
+  /** Next byte after the history: 256 bytes + END (index 256), normalised. */
+  nextByteDistribution(): Float64Array {
+    if (!this.dist) this.dist = this.computeDistribution().dist;
+    return this.dist;
+  }
+
+  /**
+   * For scoring a known next byte: scores the rows that can produce `byte` until the unscored ones
+   * are negligible next to that byte's own mass (lazyMass relative to it, not to the total), then
+   * returns the distribution with that byte's candidates checked to uncheckedMass of its own mass.
+   * The rows scored here are exactly the rows that survive push(byte), so nothing is wasted.
+   */
+  async distributionFor(byte: number, signal?: AbortSignal): Promise<Float64Array> {
+    for (;;) {
+      const rows = this.covers.rows();
+      let mass = 0;
+      let best: Row | null = null;
+      for (const r of rows) {
+        if (this.covers.ready(r)) mass += this.covers.byteMass(r, byte);
+        else if (this.covers.canProduce(r, byte) && (!best || r.logP > best.logP)) best = r;
+      }
+      this.rows = rows;
+      if (!best || (this.lazy > 0 && mass > 0 && Math.exp(best.logP) <= this.lazy * mass)) break;
+      await this.scoreRow(best, signal);
+    }
+    this.dist = null;
+    return this.computeDistribution(byte).dist;
+  }
+
+  /**
+   * The distribution with `byte`'s candidates checked down to focusMass of that byte's mass (no
+   * model call). Decoding picks from the cheap distribution and refines the picked byte.
+   */
+  refinedDistribution(byte: number): Float64Array {
+    return this.computeDistribution(byte).dist;
+  }
+
+  /**
+   * log P(history is a prefix of the text | start context): committed tokens' probability plus
+   * log Σ of the valid covers of the pending bytes (only meaningful without window restarts).
+   */
+  logPrefixProb(): number {
+    const { mass } = this.computeDistribution();
+    return this.committedLogP + Math.log(mass);
+  }
+
+  private computeDistribution(focus = -1): { dist: Float64Array; mass: number } {
+    return this.covers.distribution(
+      this.rows.filter((r) => this.covers.ready(r)),
+      this.eps,
+      focus,
+      this.focusEps,
+    );
+  }
+
+  // ---------------------------------------------------------------- scheduling rows
+
+  /** One forward for one row's branch. */
+  private async scoreRow(r: Row, signal?: AbortSignal): Promise<void> {
+    if (r.ids.length === 0) throw new Error('internal: the context row is always scored');
+    const [b] = await this.lm.score(this.covers.context, [r.ids], signal);
+    this.covers.record(r.ids, b);
+  }
+
+  /** Scores rows (one batch-1 forward each, heaviest first) until the unscored ones cannot matter. */
+  private async ensureRows(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const rows = this.covers.rows();
+      let scored = 0;
+      let best: Row | null = null;
+      let unscored = 0;
+      for (const r of rows) {
+        if (this.covers.ready(r)) scored += this.covers.rowMass(r);
+        else {
+          unscored++;
+          if (!best || r.logP > best.logP) best = r;
+        }
+      }
+      if (!best || (this.lazy > 0 && scored > 0 && Math.exp(best.logP) <= this.lazy * scored)) {
+        this.rows = rows;
+        this.counts.lazyRows += unscored;
+        return;
+      }
+      await this.scoreRow(best, signal);
+    }
+  }
+
+  // ---------------------------------------------------------------- committing
+
+  /** Moves the stable part of the pending bytes into the context. */
+  private async commitStable(signal?: AbortSignal): Promise<void> {
+    const p = this.covers.pending;
+    const c = stableCommitPoint(this.tok, p);
+    if (c <= 0) return;
+    // The committed tokens are those of the pending bytes' own tokenization (enc(p[:c]) alone can
+    // differ: a whitespace run before c tokenizes differently at the end of a string).
+    const cIds = tokensBefore(this.tok, this.tok.encodeBytes(p), c);
+    if (!cIds) throw new Error('internal: no token boundary at a pre-token boundary');
+    // Reuse the KV of a scored branch when the committed tokens were scored.
+    let path = this.covers.scoredPath(cIds);
+    if (!path) {
+      const [b] = await this.lm.score(this.covers.context, [cIds], signal);
+      this.covers.record(cIds, b);
+      path = { logP: b.stepLogp.reduce((a, x) => a + x, 0), ctx: b.extend(cIds.length) };
+    }
+    this.committedLogP += path.logP;
+    this.covers.commit(c, cIds, path.ctx);
+    this.ctxIds.push(...cIds);
+    this.counts.commits++;
+    this.dist = null;
+    const max = this.opts.maxContext;
+    if (max !== undefined && this.covers.context.length > max) await this.restart(signal);
+  }
+
+  /** Window restart: a fresh context from the last keepTokens context tokens. */
+  private async restart(signal?: AbortSignal): Promise<void> {
+    const keep = Math.max(1, Math.min(this.opts.keepTokens ?? 256, this.ctxIds.length));
+    this.ctxIds = this.ctxIds.slice(-keep);
+    const old = this.covers.context;
+    this.covers.restart(this.lm.restart ? await this.lm.restart(old, this.ctxIds, signal) : await this.lm.start(this.ctxIds, signal));
+    this.counts.restarts++;
+  }
+}

@@ -1,0 +1,508 @@
+// The byte layer's core (docs/DESIGN.md, "The byte layer"): the covers of a pending byte string p
+// after a fixed context, their rows, validity and the next-byte mass they carry. Written once;
+// the two schedulers (byte/cover-tree.ts: branch and bound for one completion; byte/byte-stream.ts:
+// rows kept across pushed bytes) decide only which rows to score and when.
+//
+//   row      for every split point j of p (p[j:] is a prefix of some token, or j = |p|): the branch
+//            enc(p[:j]) after the context, plus (lookahead) the other tokenizations of a trailing
+//            whitespace run at j = |p| that a continuation produces (altTails);
+//   cover    a row's ids ++ [τ] with τ starting with p[j:] and running past the end of p (j = |p|:
+//            any token, or an end-of-text id on a canonical row); weight P(ids ++ [τ] | context);
+//   valid    enc(p[:j] ++ bytes(τ)) == ids ++ [τ] (byte/validity.ts); with lookahead, also a
+//            prefix of the tokenization of some continuation;
+//   next-byte distribution: Σ of valid cover weights by the byte after p (END: text ends at p),
+//            normalised.
+//
+// Branch scores live in a token trie under the context, so a branch's prefixes are never scored
+// twice and an unscored row's probability is bounded by its scored prefix (what both schedulers
+// order rows by). Exactness: with uncheckedMass 0 every candidate is checked; uncheckedMass > 0
+// leaves the lightest candidates of each row unchecked (counted as valid) as long as together
+// they weigh at most that share of the row.
+import { Tokenizer } from '../tokenizer/tokenizer';
+import { concatBytes } from '../tokenizer/utf8';
+import { VocabIndex } from './vocab-index';
+import { altTails, stableCommitPoint, tokensBefore } from './lookahead';
+import { RowValidity, rowValidity, ValidityStats } from './validity';
+import { LMContext, ScoredBranch } from './lm';
+
+export const END = 256; // index of end-of-text in next-byte distributions
+
+export interface CoverOptions {
+  /** Ids that end the text (their mass is END). */
+  stopIds: ReadonlySet<number>;
+  /** Rows for the other tokenizations of a trailing whitespace run; validity with probes. */
+  lookahead: boolean;
+}
+
+export interface Cover {
+  /** Split point in p: the cover's last token starts at byte j of p. */
+  j: number;
+  /** Index of the cover's row in the scheduler's row list. */
+  row: number;
+  token: number;
+  /** log P(cover | context). */
+  logw: number;
+  /** True for an end-of-text token right after enc(p): the text ends exactly at p. */
+  end: boolean;
+}
+
+interface Node {
+  /** log p(next token | context, path); null until the path has been run through the model. */
+  next: Float64Array | null;
+  /** As the row at the end of p: candidate mass by next byte, its sum, candidates, mass by bucket. */
+  end?: EndData;
+  /** Where the path's context comes from (a scored branch and how many of its tokens). */
+  src: { branch: ScoredBranch; m: number } | null;
+  children: Map<number, Node>;
+}
+
+interface EndData {
+  marg: Float64Array;
+  total: number;
+  ids: Int32Array;
+  buckets: Float64Array;
+}
+
+export interface Row {
+  j: number;
+  ids: number[];
+  /** A non-canonical tokenization of p[:j] (altTails): the text cannot end there. */
+  alt: boolean;
+  /** log P(ids | context), exact when `exact`, else an upper bound (an unscored prefix). */
+  logP: number;
+  exact: boolean;
+  node: Node | null;
+  /** Validity cache of this row. */
+  tv?: RowValidity;
+}
+
+const BUCKETS_PER_NAT = 4;
+const N_BUCKETS = 40 * BUCKETS_PER_NAT + 1;
+
+/** Log-probability bucket of a candidate (the last bucket holds everything below -40 nats). */
+function bucketOf(logp: number): number {
+  const k = Math.floor(-logp * BUCKETS_PER_NAT);
+  return k < 0 ? 0 : k >= N_BUCKETS ? N_BUCKETS - 1 : k;
+}
+
+/** The first bucket from which all lighter buckets together weigh at most `budget` (N_BUCKETS: none). */
+function uncheckedBucket(buckets: Float64Array, budget: number): number {
+  let cum = 0;
+  let k = N_BUCKETS;
+  while (k > 0 && cum + buckets[k - 1] <= budget) cum += buckets[--k];
+  return k;
+}
+
+const newNode = (next: Float64Array | null): Node => ({ next, src: null, children: new Map() });
+
+export class CoverSet {
+  private ctx: LMContext;
+  private root: Node;
+  private p: Uint8Array = new Uint8Array(0);
+  /** enc(p[:j]) by split point j. */
+  private idsAt = new Map<number, number[]>();
+  /** Validity caches by row key "j|ids" (shared per tokenizer through the row's unstable tail). */
+  private validAt = new Map<string, RowValidity>();
+  /** Other tokenizations of p[:j] that extensions of it produce (see altTails). */
+  private altAt = new Map<number, number[][]>();
+  private readonly tokBytes: Uint8Array[];
+  readonly validity: ValidityStats = { fast: 0, exact: 0 };
+
+  constructor(
+    readonly tok: Tokenizer,
+    readonly index: VocabIndex,
+    ctx: LMContext,
+    readonly opts: CoverOptions,
+  ) {
+    this.ctx = ctx;
+    this.root = newNode(ctx.next);
+    this.tokBytes = normalBytes(tok);
+  }
+
+  /** The context the rows' branches start from. */
+  get context(): LMContext {
+    return this.ctx;
+  }
+
+  /** The pending bytes p. */
+  get pending(): Uint8Array {
+    return this.p;
+  }
+
+  /** Appends bytes to p (rows whose suffix stops being a token prefix drop out of rows()). */
+  append(bytes: Uint8Array): void {
+    this.p = this.p.length === 0 ? bytes.slice() : concatBytes(this.p, bytes);
+  }
+
+  // ---------------------------------------------------------------- rows and their scores
+
+  /** The rows of p, each with its probability (exact when scored, else a bound). */
+  rows(): Row[] {
+    const rows: Row[] = [];
+    const n = this.p.length;
+    for (let j = 0; j <= n; j++) {
+      if (!this.isSplitPoint(j)) continue;
+      const canon = this.idsFor(j);
+      for (const ids of [canon, ...this.altIdsFor(j)]) {
+        const r = this.resolve(ids);
+        rows.push({ j, ids, logP: r.logP, exact: r.exact, node: r.node, alt: ids !== canon });
+      }
+    }
+    return rows;
+  }
+
+  /** Whether a row's scores are known. */
+  ready(r: Row): boolean {
+    return r.exact && !!r.node?.next;
+  }
+
+  /** Stores a scored branch (ids after the context) along its trie path. */
+  record(ids: readonly number[], branch: ScoredBranch): void {
+    let node = this.root;
+    ids.forEach((id, i) => {
+      let child = node.children.get(id);
+      if (!child) {
+        child = newNode(null);
+        node.children.set(id, child);
+      }
+      if (!child.next) child.next = branch.nexts[i];
+      if (!child.src) child.src = { branch, m: i + 1 };
+      node = child;
+    });
+  }
+
+  /** The context after a scored row's ids (no forward). */
+  contextOf(r: Row): LMContext {
+    if (r.ids.length === 0) return this.ctx;
+    const src = r.node?.src;
+    if (!src) throw new Error('internal: contextOf an unscored row');
+    return src.branch.extend(src.m);
+  }
+
+  private isSplitPoint(j: number): boolean {
+    const n = this.p.length;
+    if (j === n) return true;
+    if (j > n) return false;
+    const [lo, hi] = this.index.range(this.p.subarray(j));
+    return lo < hi;
+  }
+
+  private idsFor(j: number): number[] {
+    let ids = this.idsAt.get(j);
+    if (!ids) {
+      ids = j === 0 ? [] : this.tok.encodeBytes(this.p.subarray(0, j));
+      this.idsAt.set(j, ids);
+    }
+    return ids;
+  }
+
+  /**
+   * Tokenizations of p[:j] other than enc(p[:j]) that a continuation produces: with lookahead
+   * split patterns (`\s+(?!\S)`), a whitespace run at the end of p[:j] is split differently once
+   * a non-space follows ("\n\n" is one token alone, but "\n" "\n" before "def" under GPT-2's
+   * pattern). Such sequences are valid although their prefix is not canonical, so they need rows of
+   * their own. Found by probing continuations (see altTails); only at the end of p.
+   */
+  private altIdsFor(j: number): number[][] {
+    if (j !== this.p.length || j === 0 || !this.opts.lookahead) return [];
+    let alts = this.altAt.get(j);
+    if (!alts) {
+      const A = this.p.subarray(0, j);
+      const c = stableCommitPoint(this.tok, A);
+      const head = tokensBefore(this.tok, this.idsFor(j), c);
+      alts = head ? altTails(this.tok, A.subarray(c)).map((t) => head.concat(t)) : [];
+      this.altAt.set(j, alts);
+    }
+    return alts;
+  }
+
+  /** Walks the trie along ids: exact log-probability, or an upper bound where a prefix is unscored. */
+  private resolve(ids: number[]): { logP: number; exact: boolean; node: Node | null } {
+    let node = this.root;
+    let lp = 0;
+    for (const id of ids) {
+      if (!node.next) return { logP: lp, exact: false, node: null };
+      lp += node.next[id];
+      let child = node.children.get(id);
+      if (!child) {
+        child = newNode(null);
+        node.children.set(id, child);
+      }
+      node = child;
+    }
+    return { logP: lp, exact: true, node };
+  }
+
+  // ---------------------------------------------------------------- moving the context
+
+  /**
+   * The committed tokens' probability and the context after them, when they were scored as (a
+   * prefix of) a branch; null when they need a forward.
+   */
+  scoredPath(ids: readonly number[]): { logP: number; ctx: LMContext } | null {
+    let node: Node | null = this.root;
+    let lp = 0;
+    for (const id of ids) {
+      if (!node?.next) return null;
+      lp += node.next[id];
+      node = node.children.get(id) ?? null;
+    }
+    if (!node?.next || !node.src) return null;
+    return { logP: lp, ctx: node.src.branch.extend(node.src.m) };
+  }
+
+  /**
+   * Moves the first c bytes of p into the context: their tokens cIds (a stable pre-token boundary,
+   * so enc(p[:j]) = cIds ++ enc(p[c:j]) for j >= c) must have been recorded; ctx is the context
+   * after them. The trie root moves down to them (their scores are kept).
+   */
+  commit(c: number, cIds: readonly number[], ctx: LMContext): void {
+    let node = this.root;
+    for (const id of cIds) node = node.children.get(id)!;
+    this.root = node;
+    this.root.src = null;
+    this.ctx = ctx;
+    const ids = new Map<number, number[]>();
+    for (const [j, v] of this.idsAt) {
+      if (j < c) continue;
+      if (v.length >= cIds.length && cIds.every((id, i) => v[i] === id)) ids.set(j - c, v.slice(cIds.length));
+    }
+    this.idsAt = ids;
+    this.validAt.clear();
+    this.altAt.clear();
+    this.p = this.p.slice(c);
+  }
+
+  /** A new context for the same pending bytes (a window restart): every score is dropped. */
+  restart(ctx: LMContext): void {
+    this.ctx = ctx;
+    this.root = newNode(ctx.next);
+  }
+
+  // ---------------------------------------------------------------- candidates and validity
+
+  /** Σ of candidate weights of a scored row (validity not checked). */
+  rowMass(r: Row): number {
+    const next = r.node!.next!;
+    const n = this.p.length;
+    let s = 0;
+    if (r.j < n) {
+      const suf = this.p.subarray(r.j);
+      const [lo, hi] = this.index.range(suf);
+      for (let k = lo; k < hi; k++) {
+        const id = this.index.sorted[k];
+        if (this.tokBytes[id].length > suf.length) s += Math.exp(next[id]);
+      }
+    } else {
+      s = this.endData(r.node!).total;
+    }
+    return Math.exp(r.logP) * s;
+  }
+
+  /** Whether row r has candidates whose next byte is `byte` (END: only a canonical row at the end). */
+  canProduce(r: Row, byte: number): boolean {
+    const n = this.p.length;
+    if (byte === END) return r.j === n && !r.alt;
+    if (r.j === n) return true;
+    const [lo, hi] = this.index.range(concatBytes(this.p.subarray(r.j), Uint8Array.of(byte)));
+    return lo < hi;
+  }
+
+  /** Σ of candidate weights of a scored row whose next byte is `byte` (validity not checked). */
+  byteMass(r: Row, byte: number): number {
+    const next = r.node!.next!;
+    const n = this.p.length;
+    let s = 0;
+    if (byte === END) {
+      if (r.j === n && !r.alt) for (const id of this.opts.stopIds) if (id < next.length) s += Math.exp(next[id]);
+    } else {
+      const [lo, hi] = this.index.range(concatBytes(this.p.subarray(r.j), Uint8Array.of(byte)));
+      for (let k = lo; k < hi; k++) s += Math.exp(next[this.index.sorted[k]]);
+    }
+    return Math.exp(r.logP) * s;
+  }
+
+  /** Candidate covers of a scored row (`ri`: its index in the caller's list), validity not checked. */
+  candidates(r: Row, ri: number): Cover[] {
+    const out: Cover[] = [];
+    const n = this.p.length;
+    if (r.logP === -Infinity) return out;
+    const next = r.node!.next!;
+    if (r.j < n) {
+      for (const id of this.index.extending(this.p.subarray(r.j))) out.push({ j: r.j, row: ri, token: id, logw: r.logP + next[id], end: false });
+    } else {
+      for (let id = 0; id < next.length; id++) {
+        const isStop = this.opts.stopIds.has(id);
+        // Text can only end on its own canonical tokenization.
+        if (isStop ? r.alt : this.index.firstByte[id] < 0) continue;
+        out.push({ j: n, row: ri, token: id, logw: r.logP + next[id], end: isStop });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Validity of the cover ids ++ [token]: enc(p[:j] ++ bytes(token)) == ids ++ [token] (with
+   * lookahead, or a prefix of a continuation's tokenization). Only the unstable tail of p[:j]
+   * matters, so the check is cached per tokenizer by that tail (byte/validity.ts).
+   */
+  isValid(r: Row, token: number): boolean {
+    let tv = r.tv;
+    if (!tv) {
+      const key = `${r.j}|${r.ids.join(',')}`;
+      tv = this.validAt.get(key);
+      if (!tv) {
+        tv = rowValidity(this.tok, this.p.subarray(0, r.j), r.ids, this.opts.lookahead);
+        this.validAt.set(key, tv);
+      }
+      r.tv = tv;
+    }
+    return tv.valid(token, this.validity);
+  }
+
+  /** Bytes a cover adds after p. */
+  overhang(c: Cover): Uint8Array {
+    return c.end ? new Uint8Array(0) : this.tok.tokenBytes(c.token).subarray(this.p.length - c.j);
+  }
+
+  // ---------------------------------------------------------------- the distribution
+
+  /**
+   * Per-node data of a row at the end of p (every token is a candidate): mass by next byte, the
+   * candidate ids, and their mass by log-probability bucket (bucket k holds log p in
+   * (-(k+1)/BUCKETS_PER_NAT, -k/BUCKETS_PER_NAT]), so the lightest candidates can be left
+   * unchecked without sorting the vocabulary.
+   */
+  private endData(node: Node): EndData {
+    if (!node.end) {
+      const next = node.next!;
+      const V = Math.min(next.length, this.tokBytes.length);
+      const marg = new Float64Array(257);
+      const buckets = new Float64Array(N_BUCKETS);
+      const ids = new Int32Array(V);
+      let n = 0;
+      for (let id = 0; id < V; id++) {
+        const stop = this.opts.stopIds.has(id);
+        if (!stop && this.index.firstByte[id] < 0) continue;
+        const p = Math.exp(next[id]);
+        marg[stop ? END : this.index.firstByte[id]] += p;
+        buckets[bucketOf(next[id])] += p;
+        ids[n++] = id;
+      }
+      let total = 0;
+      for (let b = 0; b < 257; b++) total += marg[b];
+      node.end = { marg, total, ids: ids.subarray(0, n), buckets };
+    }
+    return node.end;
+  }
+
+  /**
+   * The next-byte distribution (256 bytes + END, normalised) over the given scored rows, and the
+   * valid mass it normalises (Σ of valid cover weights). Candidates are checked for validity, the
+   * lightest of each row left unchecked as long as together they weigh at most `eps` of the row
+   * (so at most eps of the total stays unchecked). With `focus`, that byte's candidates are also
+   * checked down to `focusEps` of that byte's own mass.
+   */
+  distribution(rows: Row[], eps: number, focus = -1, focusEps = eps): { dist: Float64Array; mass: number } {
+    const n = this.p.length;
+    const dist = new Float64Array(257);
+    let mass = 0;
+    const subtracted = new Set<number>();
+    // Focus candidates: [row index, token, weight].
+    const fr: number[] = [];
+    const ft: number[] = [];
+    const fw: number[] = [];
+    rows.forEach((r, ri) => {
+      const next = r.node!.next!;
+      const eL = Math.exp(r.logP);
+      if (r.j === n) {
+        const { marg, total, ids, buckets } = this.endData(r.node!);
+        // A non-canonical tokenization of the whole text cannot be followed by its end.
+        const rowMass = eL * (r.alt ? total - marg[END] : total);
+        for (let b = 0; b < END; b++) dist[b] += eL * marg[b];
+        if (!r.alt) dist[END] += eL * marg[END];
+        mass += rowMass;
+        // Candidates in the lightest buckets, together at most eps of the row, stay unchecked.
+        const skipFrom = eps > 0 ? uncheckedBucket(buckets, (eps * rowMass) / eL) : N_BUCKETS;
+        for (let k = 0; k < ids.length; k++) {
+          const id = ids[k];
+          if (skipFrom < N_BUCKETS && bucketOf(next[id]) >= skipFrom) continue;
+          if (this.opts.stopIds.has(id)) continue;
+          const w = eL * Math.exp(next[id]);
+          if (!this.isValid(r, id)) {
+            dist[this.index.firstByte[id]] -= w;
+            mass -= w;
+            subtracted.add(ri * 4_194_304 + id);
+          }
+        }
+        if (focus >= 0 && focus !== END && eps > focusEps) {
+          const [lo, hi] = this.index.range(Uint8Array.of(focus));
+          for (let k = lo; k < hi; k++) {
+            const id = this.index.sorted[k];
+            fr.push(ri), ft.push(id), fw.push(eL * Math.exp(next[id]));
+          }
+        }
+      } else {
+        const suf = this.p.subarray(r.j);
+        const at = n - r.j;
+        const [lo, hi] = this.index.range(suf);
+        const ids: number[] = [];
+        const ws: number[] = [];
+        let rowMass = 0;
+        for (let k = lo; k < hi; k++) {
+          const id = this.index.sorted[k];
+          if (this.tokBytes[id].length <= at) continue;
+          const w = eL * Math.exp(next[id]);
+          ids.push(id);
+          ws.push(w);
+          rowMass += w;
+        }
+        const order = ids.map((_, i) => i);
+        if (eps > 0) order.sort((a, b) => ws[b] - ws[a]);
+        let rem = rowMass;
+        for (const i of order) {
+          const id = ids[i];
+          const w = ws[i];
+          const b = this.tokBytes[id][at];
+          const check = eps === 0 || rem > eps * rowMass;
+          rem -= w;
+          if (check && !this.isValid(r, id)) {
+            subtracted.add(ri * 4_194_304 + id);
+            continue;
+          }
+          dist[b] += w;
+          mass += w;
+          if (b === focus && eps > focusEps) fr.push(ri), ft.push(id), fw.push(w);
+        }
+      }
+    });
+    if (fw.length > 0) {
+      let A = 0;
+      for (const w of fw) A += w;
+      const order = fw.map((_, i) => i).sort((a, b) => fw[b] - fw[a]);
+      let rem = A;
+      for (const i of order) {
+        if (rem <= focusEps * A) break;
+        rem -= fw[i];
+        const key = fr[i] * 4_194_304 + ft[i];
+        if (subtracted.has(key)) continue;
+        if (!this.isValid(rows[fr[i]], ft[i])) {
+          dist[focus] -= fw[i];
+          mass -= fw[i];
+          subtracted.add(key);
+        }
+      }
+    }
+    for (let b = 0; b < 257; b++) if (dist[b] < 0) dist[b] = 0;
+    if (mass > 0) for (let b = 0; b < 257; b++) dist[b] /= mass;
+    return { dist, mass };
+  }
+}
+
+const bytesCaches = new WeakMap<Tokenizer, Uint8Array[]>();
+
+function normalBytes(tok: Tokenizer): Uint8Array[] {
+  let b = bytesCaches.get(tok);
+  if (!b) bytesCaches.set(tok, (b = tok.normalTokenBytes()));
+  return b;
+}

@@ -1,0 +1,118 @@
+// The byte layer's LM (byte/lm.ts) on an ONNX model. A context is a KV state (no copy: forward's
+// present outputs are fresh tensors and KVState is immutable) and the next-token distribution.
+// score() runs all branches as ONE left-padded batch on top of the context's KV state, with the
+// logits of every position, so a branch that is a prefix of another is read off the longer one and
+// every prefix of a branch is scored at once. extend(m) masks the slots after the kept tokens (no
+// forward); a row of a batch is gathered out of it only when the new context is first used.
+import { logSoftmax } from '../decode/distribution';
+import { KVState } from '../model/kv-state';
+import { OnnxModel } from '../model/onnx-model';
+import { BranchLM, branchRows, LMContext, newStats, ScoredBranch, stepLogps } from './lm';
+
+interface OnnxContext extends LMContext {
+  /** The KV state; null until `row` has been gathered out of its batch. */
+  state: KVState | null;
+  row?: { batch: KVState; index: number; contextSlots: number; keep: number; nextPos: number };
+}
+
+/** Masked slots kept in a context before it is compacted (copied without them). */
+const MAX_DEAD_SLOTS = 32;
+
+export class OnnxBranchLM implements BranchLM {
+  readonly stats = newStats();
+
+  constructor(readonly model: OnnxModel) {}
+
+  get vocabSize(): number {
+    return this.model.config.vocabSize;
+  }
+
+  get maxPositions(): number {
+    return this.model.config.maxPositions;
+  }
+
+  /** Wraps an already computed state (e.g. from PrefixCache.prefill). */
+  context(state: KVState, lastLogits: Float32Array): LMContext {
+    return this.wrap(state, logSoftmax(lastLogits));
+  }
+
+  /** A context from a state and its next-token log-distribution. */
+  wrap(state: KVState, next: Float64Array): LMContext {
+    const ctx: OnnxContext = { state, next, length: state.nextPos[0] };
+    return ctx;
+  }
+
+  async start(ids: number[], signal?: AbortSignal): Promise<LMContext> {
+    const t0 = performance.now();
+    const r = await this.model.forward(null, [ids], { signal });
+    this.count(ids.length, t0);
+    return this.context(r.state, r.logits[0][0]);
+  }
+
+  /** The context's KV state (batch 1), gathering a batch row on first use. */
+  async stateOf(ctx: LMContext): Promise<KVState> {
+    const c = ctx as OnnxContext;
+    if (c.state) return c.state;
+    const { batch, index, contextSlots, keep, nextPos } = c.row!;
+    const one = batch.batch === 1 ? batch : await batch.selectAsync([index]);
+    // Keep the first `keep` branch tokens of the row; mask out the rest (dead slots).
+    const mask = one.mask.slice();
+    let real = 0;
+    for (let s = contextSlots; s < mask.length; s++) if (mask[s] && ++real > keep) mask[s] = 0;
+    c.state = real > keep ? one.withMask(mask, Int32Array.of(nextPos)) : one;
+    c.row = undefined;
+    return c.state;
+  }
+
+  async score(ctx: LMContext, branches: number[][], signal?: AbortSignal): Promise<ScoredBranch[]> {
+    const c = ctx as OnnxContext;
+    const { rows, rowOf } = branchRows(branches);
+    let nexts: Float64Array[][] = [];
+    let batch: KVState | null = null;
+    let past: KVState | null = null;
+    if (rows.length > 0) {
+      past = await this.stateOf(c);
+      if (past.length - past.nextPos[0] > MAX_DEAD_SLOTS) {
+        past = await past.compactAsync();
+        c.state = past; // same tokens, fewer slots
+      }
+      const t0 = performance.now();
+      const r = await this.model.forward(await past.expandAsync(rows.length), rows, { allLogits: true, signal });
+      this.count(rows.reduce((a, b) => a + b.length, 0), t0);
+      batch = r.state;
+      nexts = r.logits.map((row) => row.map((l) => logSoftmax(l)));
+    }
+    return branches.map((ids, i): ScoredBranch => {
+      const k = rowOf[i];
+      const own = k < 0 ? [] : nexts[k].slice(0, ids.length);
+      return {
+        ids,
+        stepLogp: stepLogps(ctx, ids, own),
+        nexts: own,
+        extend: (m: number): LMContext => {
+          if (!(Number.isInteger(m) && m >= 0 && m <= ids.length)) throw new Error(`extend(${m}) outside 0..${ids.length}`);
+          if (m === 0) return ctx;
+          const next: OnnxContext = { next: own[m - 1], length: ctx.length + m, state: null };
+          if (batch!.batch === 1 && m === rows[k].length) next.state = batch;
+          else next.row = { batch: batch!, index: k, contextSlots: past!.length, keep: m, nextPos: past!.nextPos[0] + m };
+          return next;
+        },
+      };
+    });
+  }
+
+  /** KV state and last logits after the context ++ extra (for continuing token decoding). */
+  async continueWith(ctx: LMContext, extra: number[], signal?: AbortSignal): Promise<{ state: KVState; logits: Float32Array }> {
+    if (extra.length === 0) throw new Error('continueWith needs at least one token');
+    const t0 = performance.now();
+    const r = await this.model.forward(await this.stateOf(ctx), [extra], { signal });
+    this.count(extra.length, t0);
+    return { state: r.state, logits: r.logits[0][0] };
+  }
+
+  private count(tokens: number, t0: number): void {
+    this.stats.forwards++;
+    this.stats.forwardTokens += tokens;
+    this.stats.forwardMs += performance.now() - t0;
+  }
+}
