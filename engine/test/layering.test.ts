@@ -27,7 +27,7 @@ export const ENGINE_LAYERS: readonly (readonly string[])[] = [
   ['tokenizer', 'model'], // BPE tokenizer; onnxruntime sessions, KV state, prefix cache
   ['hub'], // models from the Hugging Face Hub: specs, shared cache, variants, downloads
   ['fim', 'decode'], // prompt templates; sampling and token steppers
-  ['byte'], // exact byte-level covers (branch and bound)
+  ['byte'], // exact byte-level covers: one core, branch-and-bound and streaming schedulers
   ['bundle'], // one loaded model: model + tokenizer + template + vocabulary index + cache
   ['complete'], // single-model completion, prompt budget, middle scoring
   ['ensemble', 'uscd'], // the other completion strategies

@@ -95,6 +95,13 @@ function uncheckedBucket(buckets: Float64Array, budget: number): number {
 
 const newNode = (next: Float64Array | null): Node => ({ next, src: null, children: new Map() });
 
+/** The trie node after `node` and token `id`, created unscored if new. */
+function childOf(node: Node, id: number): Node {
+  let child = node.children.get(id);
+  if (!child) node.children.set(id, (child = newNode(null)));
+  return child;
+}
+
 export class CoverSet {
   private ctx: LMContext;
   private root: Node;
@@ -160,11 +167,7 @@ export class CoverSet {
   record(ids: readonly number[], branch: ScoredBranch): void {
     let node = this.root;
     ids.forEach((id, i) => {
-      let child = node.children.get(id);
-      if (!child) {
-        child = newNode(null);
-        node.children.set(id, child);
-      }
+      const child = childOf(node, id);
       if (!child.next) child.next = branch.nexts[i];
       if (!child.src) child.src = { branch, m: i + 1 };
       node = child;
@@ -223,12 +226,7 @@ export class CoverSet {
     for (const id of ids) {
       if (!node.next) return { logP: lp, exact: false, node: null };
       lp += node.next[id];
-      let child = node.children.get(id);
-      if (!child) {
-        child = newNode(null);
-        node.children.set(id, child);
-      }
-      node = child;
+      node = childOf(node, id);
     }
     return { logP: lp, exact: true, node };
   }

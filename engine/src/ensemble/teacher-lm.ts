@@ -48,11 +48,11 @@ export class TeacherForcedLM implements BranchLM {
   }
 
   get vocabSize(): number {
-    return this.model.config.vocabSize;
+    return this.plain.vocabSize;
   }
 
   get maxPositions(): number {
-    return this.model.config.maxPositions;
+    return this.plain.maxPositions;
   }
 
   private async open(s: number, activeFrom: number, signal?: AbortSignal): Promise<Window> {
