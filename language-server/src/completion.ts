@@ -10,7 +10,9 @@ import {
 } from 'vscode-languageserver/node';
 import { CompletionCache } from './cache';
 import { languageEnabled } from './config';
-import { OpenDoc, contextWindow, extraSnippets, looksBinary } from './context';
+import { contextWindow, looksBinary } from './context';
+import { shortPath } from './contextRing';
+import type { ContextSnippet } from '../../engine/src/index';
 import { sleep } from './debounce';
 import { EngineHost } from './engineHost';
 import { Logger, errorMessage } from './logger';
@@ -31,8 +33,15 @@ export interface CompletionDeps {
   cache: CompletionCache;
   log: Logger;
   config: () => ServerConfig;
-  openDocs: () => OpenDoc[];
+  /** Context chunks for a completion in `uri` whose window holds lines [fromLine, toLine) (oldest first). */
+  context: (uri: string, fromLine: number, toLine: number) => ContextSnippet[];
 }
+
+/** Line comment marker per language, for models without a repository format. */
+const LINE_COMMENT: Record<string, string> = {
+  python: '#', shellscript: '#', ruby: '#', perl: '#', r: '#', yaml: '#', toml: '#', dockerfile: '#', makefile: '#', powershell: '#',
+  lua: '--', sql: '--', haskell: '--',
+};
 
 const EMPTY: InlineCompletionList = { items: [] };
 
@@ -45,6 +54,8 @@ export class CompletionService {
   lastLatencyMs: number | null = null;
   /** Per-stage timing of the last request that ran the engine. */
   lastTimings: RequestTimings | null = null;
+  /** Prompt, context and KV-cache reuse of the last engine call. */
+  lastContext: { promptTokens: number; contextTokens: number; contextChunks: number; cachedTokens: number } | null = null;
   readonly stats = new Stats();
   readonly accepts = new AcceptanceTracker();
   readonly speculator: Speculator;
@@ -184,15 +195,24 @@ export class CompletionService {
       return { items: [], timings: emptyTimings(at.languageId) };
     }
     const shape = requestShape(win.prefix, win.suffix, multiline, config.maxTokens);
-    const snippets = config.extraContext
-      ? extraSnippets({ uri: at.uri, languageId: at.languageId, prefix: win.prefix }, this.deps.openDocs())
-      : undefined;
+    let snippets: ContextSnippet[] | undefined;
+    if (config.context.enabled) {
+      const fromLine = countLines(at.text, 0, at.offset - win.prefix.length);
+      const toLine = fromLine + countLines(win.prefix + win.suffix, 0, win.prefix.length + win.suffix.length) + 1;
+      snippets = this.deps.context(at.uri, fromLine, toLine);
+    }
     let res;
     try {
       res = await engine.complete({
         prefix: win.prefix,
         suffix: win.suffix,
-        snippets,
+        ...(snippets?.length && {
+          snippets,
+          path: shortPath(at.uri),
+          lineComment: LINE_COMMENT[at.languageId] ?? '//',
+          contextTokens: config.context.tokens,
+          returnContext: log.level === 'debug',
+        }),
         mode: config.mode,
         maxTokens: shape.maxTokens,
         maxTimeMs: config.maxTimeMs,
@@ -209,6 +229,13 @@ export class CompletionService {
       log.error(`#${id} completion failed: ${errorMessage(e)}`);
       return 'error';
     }
+    this.lastContext = {
+      promptTokens: res.promptTokens,
+      contextTokens: res.contextTokens ?? 0,
+      contextChunks: res.contextSnippets ?? 0,
+      cachedTokens: res.cachedTokens ?? 0,
+    };
+    if (res.context !== undefined) log.debug(`#${id} context (${res.contextTokens} tokens, ${res.contextSnippets} chunks): ${JSON.stringify(res.context)}`);
     const raws = res.items?.map((i) => i.completion) ?? [res.completion];
     log.debug(
       `#${id} ${res.mode} ${multiline ? 'multi' : 'single'}-line: ${res.generatedTokens} tokens in ${Math.round(res.ms)} ms ` +
@@ -291,4 +318,10 @@ export class CompletionService {
 
 function emptyTimings(languageId: string): Omit<RequestTimings, 'debounceMs' | 'totalMs'> {
   return { languageId, queueMs: 0, promptMs: 0, prefillMs: 0, coversMs: 0, decodeMs: 0, postprocessMs: 0, candidates: 0 };
+}
+
+function countLines(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = s.indexOf('\n', from); i >= 0 && i < to; i = s.indexOf('\n', i + 1)) n++;
+  return n;
 }

@@ -96,6 +96,8 @@ export interface StatusResult {
   lastRequest?: RequestTimings | null;
   /** Where the engine runs and what it holds. */
   engine?: EngineStatus;
+  /** Context from beyond the file (the context ring). */
+  context?: ContextStatus;
 }
 
 /** Where the engine runs and what it holds. */
@@ -276,3 +278,27 @@ export type EngineFault = 'throw' | 'exit' | 'oom' | 'abort' | 'hang' | 'alloc';
  * worker fail. Answers false when the engine does not run in a worker.
  */
 export const TestInjectFaultRequest = new RequestType<{ fault: EngineFault }, boolean, void>('bytefill/test/injectFault');
+
+// ---- Context from beyond the file (the context ring) ----
+
+/** `bytefill/contextChunk`: code the editor saw that the server cannot (a copy, a definition). */
+export interface ContextChunkParams {
+  /** The document the code comes from (a definition's file, or the document copied from). */
+  uri: string;
+  text: string;
+  source: 'copy' | 'definition';
+  /** 0-based line range in that document, when known. */
+  startLine?: number;
+  endLine?: number;
+}
+export const ContextChunkNotification = new NotificationType<ContextChunkParams>('bytefill/contextChunk');
+
+export interface ContextStatus {
+  enabled: boolean;
+  /** Chunks and bytes the ring holds now, and how many times it changed. */
+  chunks: number;
+  bytes: number;
+  generation: number;
+  /** The last request that ran the engine: its prompt, the context part and the tokens reused from the KV cache. */
+  last: { promptTokens: number; contextTokens: number; contextChunks: number; cachedTokens: number } | null;
+}

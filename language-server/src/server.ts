@@ -15,6 +15,7 @@ import {
 import { CompletionCache } from './cache';
 import { completionSettingsChanged, normalizeConfig } from './config';
 import { CompletionService } from './completion';
+import { ContextFeed } from './contextFeed';
 import { EngineHost, EngineFactory } from './engineHost';
 import { engineErrorName, toResponseError } from './errors';
 import { Logger, errorMessage } from './logger';
@@ -74,6 +75,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
           continue;
         }
         if ('range' in change) {
+          contextFeed.changed(doc.uri, change.range.start.line);
           const start = doc.offsetAt(change.range.start);
           const end = doc.offsetAt(change.range.end);
           trees.edit(doc.uri, editFor(start, end, doc.positionAt(start), doc.positionAt(end), change.text));
@@ -110,8 +112,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     cache,
     log,
     config: () => config,
-    openDocs: () => documents.all().map((d) => ({ uri: d.uri, languageId: d.languageId, text: d.getText() })),
+    context: (uri, fromLine, toLine) => contextFeed.forRequest(uri, fromLine, toLine),
   });
+  const contextFeed = new ContextFeed(() => config, log);
+  contextFeed.listen(connection, documents);
 
   const applyConfig = (raw: unknown, forceReload = false): Promise<void> => {
     const { config: next, warnings } = normalizeConfig(section(raw));
@@ -120,6 +124,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const stale = completionSettingsChanged(config, next);
     config = next;
     log.level = next.logLevel;
+    contextFeed.configure(next);
     if (stale || forceReload) cache.clear();
     if (forceReload) completions.abortAll();
     return host.configure(next, forceReload);
@@ -138,7 +143,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     log.level = c.logLevel;
     return {
       capabilities: {
-        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+        // Saves feed the context ring (the code around the last edit).
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
         inlineCompletionProvider: true,
       },
       serverInfo: { name: 'bytefill-language-server', version: SERVER_VERSION },
@@ -191,6 +197,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       stats: completions.stats.snapshot(completions.speculator.counts),
       lastRequest: completions.lastTimings,
       engine: host.engineStatus(),
+      context: contextFeed.status(completions.lastContext),
     };
   }));
 

@@ -176,10 +176,39 @@ export const SETTINGS = {
     onChange: 'restartClient',
     description: 'Language ids to complete in (`*` = all), e.g. `["python", "typescript"]`.',
   }),
-  extraContext: bool({
-    default: false,
+  'context.enabled': bool({
+    default: true,
     onChange: 'clearCache',
-    description: 'Add snippets from other open files of the same language to the prompt.',
+    description:
+      'Give the model code from beyond the cursor\'s file: a ring of chunks you recently edited, saved, opened or copied (other files and far parts of this one) and the definitions of the symbols at the cursor, in the model\'s repository format (`<file_sep>`) or as comments. Ordered oldest first so that this part of the prompt stays cached while you type.',
+  }),
+  'context.maxChunks': int({
+    default: 16,
+    minimum: 1,
+    maximum: 64,
+    onChange: 'clearCache',
+    description: 'Most chunks the context ring holds (the oldest leave first; a near-duplicate of a newer chunk leaves at once).',
+  }),
+  'context.maxBytes': int({
+    default: 8192,
+    minimum: 256,
+    maximum: 262144,
+    onChange: 'clearCache',
+    description: 'Most bytes of code the context ring holds.',
+  }),
+  'context.tokens': int({
+    default: 256,
+    minimum: 16,
+    maximum: 32768,
+    onChange: 'clearCache',
+    description:
+      'Token budget of the context in the prompt (the newest chunks that fit are placed); never more than the model\'s window leaves beside the file\'s own prefix, suffix and the completion.',
+  }),
+  'context.definitions': bool({
+    default: true,
+    onChange: 'none',
+    description:
+      'Add the definitions of the symbols near the cursor, found by the editor\'s own language features (definition provider, capped at 150 ms and cached per symbol), to the context ring.',
   }),
   candidates: int({
     default: 3,

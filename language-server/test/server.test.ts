@@ -27,7 +27,7 @@ describe('language server over stdio (bundled model)', () => {
 
   test('advertises inline completions and incremental sync; status reports a ready model', async () => {
     assert.equal(c.init.capabilities.inlineCompletionProvider, true);
-    assert.deepEqual(c.init.capabilities.textDocumentSync, { openClose: true, change: 2 });
+    assert.deepEqual(c.init.capabilities.textDocumentSync, { openClose: true, change: 2, save: { includeText: false } });
     const s = await c.status();
     assert.equal(s.state, 'ready', s.error ?? '');
     assert.ok(s.models.length >= 1);
@@ -205,7 +205,7 @@ describe('language server over stdio (bundled model)', () => {
     assert.ok(items.length <= 3);
     // Extra context from other open documents (snippets) goes through the engine without errors.
     const errors = (await c.status()).requests.errors;
-    await c.configure({ extraContext: true, debounceMs: 20 });
+    await c.configure({ context: { enabled: true }, debounceMs: 20 });
     await c.open('file:///work/helpers.py', 'python', 'def contains_item(items, item):\n    return item in items\n');
     await c.complete(uri, pos.line, pos.character, undefined, true);
     assert.equal((await c.status()).requests.errors, errors);

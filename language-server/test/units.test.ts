@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { CompletionCache } from '../src/cache';
 import { languageEnabled, modelKey, normalizeConfig } from '../src/config';
-import { contextWindow, extraSnippets, looksBinary, toWellFormed } from '../src/context';
+import { contextWindow, looksBinary, toWellFormed } from '../src/context';
 import { LruMap } from '../src/lru';
 import { sleep } from '../src/debounce';
 import { DEFAULT_CONFIG } from '../src/protocol';
@@ -61,19 +61,6 @@ test('looksBinary flags NULs and control-character soup', () => {
   assert.equal(looksBinary('print(1)\n'), false);
   assert.equal(looksBinary('ab\u0000cd'), true);
   assert.equal(looksBinary('\u0001\u0002\u0003abc'), true);
-});
-
-test('extraSnippets picks similar chunks from other open files of the same language', () => {
-  const s = extraSnippets(
-    { uri: 'file:///a.py', languageId: 'python', prefix: 'total = compute_price(order, discount_rate)\n' },
-    [
-      { uri: 'file:///b.py', languageId: 'python', text: 'def compute_price(order, discount_rate):\n    return order.total * (1 - discount_rate)\n' },
-      { uri: 'file:///c.ts', languageId: 'typescript', text: 'function compute_price(order, discount_rate) {}' },
-      { uri: 'file:///d.py', languageId: 'python', text: 'import os\n' },
-    ],
-  );
-  assert.equal(s.length, 1);
-  assert.match(s[0].path, /b\.py$/);
 });
 
 test('normalizeConfig: defaults, nested and flat keys, bad values fall back with warnings', () => {

@@ -4,6 +4,8 @@ import { CompletionRequest } from '../core/types';
 import { ModelBundle } from '../bundle/model-bundle';
 import { trimPrefix, trimSuffix } from '../fim/budget';
 import { buildPrompt } from '../fim/template';
+import { renderContext } from '../fim/context';
+import { DEFAULT_MAX_TOKENS } from '../core/defaults';
 import { utf8Encode } from '../tokenizer/utf8';
 import { stableCommitPoint } from '../byte/lookahead';
 import { Tokenizer } from '../tokenizer/tokenizer';
@@ -26,23 +28,26 @@ export interface PreparedPrompt {
   suffixIds: number[];
   /** Tokens placed before the FIM prompt (extra context). */
   snippetIds: number[];
+  /** How many snippets snippetIds holds. */
+  contextSnippets: number;
 }
 
 export function preparePrompt(b: ModelBundle, req: CompletionRequest, budget: PromptBudget, opts: { dropContext?: boolean } = {}): PreparedPrompt {
   const prefix = trimPrefix(b.tok, req.prefix, budget.prefixTokens);
   const suffix = opts.dropContext ? '' : trimSuffix(b.tok, req.suffix, budget.suffixTokens);
   const suffixIds = b.template.fim ? b.tok.encode(suffix) : [];
-  const snippetIds: number[] = [];
+  let snippetIds: number[] = [];
+  let placed = 0;
   if (!opts.dropContext && req.snippets?.length) {
-    const sep = b.tok.tokenId('<file_sep>') ?? b.tok.tokenId('<|file_sep|>');
-    for (const s of req.snippets) {
-      const ids = b.tok.encode(`${s.path}\n${s.text}\n`);
-      if (snippetIds.length + ids.length + 1 > budget.snippetTokens) break;
-      if (sep !== undefined) snippetIds.push(sep);
-      snippetIds.push(...ids);
-    }
+    // The context never pushes the local prompt or the generation out of the model's window.
+    const local = b.tok.encode(prefix).length + suffixIds.length + 4;
+    const room = b.model.config.maxPositions - local - (req.maxTokens ?? DEFAULT_MAX_TOKENS);
+    const want = req.contextTokens ?? budget.snippetTokens;
+    const r = renderContext(b.tok, req.snippets, Math.min(want, room), { path: req.path, lineComment: req.lineComment });
+    snippetIds = r.ids;
+    placed = r.placed;
   }
-  return { prefix, suffix, prefixBytes: utf8Encode(prefix), suffixIds, snippetIds };
+  return { prefix, suffix, prefixBytes: utf8Encode(prefix), suffixIds, snippetIds, contextSnippets: placed };
 }
 
 /** The prompt ids with `prefixIds` as the prefix part (which may be the whole prefix or a cut). */

@@ -178,6 +178,9 @@ export async function completeSingle(b: ModelBundle, req: CompletionRequest, bud
     steps: gen.steps,
     contrastedSteps: deps.makeStepper ? gen.contrastedSteps : undefined,
     cachedTokens,
+    contextTokens: p.snippetIds.length,
+    contextSnippets: p.contextSnippets,
+    ...(req.returnContext && p.snippetIds.length > 0 && { context: b.tok.decode(p.snippetIds) }),
     firstTokenMs: (coverAt ?? gen.firstTokenAt ?? performance.now()) - t0,
   };
 }

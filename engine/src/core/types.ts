@@ -40,8 +40,16 @@ export interface CompletionRequest {
   prefix: string;
   /** Text after the cursor. */
   suffix: string;
-  /** Extra context (other open files); dropped by USCD's lame prompt. */
+  /** Extra context (other files, far parts of this one), oldest first; dropped by USCD's lame prompt. */
   snippets?: ContextSnippet[];
+  /** Path of the file being completed, shown to the model after the context (repository format). */
+  path?: string;
+  /** Line comment marker of the language, for models without a repository format (default '//'). */
+  lineComment?: string;
+  /** Token budget of the context part (default DEFAULT_BUDGET.snippetTokens); never more than the model's window leaves. */
+  contextTokens?: number;
+  /** Return the context part of the prompt as text (CompletionResult.context), for logs and tests. */
+  returnContext?: boolean;
   mode?: BoundaryMode;
   maxTokens?: number;
   /** Wall-clock cap for generation, ms. */
@@ -105,6 +113,11 @@ export interface CompletionResult {
   firstTokenMs?: number;
   /** Whether the prompt's KV prefix came from the cache (tokens reused). */
   cachedTokens?: number;
+  /** Tokens of extra context at the start of the prompt, and how many snippets they hold. */
+  contextTokens?: number;
+  contextSnippets?: number;
+  /** The context part of the prompt as text (special tokens included), when asked (returnContext). */
+  context?: string;
   /** All candidates, distinct by text, items[0] being `completion` (when more than one was asked). */
   items?: CompletionItem[];
   timings?: StageTimings;
