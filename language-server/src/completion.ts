@@ -229,7 +229,7 @@ export class CompletionService {
       log.error(`#${id} completion failed: ${errorMessage(e)}`);
       return 'error';
     }
-    this.lastContext = {
+    if (id !== 'speculative') this.lastContext = {
       promptTokens: res.promptTokens,
       contextTokens: res.contextTokens ?? 0,
       contextChunks: res.contextSnippets ?? 0,

@@ -9,6 +9,7 @@ import { runCompare } from './cmd-compare';
 import { runReport } from './cmd-report';
 import { runBenchEnsemble } from './cmd-bench-ensemble';
 import { runBenchUscd } from './cmd-bench-uscd';
+import { runBenchCrossfile } from './cmd-bench-crossfile';
 import { runModels, runPull } from './cmd-hub';
 
 const USAGE = `usage: bytefill <command> [options]
@@ -21,6 +22,7 @@ commands:
   bench                               prefill/decode latency and single-line completion p50/p95
   bench ensemble                      single-line latency of the mixture and product ensembles
   bench uscd stats|quality|latency    USCD gate statistics, quality and cost on held-out lines
+  bench crossfile                     cross-file suite: gain and cost of context from other files
   bench --byte-level --files F...     byte-level scoring, ensemble decoding, exact next-byte cost vs token level
                                       (--parts validity,scoring,decoding,next-byte  --max-bytes N  --next-byte-bytes N)
   score --files PATH...               exact bits per byte of files under a model or an ensemble
@@ -57,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
       // Named benchmarks live in their own modules; plain `bench` is the engine latency bench.
       if (rest[0] === 'ensemble') return runBenchEnsemble(rest.slice(1), log);
       if (rest[0] === 'uscd') return runBenchUscd(rest.slice(1), log);
+      if (rest[0] === 'crossfile') return runBenchCrossfile(rest.slice(1), log);
       return runBench(rest, log);
     case 'score':
       return runScore(rest, log);
