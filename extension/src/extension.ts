@@ -30,6 +30,7 @@ import { buildPickItems, formatDownload, hubIdError, PickItem } from './modelPic
 import { formatReport, formatStatus } from './statusText';
 import { Snooze, formatRemaining } from './snooze';
 import { MenuAction, statusMenuEntries, toggleLanguage } from './statusMenu';
+import { ContextChunkNotification, DefinitionContext, copyWithContext, type Send } from './contextChunks';
 
 let client: LanguageClient | undefined;
 let output: vscode.LogOutputChannel;
@@ -39,6 +40,11 @@ let current: ServerConfig;
 let reloading = false;
 const snooze = new Snooze();
 let snoozeTimer: NodeJS.Timeout | undefined;
+/** Context chunks for the server's context ring (definitions near the cursor, copies). */
+const sendChunk: Send = (p) => {
+  if (client?.state === State.Running) void client.sendNotification(ContextChunkNotification, p).catch(() => undefined);
+};
+const definitions = new DefinitionContext(sendChunk);
 /** Read-only documents with the status report (no save prompt on close). */
 const REPORT_SCHEME = 'bytefill-status';
 let reportText = '';
@@ -71,6 +77,8 @@ function createClient(context: vscode.ExtensionContext, config: ServerConfig): L
         if (snooze.active(Date.now())) return [];
         const done = statusBar.beginGenerating();
         try {
+          // Sent before the request, so the server has them for this completion (capped wait).
+          if (current.context.enabled && current.context.definitions) await definitions.beforeCompletion(document, position);
           return await next(document, position, ctx, token);
         } finally {
           done();
@@ -251,6 +259,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       provideTextDocumentContent: () => reportText,
     }),
     vscode.commands.registerCommand('bytefill.statusMenu', () => showStatusMenu()),
+    // Bound to the copy keys while the context is on: copies as usual, then feeds the context ring.
+    vscode.commands.registerCommand('bytefill.copy', () => copyWithContext(sendChunk)),
     // Run by VS Code when an inline item is accepted (the server puts it on every item).
     // (Literal for the manifest check; equals ACCEPT_COMMAND.)
     vscode.commands.registerCommand('bytefill.didAccept', (args: unknown) => {

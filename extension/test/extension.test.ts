@@ -18,6 +18,7 @@ import { ACCEPT_COMMAND, DEFAULT_CONFIG, ENGINE_ERROR_CODES, engineErrorOf, Stat
 import { presentEngineError } from '../src/errorText';
 import { Snooze, formatRemaining } from '../src/snooze';
 import { statusMenuEntries, toggleLanguage } from '../src/statusMenu';
+import { symbolsBefore } from '../src/symbols';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -246,4 +247,13 @@ test('formatReport: usage per language, speculation, a latency histogram and the
   assert.equal(h.length, 4);
   assert.match(h[1], /10-30 ms \| #{10} 2$/);
   assert.match(h[3], /> 100 ms \| #{5} 1$/);
+});
+
+test('symbolsBefore: the last identifiers before the cursor, not the one being typed', () => {
+  assert.deepEqual(symbolsBefore('    return helpers.pol', 22), [
+    { word: 'return', character: 4 },
+    { word: 'helpers', character: 11 },
+  ]);
+  assert.deepEqual(symbolsBefore('a(b, c, d, e', 12).map((s) => s.word), ['b', 'c', 'd']);
+  assert.deepEqual(symbolsBefore('x = 1', 0), []);
 });
