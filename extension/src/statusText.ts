@@ -61,6 +61,7 @@ export function formatReport(s: StatusResult): string {
     lines.push('', 'Answer latency:', ...latencyHistogram(s.stats.total.latency));
   }
   if (s.lastRequest) lines.push('', ...stageLines(s.lastRequest));
+  if (s.context?.enabled) lines.push('', contextLine(s.context));
   return lines.join('\n');
 }
 
@@ -71,4 +72,12 @@ function engineText(e: EngineStatus): string {
   const crashes = e.restarts > 0 || e.lastCrash ? ` (restarted ${e.restarts}×; last crash: ${e.lastCrash})` : '';
   const kv = e.kvCache.map((c) => `${c.model} ${mib(c.bytes)} of ${mib(c.maxBytes)}, ${(c.bytesPerToken / 1024).toFixed(0)} KiB per token`);
   return `Engine: ${where}${crashes}.${kv.length ? ` KV cache: ${kv.join('; ')}.` : ''}`;
+}
+
+/** The context ring and what the last prompt took from it (and reused from the KV cache). */
+export function contextLine(c: NonNullable<StatusResult['context']>): string {
+  const ring = `Context ring: ${c.chunks} chunks, ${(c.bytes / 1024).toFixed(1)} KiB`;
+  if (!c.last) return ring;
+  const l = c.last;
+  return `${ring}; last prompt: ${l.contextTokens} of ${l.promptTokens} tokens from ${l.contextChunks} chunks, ${l.cachedTokens} tokens reused from the KV cache`;
 }
