@@ -1,4 +1,4 @@
-// The cross-file suite (built by scripts/build-crossfile-suite.mjs): the cursor is in file B, the
+// The cross-file suite (built by crossfile-build.ts: `bytefill eval build-crossfile`): the cursor is in file B, the
 // answer is a function defined in file A, given as context chunks. Measures the gain of the
 // context (exact match, edit similarity, the right name) and its cost (prompt tokens, latency),
 // and whether the context stays a cached prefix across a keystroke (prefix KV cache reuse).
@@ -28,7 +28,7 @@ export function defaultCrossfilePath(): string {
 }
 
 export function loadCrossfile(file: string = defaultCrossfilePath(), limit?: number): CrossfileCase[] {
-  if (!fs.existsSync(file)) throw new Error(`cross-file suite not found: ${file} (run scripts/build-crossfile-suite.mjs)`);
+  if (!fs.existsSync(file)) throw new Error(`cross-file suite not found: ${file} (run bytefill eval build-crossfile)`);
   const cases = fs
     .readFileSync(file, 'utf8')
     .split('\n')

@@ -7,6 +7,7 @@ export * from './midtoken';
 export { buildMidtokenSuite, type MidtokenBuildOptions } from './midtoken-build';
 export { findRepoRoot } from './paths';
 export * from './crossfile';
+export * from './crossfile-build';
 export * from './execute';
 export { runEval, summarize, percentile, scoreCompletion, type RunEvalOptions, type EvalProgress } from './runner';
 export * from './report';
