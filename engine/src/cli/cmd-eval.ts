@@ -7,6 +7,7 @@ import { COMMON_FLAGS, ENGINE_OPTIONS, engineOptions, REQUEST_OPTIONS, requestOp
 
 /**
  * eval build-midtoken [--out F] [--limit N] [--seed S]: (re)builds the mid-token suite from held-out code.
+ * eval build-crossfile [--out F] [--limit N] [--seed S]: (re)builds the cross-file suite (run it with bench crossfile).
  * eval humaneval --set SET | eval midtoken: runs each requested mode (--mode token,heal,byte) over
  * the same cases and prints the measures side by side, plus a bootstrap comparison against the
  * first mode. --json prints {summary: [...], records: [...]}; --out and --chart write files.
@@ -20,6 +21,12 @@ export async function runEvalCommand(argv: string[], log: Logger): Promise<numbe
   if (suite === 'build-midtoken') {
     const out = path.resolve(opt(a, 'out') ?? path.join(ev.findRepoRoot(), 'engine', 'eval-data', 'midtoken.jsonl'));
     const cases = ev.buildMidtokenSuite({ repo: ev.findRepoRoot(), out, n: intOpt(a, 'limit') ?? 300, seed: intOpt(a, 'seed') ?? 20251126 });
+    console.log(`wrote ${cases.length} cases to ${out}`);
+    return 0;
+  }
+  if (suite === 'build-crossfile') {
+    const out = path.resolve(opt(a, 'out') ?? ev.defaultCrossfilePath());
+    const cases = ev.buildCrossfileSuite({ out, n: intOpt(a, 'limit') ?? 120, seed: intOpt(a, 'seed') ?? 20261129, humanEvalDir: opt(a, 'path') });
     console.log(`wrote ${cases.length} cases to ${out}`);
     return 0;
   }
