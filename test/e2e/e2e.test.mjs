@@ -30,6 +30,12 @@ const TS_TEXT = 'export function average(values: number[]): number {\n  let tota
 const SCRATCH_FILE = 'scratch.py'; // typed into while the model loads (keeps totals.py clean for screenshots)
 const SCRATCH_TEXT = 'print("hello")\n';
 const TYPED = '# typed while loading';
+// Context from beyond the file: geometry.ts is never opened; its function reaches the prompt
+// through VS Code's definition provider (the symbol polygonPerimeter before the cursor).
+const DEF_FILE = 'geometry.ts';
+const DEF_TEXT = 'export function polygonPerimeter(points: [number, number][]): number {\n  let total = 0;\n  for (let i = 0; i < points.length; i++) {\n    const [a, b] = [points[i], points[(i + 1) % points.length]];\n    total += Math.hypot(a[0] - b[0], a[1] - b[1]);\n  }\n  return total;\n}\n';
+const USE_FILE = 'fence.ts';
+const USE_TEXT = "import { polygonPerimeter } from './geometry';\n\nexport function fenceLength(corners: [number, number][], extra: number): number {\n  return polygonPerimeter(corners) + ext";
 
 const timings = {};
 async function timed(name, fn) {
@@ -272,6 +278,8 @@ test('bytefill in code-server (VS Code 1.100) through chromium', { timeout: 900_
     fs.writeFileSync(path.join(ws, PY_FILE), PY_TEXT);
     fs.writeFileSync(path.join(ws, TS_FILE), TS_TEXT);
     fs.writeFileSync(path.join(ws, SCRATCH_FILE), SCRATCH_TEXT);
+    fs.writeFileSync(path.join(ws, DEF_FILE), DEF_TEXT);
+    fs.writeFileSync(path.join(ws, USE_FILE), USE_TEXT);
     writeProfile(ud, userSettings());
     const server = await timed('start code-server', () => startCodeServer(codeServer, { userDataDir: ud, extensionsDir, folder: ws }));
     cleanups.push(() => server.stop());
@@ -406,6 +414,27 @@ test('bytefill in code-server (VS Code 1.100) through chromium', { timeout: 900_
         await page.keyboard.press('Backspace');
         await statusMenu(page, 'Resume completions');
         await waitFor('status bar item back to ready', async () => !(await statusNow(page)).some((h) => /codicon-clock/.test(h.icons)), { timeoutMs: 10_000 });
+      });
+
+      await sub('the definition of a symbol before the cursor, from another file, reaches the prompt as context', async () => {
+        await openFile(page, USE_FILE);
+        await page.keyboard.press('Control+End');
+        // The TypeScript server may still be starting: each edit asks the definition provider again.
+        let report = '';
+        const start = Date.now();
+        const m = await waitFor('a prompt with context chunks', async () => {
+          await page.keyboard.press('Backspace');
+          await page.keyboard.type('t');
+          await sleep(2500);
+          report = await statusReport(page);
+          await openFile(page, USE_FILE);
+          await page.keyboard.press('Control+End');
+          const r = report.match(/Context ring: (\d+) chunks[^;]*; last prompt: (\d+) of (\d+) tokens from (\d+) chunks/);
+          return r && Number(r[4]) >= 1 ? r : null;
+        }, { timeoutMs: 120_000, intervalMs: 500 }).catch(() => null);
+        assert.ok(m, `the status report shows a prompt with context chunks:\n${report}`);
+        log(`context after ${Date.now() - start} ms: ${m[0]}`);
+        await page.keyboard.press('Escape');
       });
     } catch (e) {
       log(`code-server output:\n${server.output().slice(-3000)}`);
