@@ -79,5 +79,6 @@ export function contextLine(c: NonNullable<StatusResult['context']>): string {
   const ring = `Context ring: ${c.chunks} chunks, ${(c.bytes / 1024).toFixed(1)} KiB`;
   if (!c.last) return ring;
   const l = c.last;
-  return `${ring}; last prompt: ${l.contextTokens} of ${l.promptTokens} tokens from ${l.contextChunks} chunks, ${l.cachedTokens} tokens reused from the KV cache`;
+  const from = l.paths?.length ? ` (${l.paths.join(', ')})` : '';
+  return `${ring}; last prompt: ${l.contextTokens} of ${l.promptTokens} tokens from ${l.contextChunks} chunks${from}, ${l.cachedTokens} tokens reused from the KV cache`;
 }

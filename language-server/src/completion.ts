@@ -19,7 +19,7 @@ import { Logger, errorMessage } from './logger';
 import type { HostedEngine } from './engineHost';
 import { finishCandidates, requestShape } from './pipeline';
 import { lineAfterCursor, lineBeforeCursor } from './postprocess/types';
-import { ACCEPT_COMMAND, RequestCounts, RequestTimings, ServerConfig } from './protocol';
+import { ACCEPT_COMMAND, LastContext, RequestCounts, RequestTimings, ServerConfig } from './protocol';
 import { AcceptanceTracker } from './acceptance';
 import { SpeculationTarget, Speculator } from './speculation';
 import { decideForText } from './syntax/decide';
@@ -34,7 +34,7 @@ export interface CompletionDeps {
   log: Logger;
   config: () => ServerConfig;
   /** Context chunks for a completion in `uri` whose window holds lines [fromLine, toLine) (oldest first). */
-  context: (uri: string, fromLine: number, toLine: number) => ContextSnippet[];
+  context: (uri: string, languageId: string, fromLine: number, toLine: number) => ContextSnippet[];
 }
 
 /** Line comment marker per language, for models without a repository format. */
@@ -55,7 +55,7 @@ export class CompletionService {
   /** Per-stage timing of the last request that ran the engine. */
   lastTimings: RequestTimings | null = null;
   /** Prompt, context and KV-cache reuse of the last engine call. */
-  lastContext: { promptTokens: number; contextTokens: number; contextChunks: number; cachedTokens: number } | null = null;
+  lastContext: LastContext | null = null;
   readonly stats = new Stats();
   readonly accepts = new AcceptanceTracker();
   readonly speculator: Speculator;
@@ -199,7 +199,7 @@ export class CompletionService {
     if (config.context.enabled) {
       const fromLine = countLines(at.text, 0, at.offset - win.prefix.length);
       const toLine = fromLine + countLines(win.prefix + win.suffix, 0, win.prefix.length + win.suffix.length) + 1;
-      snippets = this.deps.context(at.uri, fromLine, toLine);
+      snippets = this.deps.context(at.uri, at.languageId, fromLine, toLine);
     }
     let res;
     try {
@@ -234,6 +234,8 @@ export class CompletionService {
       contextTokens: res.contextTokens ?? 0,
       contextChunks: res.contextSnippets ?? 0,
       cachedTokens: res.cachedTokens ?? 0,
+      // The engine places the newest chunks that fit.
+      paths: (snippets ?? []).slice((snippets?.length ?? 0) - (res.contextSnippets ?? 0)).map((s) => s.path),
     };
     if (res.context !== undefined) log.debug(`#${id} context (${res.contextTokens} tokens, ${res.contextSnippets} chunks): ${JSON.stringify(res.context)}`);
     const raws = res.items?.map((i) => i.completion) ?? [res.completion];

@@ -16,6 +16,7 @@ export class ContextFeed {
   private readonly edits = new EditTracker();
   /** Line of the latest change per document, recorded while the change is applied. */
   private readonly changedLine = new Map<string, number>();
+  private documents: TextDocuments<TextDocument> | null = null;
 
   constructor(
     private readonly config: () => ServerConfig,
@@ -24,6 +25,7 @@ export class ContextFeed {
 
   /** Wires the document events and the notification. */
   listen(connection: Connection, documents: TextDocuments<TextDocument>): void {
+    this.documents = documents;
     documents.onDidOpen((e) => {
       const d = e.document;
       if (!this.usable(d)) return;
@@ -72,8 +74,8 @@ export class ContextFeed {
   }
 
   /** Chunks for a completion in `uri` whose prompt window holds lines [fromLine, toLine), oldest first. */
-  forRequest(uri: string, fromLine: number, toLine: number): ContextSnippet[] {
-    return this.ring.forRequest(uri, fromLine, toLine).map((c) => ({ path: c.path, text: c.text }));
+  forRequest(uri: string, languageId: string, fromLine: number, toLine: number): ContextSnippet[] {
+    return this.ring.forRequest(uri, fromLine, toLine, languageId).map((c) => ({ path: c.path, text: c.text }));
   }
 
   status(last: ContextStatus['last']): ContextStatus {
@@ -99,8 +101,20 @@ export class ContextFeed {
 
   private add(uri: string, text: string, source: ChunkSource, startLine?: number, endLine?: number): void {
     if (!this.config().context.enabled || looksBinary(text.slice(0, 4096))) return;
-    if (this.ring.add({ uri, text, source, startLine, endLine })) {
+    const languageId = this.documents?.get(uri)?.languageId ?? languageOfPath(uri);
+    if (this.ring.add({ uri, text, source, startLine, endLine, languageId })) {
       this.log.debug(`context ring: +${source} ${uri}${startLine !== undefined ? `:${startLine + 1}-${endLine}` : ''} (${this.ring.size} chunks, ${this.ring.totalBytes} bytes)`);
     }
   }
+}
+
+const EXTENSIONS: Record<string, string> = {
+  py: 'python', ts: 'typescript', tsx: 'typescriptreact', js: 'javascript', jsx: 'javascriptreact', mjs: 'javascript', cjs: 'javascript',
+  go: 'go', rs: 'rust', java: 'java', c: 'c', h: 'c', cpp: 'cpp', cc: 'cpp', hpp: 'cpp', rb: 'ruby', cs: 'csharp', php: 'php',
+};
+
+/** The language of a file the server does not have open (a definition's file), from its extension. */
+function languageOfPath(uri: string): string | undefined {
+  const m = /\.([A-Za-z0-9]+)$/.exec(uri);
+  return m ? EXTENSIONS[m[1].toLowerCase()] : undefined;
 }

@@ -14,6 +14,8 @@ export interface ContextChunk {
   path: string;
   text: string;
   source: ChunkSource;
+  /** The document's language, when the server has the document. */
+  languageId?: string;
   /** Line range in the document (0-based, end exclusive) when known: far parts of the current file. */
   startLine?: number;
   endLine?: number;
@@ -102,7 +104,7 @@ export class ContextRing {
    * left where it is, so that re-opening or re-copying the same code does not reorder the prompt).
    * Returns false when nothing changed (empty, binary or an exact repeat).
    */
-  add(c: { uri: string; text: string; source: ChunkSource; startLine?: number; endLine?: number; path?: string }): boolean {
+  add(c: { uri: string; text: string; source: ChunkSource; startLine?: number; endLine?: number; path?: string; languageId?: string }): boolean {
     let text = toWellFormed(c.text);
     if (!text.trim() || text.includes('\u0000')) return false;
     text = capBytes(text, Math.min(MAX_CHUNK_BYTES, this.limits.maxBytes));
@@ -113,6 +115,7 @@ export class ContextRing {
       path: c.path ?? shortPath(c.uri),
       text,
       source: c.source,
+      ...(c.languageId !== undefined && { languageId: c.languageId }),
       ...(c.startLine !== undefined && { startLine: c.startLine, endLine: c.endLine ?? c.startLine }),
       bytes: utf8Length(text),
       lines,
@@ -148,11 +151,14 @@ export class ContextRing {
 
   /**
    * The chunks to give with a completion in `uri`: all of them, oldest first, except chunks of the
-   * same document whose lines overlap the part of it the prompt already holds ([fromLine, toLine)).
+   * same document whose lines overlap the part of it the prompt already holds ([fromLine, toLine)),
+   * and chunks of another language family (a Python chunk is noise in a TypeScript prompt).
    */
-  forRequest(uri: string, fromLine: number, toLine: number): ContextChunk[] {
+  forRequest(uri: string, fromLine: number, toLine: number, languageId?: string): ContextChunk[] {
     return this.chunks.filter(
-      (c) => c.uri !== uri || (c.startLine !== undefined && (c.endLine! <= fromLine || c.startLine >= toLine)),
+      (c) =>
+        (c.uri !== uri || (c.startLine !== undefined && (c.endLine! <= fromLine || c.startLine >= toLine))) &&
+        (languageId === undefined || c.languageId === undefined || languageFamily(c.languageId) === languageFamily(languageId)),
     );
   }
 
@@ -160,6 +166,16 @@ export class ContextRing {
     this.bytes -= this.chunks[i].bytes;
     this.chunks.splice(i, 1);
   }
+}
+
+const FAMILIES: Record<string, string> = {
+  typescript: 'js', typescriptreact: 'js', javascript: 'js', javascriptreact: 'js', vue: 'js', svelte: 'js',
+  c: 'c', cpp: 'c', cuda: 'c', 'objective-c': 'c',
+};
+
+/** Languages whose code helps each other's completions (TypeScript and JavaScript, C and C++). */
+export function languageFamily(languageId: string): string {
+  return FAMILIES[languageId] ?? languageId;
 }
 
 /** The `chunkLines` lines around `line` (0-based) of `text`, with their range. */

@@ -300,5 +300,14 @@ export interface ContextStatus {
   bytes: number;
   generation: number;
   /** The last request that ran the engine: its prompt, the context part and the tokens reused from the KV cache. */
-  last: { promptTokens: number; contextTokens: number; contextChunks: number; cachedTokens: number } | null;
+  last: LastContext | null;
+}
+
+export interface LastContext {
+  promptTokens: number;
+  contextTokens: number;
+  contextChunks: number;
+  cachedTokens: number;
+  /** Paths of the chunks placed, oldest first. */
+  paths: string[];
 }

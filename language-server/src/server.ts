@@ -112,7 +112,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     cache,
     log,
     config: () => config,
-    context: (uri, fromLine, toLine) => contextFeed.forRequest(uri, fromLine, toLine),
+    context: (uri, languageId, fromLine, toLine) => contextFeed.forRequest(uri, languageId, fromLine, toLine),
   });
   const contextFeed = new ContextFeed(() => config, log);
   contextFeed.listen(connection, documents);

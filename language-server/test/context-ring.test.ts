@@ -56,6 +56,15 @@ describe('ContextRing (unit)', () => {
     assert.deepEqual(r.forRequest('file:///a.py', 0, 50).map((c) => c.text), [code('far'), code('other')]);
   });
 
+  test('chunks of another language family are left out (TypeScript and JavaScript are one family)', () => {
+    const r = new ContextRing(LIMITS);
+    r.add({ uri: 'file:///a.py', text: code('py'), source: 'open', languageId: 'python' });
+    r.add({ uri: 'file:///b.js', text: code('js'), source: 'open', languageId: 'javascript' });
+    r.add({ uri: 'file:///c.txt', text: code('unknown'), source: 'copy' });
+    assert.deepEqual(r.forRequest('file:///m.ts', 0, 10, 'typescript').map((c) => c.uri), ['file:///b.js', 'file:///c.txt']);
+    assert.deepEqual(r.forRequest('file:///m.py', 0, 10, 'python').map((c) => c.uri), ['file:///a.py', 'file:///c.txt']);
+  });
+
   test('edits enter the ring only when the editing moves away', () => {
     const t = new EditTracker();
     assert.equal(t.edited('file:///a.py', 10, 24), null);
@@ -110,6 +119,7 @@ describe('context ring over stdio (bundled model)', () => {
     const s = await c.status();
     assert.equal(s.state, 'ready');
     assert.ok(s.context!.last!.contextTokens > 0 && s.context!.last!.contextChunks === 1, JSON.stringify(s.context));
+    assert.deepEqual(s.context!.last!.paths, ['proj/geometry.py']);
   });
 
   test('an edited chunk of another file replaces its opened version (near-duplicate) and comes last', async () => {

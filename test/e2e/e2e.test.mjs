@@ -429,10 +429,10 @@ test('bytefill in code-server (VS Code 1.100) through chromium', { timeout: 900_
           report = await statusReport(page);
           await openFile(page, USE_FILE);
           await page.keyboard.press('Control+End');
-          const r = report.match(/Context ring: (\d+) chunks[^;]*; last prompt: (\d+) of (\d+) tokens from (\d+) chunks/);
-          return r && Number(r[4]) >= 1 ? r : null;
+          const r = report.match(/Context ring: (\d+) chunks[^;]*; last prompt: (\d+) of (\d+) tokens from (\d+) chunks \(([^)]*)\)/);
+          return r && r[5].split(', ').some((p) => p.endsWith(DEF_FILE)) ? r : null;
         }, { timeoutMs: 120_000, intervalMs: 500 }).catch(() => null);
-        assert.ok(m, `the status report shows a prompt with context chunks:\n${report}`);
+        assert.ok(m, `the status report shows a prompt with a chunk of ${DEF_FILE}:\n${report}`);
         log(`context after ${Date.now() - start} ms: ${m[0]}`);
         await page.keyboard.press('Escape');
       });
