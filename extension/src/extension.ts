@@ -259,7 +259,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       provideTextDocumentContent: () => reportText,
     }),
     vscode.commands.registerCommand('bytefill.statusMenu', () => showStatusMenu()),
-    // Bound to the copy keys while the context is on: copies as usual, then feeds the context ring.
+    // Bound to the copy keys while the context is on (desktop only: in a browser the clipboard
+    // needs the key press's own user gesture): copies as usual, then feeds the context ring.
     vscode.commands.registerCommand('bytefill.copy', () => copyWithContext(sendChunk)),
     // Run by VS Code when an inline item is accepted (the server puts it on every item).
     // (Literal for the manifest check; equals ACCEPT_COMMAND.)

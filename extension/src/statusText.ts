@@ -76,7 +76,7 @@ function engineText(e: EngineStatus): string {
 
 /** The context ring and what the last prompt took from it (and reused from the KV cache). */
 export function contextLine(c: NonNullable<StatusResult['context']>): string {
-  const ring = `Context ring: ${c.chunks} chunks, ${(c.bytes / 1024).toFixed(1)} KiB`;
+  const ring = `Context ring: ${c.chunks} chunks, ${(c.bytes / 1024).toFixed(1)} KiB${c.paths?.length ? ` (${c.paths.join(', ')})` : ''}`;
   if (!c.last) return ring;
   const l = c.last;
   const from = l.paths?.length ? ` (${l.paths.join(', ')})` : '';

@@ -236,10 +236,10 @@ test('formatReport: usage per language, speculation, a latency histogram and the
     cacheSize: 2, serverVersion: '0.1.0',
     stats: { total: lang, byLanguage: { python: lang }, speculation: { started: 3, finished: 2, cancelled: 1, empty: 0, used: 1 } },
     lastRequest: { languageId: 'python', debounceMs: 75, queueMs: 0, promptMs: 1, prefillMs: 10, coversMs: 20, decodeMs: 80, postprocessMs: 1, totalMs: 190, candidates: 1 },
-    context: { enabled: true, chunks: 3, bytes: 2048, generation: 5, last: { promptTokens: 300, contextTokens: 200, contextChunks: 2, cachedTokens: 290, paths: ['src/a.py', 'src/b.py'] } },
+    context: { enabled: true, chunks: 3, bytes: 2048, generation: 5, paths: ['src/a.py', 'src/b.py', 'src/c.py'], last: { promptTokens: 300, contextTokens: 200, contextChunks: 2, cachedTokens: 290, paths: ['src/a.py', 'src/b.py'] } },
   } as StatusResult;
   const t = formatReport(s);
-  assert.match(t, /Context ring: 3 chunks, 2\.0 KiB; last prompt: 200 of 300 tokens from 2 chunks \(src\/a\.py, src\/b\.py\), 290 tokens reused/);
+  assert.match(t, /Context ring: 3 chunks, 2\.0 KiB \(src\/a\.py, src\/b\.py, src\/c\.py\); last prompt: 200 of 300 tokens from 2 chunks \(src\/a\.py, src\/b\.py\), 290 tokens reused/);
   assert.match(t, /4 shown, 1 accepted \+ 1 partly \(50%\), 12 characters accepted/);
   assert.match(t, /p50 20 ms, p95 900 ms/);
   assert.match(t, /python:/);

@@ -84,6 +84,7 @@ export class ContextFeed {
       chunks: this.ring.size,
       bytes: this.ring.totalBytes,
       generation: this.ring.generation,
+      paths: this.ring.all().map((c) => c.path),
       last,
     };
   }

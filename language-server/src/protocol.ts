@@ -299,6 +299,8 @@ export interface ContextStatus {
   chunks: number;
   bytes: number;
   generation: number;
+  /** Paths of the chunks in the ring, oldest first. */
+  paths: string[];
   /** The last request that ran the engine: its prompt, the context part and the tokens reused from the KV cache. */
   last: LastContext | null;
 }
