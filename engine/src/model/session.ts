@@ -30,6 +30,21 @@ export interface SessionOptions {
   cacheOptimized?: boolean;
   /** Graph optimisation level when nothing is cached (default 'all'). */
   optimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** onnxruntime CPU memory options (see CpuTuning). */
+  cpu?: CpuTuning;
+}
+
+/**
+ * onnxruntime's CPU memory and thread-pool options, measured for a 0.5B decoder in BENCHMARKS.md
+ * ("Session options by measurement"); undefined keeps onnxruntime's own default.
+ */
+export interface CpuTuning {
+  /** Arena allocator for CPU tensors (onnxruntime default: on). */
+  memArena?: boolean;
+  /** Pre-planned buffer reuse for repeated input shapes (onnxruntime default: on). */
+  memPattern?: boolean;
+  /** Intra-op threads spin between parallel sections instead of sleeping (onnxruntime default: on). */
+  spinning?: boolean;
 }
 
 export interface CreatedSession {
@@ -95,6 +110,10 @@ function sessionOptions(provider: Provider, threads: number, o: SessionOptions):
     executionMode: 'sequential',
     logSeverityLevel: 3,
   };
+  const cpu = o.cpu ?? {};
+  if (cpu.memArena !== undefined) opts.enableCpuMemArena = cpu.memArena;
+  if (cpu.memPattern !== undefined) opts.enableMemPattern = cpu.memPattern;
+  if (cpu.spinning !== undefined) opts.extra = { session: { intra_op: { allow_spinning: cpu.spinning ? '1' : '0' } } };
   if (provider === 'webgpu' && o.deviceOutputs?.length) {
     // Keep the KV cache on the device between steps; only the logits come back to the host.
     // webgpu only: onnxruntime-node 1.30's binding recognises a device output only when its
