@@ -9,7 +9,7 @@
 //
 // Options: --preset qwen2.5-0.5b | --model-type llama|qwen2 --layers --hidden --heads --kv-heads
 // --head-dim --ffn --vocab --rope-theta --rms-norm-eps --[no-]bias --[no-]tied --max-positions
-// --seed --variants fp32,fp16,q4,q4f16,int8,uint8,quantized --external --last-logits-only
+// --seed --variants fp32,fp16,q4,q4f16,int8,uint8,quantized --q4-accuracy-level N --external --last-logits-only
 // --logits-to-keep --tokenizer FILE --tokenizer-config FILE --eos ID --bos ID --config-json '{...}'
 // --gguf f32,q4_0,q8_0: also write the same weights as GGUF for llama.cpp (qwen2 only) into
 // DIR/gguf/model-<type>.gguf (q4_0 holds the q4 variant's codes, q8_0 the int8 variant's);
@@ -44,6 +44,7 @@ const NUM = {
   '--seed': 'seed',
   '--eos': 'eosTokenId',
   '--bos': 'bosTokenId',
+  '--q4-accuracy-level': 'q4AccuracyLevel',
 };
 const FLAG = {
   '--external': ['externalData', true],

@@ -43,8 +43,19 @@ export interface CpuTuning {
   memArena?: boolean;
   /** Pre-planned buffer reuse for repeated input shapes (onnxruntime default: on). */
   memPattern?: boolean;
-  /** Intra-op threads spin between parallel sections instead of sleeping (onnxruntime default: on). */
+  /**
+   * Intra-op threads spin between parallel sections instead of sleeping. onnxruntime's default is
+   * on; ours is off (environment BYTEFILL_ORT_SPINNING=1 turns it on): on a machine shared with
+   * other work (an editor's, always) spinning threads fight the other processes for the cores and
+   * the step gets slower, not faster (BENCHMARKS.md, "Session options by measurement"), and they
+   * burn CPU after every forward while the user types.
+   */
   spinning?: boolean;
+}
+
+/** The intra-op spinning setting used when none is given (see CpuTuning.spinning). */
+export function defaultSpinning(): boolean {
+  return process.env.BYTEFILL_ORT_SPINNING === '1';
 }
 
 export interface CreatedSession {
@@ -101,7 +112,8 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(cores, 8));
 }
 
-function sessionOptions(provider: Provider, threads: number, o: SessionOptions): ort.InferenceSession.SessionOptions {
+/** The onnxruntime session options for a provider (exported for tests). */
+export function sessionOptions(provider: Provider, threads: number, o: SessionOptions): ort.InferenceSession.SessionOptions {
   const opts: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     intraOpNumThreads: threads,
@@ -113,7 +125,7 @@ function sessionOptions(provider: Provider, threads: number, o: SessionOptions):
   const cpu = o.cpu ?? {};
   if (cpu.memArena !== undefined) opts.enableCpuMemArena = cpu.memArena;
   if (cpu.memPattern !== undefined) opts.enableMemPattern = cpu.memPattern;
-  if (cpu.spinning !== undefined) opts.extra = { session: { intra_op: { allow_spinning: cpu.spinning ? '1' : '0' } } };
+  if (provider === 'cpu') opts.extra = { session: { intra_op: { allow_spinning: (cpu.spinning ?? defaultSpinning()) ? '1' : '0' } } };
   if (provider === 'webgpu' && o.deviceOutputs?.length) {
     // Keep the KV cache on the device between steps; only the logits come back to the host.
     // webgpu only: onnxruntime-node 1.30's binding recognises a device output only when its
@@ -223,7 +235,11 @@ async function createCpu(file: string, threads: number, o: SessionOptions, log: 
   try {
     const t0 = performance.now();
     dropCached(g);
-    const s = await ort.InferenceSession.create(file, { ...sessionOptions('cpu', threads, o), ...saveOptions(g) });
+    const base = sessionOptions('cpu', threads, o);
+    const save = saveOptions(g);
+    // Both carry session config entries under `extra.session`: keep both.
+    const extra = { session: { ...(base.extra as { session?: object } | undefined)?.session, ...(save.extra as { session?: object }).session } };
+    const s = await ort.InferenceSession.create(file, { ...base, ...save, extra });
     markSaved(g);
     log('info', `optimised the graph and saved it for the next load (${(performance.now() - t0).toFixed(0)} ms): ${g.file}`);
     return s;
