@@ -6,7 +6,7 @@
 // `npx tsc -b` first.
 //
 //   node scripts/bench-ort-options.mjs --model /tmp/q05 [--variant q4] [--rounds 2] [--prefill 256]
-//     [--steps 8] [--configs base,threads1,arena-off,pattern-off,spin-off,opt-basic]
+//     [--steps 8] [--configs base,spin-on,threads1,arena-off,pattern-off,opt-basic]
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -19,13 +19,14 @@ const args = new Map();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
 const num = (k, d) => (args.has(k) ? Number(args.get(k)) : d);
 
-/** Load options of each configuration (threads 2 and onnxruntime's defaults unless said). */
+/** Load options of each configuration (threads 2 and the engine's defaults unless said: spinning off since it was measured here). */
 const CONFIGS = {
   base: {},
   threads1: { threads: 1 },
   'arena-off': { cpu: { memArena: false } },
   'pattern-off': { cpu: { memPattern: false } },
   'spin-off': { cpu: { spinning: false } },
+  'spin-on': { cpu: { spinning: true } },
   'opt-extended': { optimizationLevel: 'extended' },
   'opt-basic': { optimizationLevel: 'basic' },
 };
@@ -61,7 +62,7 @@ else {
     console.error('bench-ort-options: --model DIR is required');
     process.exit(2);
   }
-  const names = (args.get('configs') ?? 'base,threads1,arena-off,pattern-off,spin-off,opt-basic').split(',');
+  const names = (args.get('configs') ?? 'base,spin-on,threads1,arena-off,pattern-off,opt-basic').split(',');
   for (const n of names) if (!CONFIGS[n]) throw new Error(`bench-ort-options: unknown config ${n} (${Object.keys(CONFIGS).join(', ')})`);
   const pass = [...args].filter(([k]) => k !== 'configs' && k !== 'rounds').flatMap(([k, v]) => [`--${k}`, v]);
   const runs = [];

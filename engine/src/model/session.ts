@@ -41,7 +41,12 @@ export interface SessionOptions {
 export interface CpuTuning {
   /** Arena allocator for CPU tensors (onnxruntime default: on). */
   memArena?: boolean;
-  /** Pre-planned buffer reuse for repeated input shapes (onnxruntime default: on). */
+  /**
+   * Pre-planned buffer reuse for repeated input shapes. onnxruntime's default is on; ours is off on
+   * the CPU: a decode step's shapes change every step (the KV cache grows by one), so a plan is
+   * never reused, and turning it off measured a faster decode step at the same peak RSS
+   * (BENCHMARKS.md, "Session options by measurement").
+   */
   memPattern?: boolean;
   /**
    * Intra-op threads spin between parallel sections instead of sleeping. onnxruntime's default is
@@ -124,7 +129,7 @@ export function sessionOptions(provider: Provider, threads: number, o: SessionOp
   };
   const cpu = o.cpu ?? {};
   if (cpu.memArena !== undefined) opts.enableCpuMemArena = cpu.memArena;
-  if (cpu.memPattern !== undefined) opts.enableMemPattern = cpu.memPattern;
+  if (cpu.memPattern !== undefined || provider === 'cpu') opts.enableMemPattern = cpu.memPattern ?? false;
   if (provider === 'cpu') opts.extra = { session: { intra_op: { allow_spinning: (cpu.spinning ?? defaultSpinning()) ? '1' : '0' } } };
   if (provider === 'webgpu' && o.deviceOutputs?.length) {
     // Keep the KV cache on the device between steps; only the logits come back to the host.
