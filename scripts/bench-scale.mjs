@@ -5,15 +5,16 @@
 // Prints one JSON line. `npx tsc -b` first.
 //
 //   node scripts/bench-scale.mjs --model /tmp/q05 [--variant q4] [--threads 2] [--prefill 512]
-//     [--steps 4] [--keystrokes 0]
+//     [--steps 4] [--keystrokes 0] [--bandwidth 1]
 // Environment: BYTEFILL_REWRITE_LOGITS=0 (keep every position's logits), BYTEFILL_CACHE_OPTIMIZED=0.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(import.meta.url);
-const { Engine, measureSampling, loadMidtoken, percentile } = require(path.join(root, 'out', 'engine', 'src', 'index.js'));
+const { Engine, measureSampling, measureBandwidth, loadMidtoken, percentile } = require(path.join(root, 'out', 'engine', 'src', 'index.js'));
 
 const args = new Map();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -58,6 +59,9 @@ if (n > 0) {
     keystrokes[mode] = { p50: percentile(warm, 0.5), p95: percentile(warm, 0.95), n: warm.length };
   }
 }
+// Memory read bandwidth in the same process, right after the decode steps (the floor of a decode
+// step is the bytes of weights it reads / this).
+const bandwidth = num('bandwidth', 0) ? +(await measureBandwidth(threads)).gbPerS.toFixed(1) : undefined;
 await engine.dispose();
 console.log(
   JSON.stringify({
@@ -73,6 +77,8 @@ console.log(
     sampleMs: +s.sampleMs.toFixed(2),
     sortingMs: +s.sortingMs.toFixed(1),
     keystrokes,
+    bandwidthGBs: bandwidth,
+    loadavg: +os.loadavg()[0].toFixed(1),
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   }),
 );

@@ -9,8 +9,11 @@
 //
 // Options: --preset qwen2.5-0.5b | --model-type llama|qwen2 --layers --hidden --heads --kv-heads
 // --head-dim --ffn --vocab --rope-theta --rms-norm-eps --[no-]bias --[no-]tied --max-positions
-// --seed --variants fp32,fp16,q4,q4f16,int8,uint8,quantized --external --last-logits-only
+// --seed --variants fp32,fp16,q4,q4f16,int8,uint8,quantized --q4-accuracy-level N --external --last-logits-only
 // --logits-to-keep --tokenizer FILE --tokenizer-config FILE --eos ID --bos ID --config-json '{...}'
+// --gguf f32,q4_0,q8_0: also write the same weights as GGUF for llama.cpp (qwen2 only) into
+// DIR/gguf/model-<type>.gguf (q4_0 holds the q4 variant's codes, q8_0 the int8 variant's);
+// `--variants ''` writes no ONNX file.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as fs from 'node:fs';
@@ -22,7 +25,9 @@ if (!fs.existsSync(compiled)) {
   console.error(`make-random-model: ${compiled} not found; run \`npx tsc -p tsconfig.json\` first`);
   process.exit(2);
 }
-const { buildRandomModel, QWEN25_05B_SHAPE } = createRequire(import.meta.url)(compiled);
+const req = createRequire(import.meta.url);
+const { buildRandomModel, QWEN25_05B_SHAPE } = req(compiled);
+const { buildRandomGguf, ggufFileName, GGUF_VARIANTS } = req(path.join(path.dirname(compiled), 'random-gguf.js'));
 
 const PRESETS = { 'qwen2.5-0.5b': QWEN25_05B_SHAPE };
 const NUM = {
@@ -39,6 +44,7 @@ const NUM = {
   '--seed': 'seed',
   '--eos': 'eosTokenId',
   '--bos': 'bosTokenId',
+  '--q4-accuracy-level': 'q4AccuracyLevel',
 };
 const FLAG = {
   '--external': ['externalData', true],
@@ -57,6 +63,7 @@ function fail(msg) {
 
 const args = process.argv.slice(2);
 let out;
+let gguf = [];
 const opts = {};
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
@@ -70,6 +77,7 @@ for (let i = 0; i < args.length; i++) {
     if (!p) fail(`unknown preset ${args[i]} (${Object.keys(PRESETS).join(', ')})`);
     Object.assign(opts, p);
   } else if (a === '--model-type') opts.modelType = val();
+  else if (a === '--gguf') gguf = val().split(',').filter(Boolean);
   else if (a === '--variants') opts.variants = val().split(',').filter(Boolean);
   else if (a === '--tokenizer') opts.tokenizerJson = val();
   else if (a === '--tokenizer-config') opts.tokenizerConfigJson = val();
@@ -84,8 +92,17 @@ for (let i = 0; i < args.length; i++) {
 if (!out) fail('--out DIR is required');
 for (const k of ['layers', 'hidden', 'heads', 'ffn', 'vocab']) if (opts[k] === undefined) fail(`--${k} is required (or --preset)`);
 
+for (const g of gguf) if (!GGUF_VARIANTS.includes(g)) fail(`unknown --gguf type ${g} (${GGUF_VARIANTS.join(', ')})`);
+
 const t0 = Date.now();
 const m = buildRandomModel(path.resolve(out), opts);
+const ggufFiles = {};
+if (gguf.length) fs.mkdirSync(path.join(m.dir, 'gguf'), { recursive: true });
+for (const g of gguf) {
+  const file = path.join(m.dir, 'gguf', ggufFileName(g));
+  const r = buildRandomGguf(file, opts, g);
+  ggufFiles[g] = { file, bytes: r.bytes, ms: r.ms };
+}
 const files = Object.fromEntries(
   Object.entries(m.files).map(([v, f]) => {
     let bytes = fs.statSync(f).size;
@@ -93,4 +110,4 @@ const files = Object.fromEntries(
     return [v, { file: f, bytes, ms: m.buildMs[v] }];
   }),
 );
-console.log(JSON.stringify({ dir: m.dir, params: m.params, files, totalMs: Date.now() - t0 }, null, 2));
+console.log(JSON.stringify({ dir: m.dir, params: m.params, files, gguf: ggufFiles, totalMs: Date.now() - t0 }, null, 2));

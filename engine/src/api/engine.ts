@@ -12,6 +12,7 @@ import { completeEnsemble } from '../ensemble/index';
 import { completeUscdWith } from '../uscd/index';
 import { formatHubId, resolveModel } from '../hub/index';
 import type { PrefixCacheStats } from '../model/prefix-cache';
+import type { Tokenizer } from '../tokenizer/tokenizer';
 
 /** Most candidates one request may ask for (each is a row of the decoding batch). */
 export const MAX_CANDIDATES = 8;
@@ -82,7 +83,10 @@ export class Engine {
       resolved.push(await resolveModel(spec, { variant: opts.variant, device: opts.device, offline: opts.offline, signal: opts.signal, onProgress: opts.onDownload, log }));
     }
     // Every folder is checked before any session is created: a broken last member fails at once.
-    const checked = resolved.map((r) => preflightModelFolder(r.dir, { variant: r.onnx }));
+    // Members whose tokenizer.json is byte-identical share one Tokenizer (and so one VocabIndex).
+    const tokenizers = new Map<string, Tokenizer>();
+    const checked = resolved.map((r) => preflightModelFolder(r.dir, { variant: r.onnx, tokenizers }));
+    if (tokenizers.size < checked.length && checked.length > 1) log('info', `${checked.length} models share ${tokenizers.size} tokenizer${tokenizers.size === 1 ? '' : 's'} (identical tokenizer.json)`);
     const bundles: ModelBundle[] = [];
     try {
       for (const [k, r] of resolved.entries()) {

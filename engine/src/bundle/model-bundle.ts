@@ -85,13 +85,21 @@ export class ModelBundle {
   }
 
   get index(): VocabIndex {
-    return (this.vocabIndex ??= new VocabIndex(this.tok));
+    return (this.vocabIndex ??= sharedIndex(this.tok));
   }
 
   async dispose(): Promise<void> {
     this.cache.clear();
     await this.model.dispose();
   }
+}
+
+/** One VocabIndex per Tokenizer object: ensemble members that share a tokenizer share its index. */
+const indexes = new WeakMap<Tokenizer, VocabIndex>();
+function sharedIndex(tok: Tokenizer): VocabIndex {
+  let v = indexes.get(tok);
+  if (!v) indexes.set(tok, (v = new VocabIndex(tok)));
+  return v;
 }
 
 /** The bundled default model: models/tiny-code-b, found by walking up from this file. */

@@ -14,7 +14,7 @@ import { findOnnxFile, loadModelConfig, ModelConfig } from './config';
 import { KVDType, KVShape, KVState } from './kv-state';
 import { DeviceKV } from './device-kv';
 import { prepareKeepLogitsGraph } from './logits-rewrite';
-import { createSession } from './session';
+import { CpuTuning, createSession } from './session';
 
 export interface LoadOptions {
   device?: Device;
@@ -32,6 +32,10 @@ export interface LoadOptions {
   rewriteLogits?: boolean;
   /** Save onnxruntime's optimised graph and load it next time (optimized-cache.ts). Default true (BYTEFILL_CACHE_OPTIMIZED=0: off). */
   cacheOptimized?: boolean;
+  /** Graph optimisation level (default 'all'); anything else loads without the optimised-graph cache. */
+  optimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** onnxruntime CPU memory / thread-pool options. */
+  cpu?: CpuTuning;
 }
 
 /** Input names of the "keep only the last k positions' logits" scalar that exports use. */
@@ -184,7 +188,9 @@ export class OnnxModel {
       log: opts.log,
       deviceOutputs: presents,
       hostOutputs: ['logits'],
-      cacheOptimized: opts.cacheOptimized ?? process.env.BYTEFILL_CACHE_OPTIMIZED !== '0',
+      cacheOptimized: (opts.optimizationLevel ?? 'all') === 'all' && (opts.cacheOptimized ?? process.env.BYTEFILL_CACHE_OPTIMIZED !== '0'),
+      optimizationLevel: opts.optimizationLevel,
+      cpu: opts.cpu,
     });
     try {
       return new OnnxModel(abs, opts.name ?? path.basename(abs), config, provider, file, session);

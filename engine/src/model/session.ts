@@ -30,6 +30,37 @@ export interface SessionOptions {
   cacheOptimized?: boolean;
   /** Graph optimisation level when nothing is cached (default 'all'). */
   optimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** onnxruntime CPU memory options (see CpuTuning). */
+  cpu?: CpuTuning;
+}
+
+/**
+ * onnxruntime's CPU memory and thread-pool options, measured for a 0.5B decoder in BENCHMARKS.md
+ * ("Session options by measurement"); undefined keeps onnxruntime's own default.
+ */
+export interface CpuTuning {
+  /** Arena allocator for CPU tensors (onnxruntime default: on). */
+  memArena?: boolean;
+  /**
+   * Pre-planned buffer reuse for repeated input shapes. onnxruntime's default is on; ours is off on
+   * the CPU: a decode step's shapes change every step (the KV cache grows by one), so a plan is
+   * never reused, and turning it off measured a faster decode step at the same peak RSS
+   * (BENCHMARKS.md, "Session options by measurement").
+   */
+  memPattern?: boolean;
+  /**
+   * Intra-op threads spin between parallel sections instead of sleeping. onnxruntime's default is
+   * on; ours is off (environment BYTEFILL_ORT_SPINNING=1 turns it on): on a machine shared with
+   * other work (an editor's, always) spinning threads fight the other processes for the cores and
+   * the step gets slower, not faster (BENCHMARKS.md, "Session options by measurement"), and they
+   * burn CPU after every forward while the user types.
+   */
+  spinning?: boolean;
+}
+
+/** The intra-op spinning setting used when none is given (see CpuTuning.spinning). */
+export function defaultSpinning(): boolean {
+  return process.env.BYTEFILL_ORT_SPINNING === '1';
 }
 
 export interface CreatedSession {
@@ -86,7 +117,8 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(cores, 8));
 }
 
-function sessionOptions(provider: Provider, threads: number, o: SessionOptions): ort.InferenceSession.SessionOptions {
+/** The onnxruntime session options for a provider (exported for tests). */
+export function sessionOptions(provider: Provider, threads: number, o: SessionOptions): ort.InferenceSession.SessionOptions {
   const opts: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     intraOpNumThreads: threads,
@@ -95,6 +127,10 @@ function sessionOptions(provider: Provider, threads: number, o: SessionOptions):
     executionMode: 'sequential',
     logSeverityLevel: 3,
   };
+  const cpu = o.cpu ?? {};
+  if (cpu.memArena !== undefined) opts.enableCpuMemArena = cpu.memArena;
+  if (cpu.memPattern !== undefined || provider === 'cpu') opts.enableMemPattern = cpu.memPattern ?? false;
+  if (provider === 'cpu') opts.extra = { session: { intra_op: { allow_spinning: (cpu.spinning ?? defaultSpinning()) ? '1' : '0' } } };
   if (provider === 'webgpu' && o.deviceOutputs?.length) {
     // Keep the KV cache on the device between steps; only the logits come back to the host.
     // webgpu only: onnxruntime-node 1.30's binding recognises a device output only when its
@@ -204,7 +240,11 @@ async function createCpu(file: string, threads: number, o: SessionOptions, log: 
   try {
     const t0 = performance.now();
     dropCached(g);
-    const s = await ort.InferenceSession.create(file, { ...sessionOptions('cpu', threads, o), ...saveOptions(g) });
+    const base = sessionOptions('cpu', threads, o);
+    const save = saveOptions(g);
+    // Both carry session config entries under `extra.session`: keep both.
+    const extra = { session: { ...(base.extra as { session?: object } | undefined)?.session, ...(save.extra as { session?: object }).session } };
+    const s = await ort.InferenceSession.create(file, { ...base, ...save, extra });
     markSaved(g);
     log('info', `optimised the graph and saved it for the next load (${(performance.now() - t0).toFixed(0)} ms): ${g.file}`);
     return s;
