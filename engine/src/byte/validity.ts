@@ -37,6 +37,15 @@ export class MergeValidity {
   private pairs = new Map<number, Int8Array>();
   private readonly bytes: Uint8Array[];
   private readonly texts: Array<string | null | undefined>;
+  /** By token: id of its text's character-class sequence (-1: none, -2: not yet computed). */
+  private readonly classArr: Int32Array;
+  private readonly classIds = new Map<string, number>();
+  /** A token of each class sequence (the one whose split stands for the class). */
+  readonly classRep: number[] = [];
+  /** By class sequence: a token of that class alone is one piece. */
+  private readonly onePiece: boolean[] = [];
+  /** The string the pre-tokenizer splits for each token (plain or with invalid-byte markers). */
+  private readonly classTexts: Array<string | null | undefined>;
   readonly ignoreMerges: boolean;
 
   private constructor(readonly tok: Tokenizer) {
@@ -45,6 +54,8 @@ export class MergeValidity {
     this.texts = new Array(V);
     this.wholePieceArr = new Int8Array(V);
     this.wholeTextArr = new Int8Array(V);
+    this.classArr = new Int32Array(V).fill(-2);
+    this.classTexts = new Array(V);
     this.bytes = tok.normalTokenBytes();
     this.ignoreMerges = tok.bpe.ignoreMerges;
   }
@@ -156,8 +167,11 @@ export class MergeValidity {
   wholePiece(t: number): boolean {
     let c = this.wholePieceArr[t];
     if (c === 0) {
-      const ids = this.bytes[t].length > 0 ? this.tok.bpe.encodePiece(this.bytes[t]) : [];
-      this.wholePieceArr[t] = c = ids.length === 1 && ids[0] === t ? 1 : 2;
+      // encodePiece is the merge run (reachable), or with ignore_merges the vocabulary entry itself.
+      const b = this.bytes[t];
+      const whole = b.length > 0 && this.ignoreMerges ? this.tok.bpe.vocab.get(bytesToByteLevel(b)) : undefined;
+      const v = b.length > 0 && (whole !== undefined ? whole === t : this.reachable(t));
+      this.wholePieceArr[t] = c = v ? 1 : 2;
     }
     return c === 1;
   }
@@ -166,14 +180,66 @@ export class MergeValidity {
   wholeText(t: number): boolean {
     let c = this.wholeTextArr[t];
     if (c === 0) {
-      const ids = this.bytes[t].length > 0 ? this.tok.encodeBytes(this.bytes[t]) : [];
-      this.wholeTextArr[t] = c = ids.length === 1 && ids[0] === t ? 1 : 2;
+      const cls = this.textClass(t);
+      let v: boolean;
+      if (cls >= 0) {
+        // One piece (decided once per class sequence) that BPE makes into t.
+        let one = this.onePiece[cls];
+        if (one === undefined) this.onePiece[cls] = one = this.tok.splitOffsets(this.classText(this.classRep[cls])!).length === 1;
+        v = one && this.wholePiece(t);
+      } else {
+        const ids = this.bytes[t].length > 0 ? this.tok.encodeBytes(this.bytes[t]) : [];
+        v = ids.length === 1 && ids[0] === t;
+      }
+      this.wholeTextArr[t] = c = v ? 1 : 2;
     }
     return c === 1;
   }
 
   tokenBytes(t: number): Uint8Array {
     return this.bytes[t];
+  }
+
+  /**
+   * The string the pre-tokenizer splits for the token's bytes when they follow a complete UTF-8
+   * tail: its text, or with bytes that are not valid UTF-8 on their own, marker characters for
+   * them (Tokenizer.markedText). Null when the tokenizer adds a prefix space.
+   */
+  classText(t: number): string | null {
+    let s = this.classTexts[t];
+    if (s === undefined) {
+      s = this.text(t);
+      if (s === null && !this.tok.addsPrefixSpace && this.bytes[t].length > 0) s = this.tok.markedText(this.bytes[t]);
+      this.classTexts[t] = s;
+    }
+    return s;
+  }
+
+  /**
+   * Id of the character-class sequence of the token's classText (see tokenizer/char-class.ts), or
+   * -1 when the split of tail ++ token cannot be answered by class: no text, no classes, or (with
+   * a normalizer) text that is not normalized or starts with a character that can combine with or
+   * reorder against what precedes it (a combining mark or a Hangul jamo): any other first
+   * character keeps a normalized tail followed by the token normalized.
+   */
+  textClass(t: number): number {
+    let c = this.classArr[t];
+    if (c === -2) {
+      c = -1;
+      const s = this.classText(t);
+      const cc = this.tok.charClasses;
+      if (s !== null && s.length > 0 && cc && (!this.tok.hasNormalizer || (!COMBINES_BACKWARD.test(s) && this.tok.isNormalized(s)))) {
+        const key = cc.key(s);
+        const id = this.classIds.get(key);
+        if (id === undefined) {
+          c = this.classRep.length;
+          this.classIds.set(key, c);
+          this.classRep.push(t);
+        } else c = id;
+      }
+      this.classArr[t] = c;
+    }
+    return c;
   }
 
   /**
@@ -192,6 +258,13 @@ export class MergeValidity {
 }
 
 const instances = new WeakMap<Tokenizer, MergeValidity>();
+
+/**
+ * A first character that normalization can combine with or reorder against the character before
+ * it: combining marks (every character with a non-zero combining class is one) and Hangul jamo
+ * (the vowels and trailing consonants compose with a preceding syllable).
+ */
+const COMBINES_BACKWARD = /^[\p{M}\u1100-\u11FF]/u;
 
 export interface ValidityStats {
   /** Decided from merge ranks and piece boundaries. */
@@ -219,6 +292,10 @@ export class RowValidity {
   private readonly tailText: string | null;
   /** The last piece is one token that exists only through ignore_merges. */
   private readonly lastByShortcut: boolean;
+  /** The tail's text is normalized: the split of tail ++ τ can be cached by τ's class sequence. */
+  private readonly byClassOk: boolean;
+  /** The split's outcome (see Split) by the token's class sequence id (0: not yet computed). */
+  private byClass = new Int8Array(64);
   readonly stats: ValidityStats = { fast: 0, exact: 0 };
   /** Checks every fast decision against re-encoding and throws on a difference (tests). */
   static audit = false;
@@ -250,6 +327,7 @@ export class RowValidity {
     off = tail.length;
     while (k < ids.length && off > ls) off -= tok.tokenBytes(ids[ids.length - 1 - k++]).length;
     this.lastByShortcut = this.mv.ignoreMerges && k === 1 && ids.length > 0 && !this.mv.reachable(ids[ids.length - 1]);
+    this.byClassOk = this.tailText !== null && tok.charClasses !== null && tok.isNormalized(this.tailText);
   }
 
   /** Validity of ids ++ [token]; `stats` counts the uncached decisions by how they were made. */
@@ -286,25 +364,26 @@ export class RowValidity {
     if (tb.length === 0) return undefined;
     const n = this.tail.length;
     if (n === 0) return this.mv.wholeText(token);
-    const tt = this.tailText !== null ? this.mv.text(token) : null;
-    const text = tt !== null ? this.tailText + tt : null;
-    const starts = text !== null && this.tok.isNormalized(text) ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
-    if (!starts) return undefined;
-    // Every piece start is a token boundary of enc(tail ++ bytes(τ)).
-    let i = 1;
-    let moved = false;
-    let atEnd = false;
-    for (const s of starts) {
-      if (s === 0) continue;
-      if (s < n) {
-        if (!this.bound[s]) return false;
-        if (i < this.tailStarts.length && this.tailStarts[i] === s) i++;
-        else moved = true;
-      } else if (s === n) atEnd = true;
-      else return false; // a piece starts inside τ
+    let split: number;
+    const cls = this.byClassOk ? this.mv.textClass(token) : -1;
+    if (cls >= 0) {
+      // The pieces of tail ++ τ depend only on τ's class sequence: split once per class.
+      if (cls >= this.byClass.length) {
+        const grown = new Int8Array(Math.max(cls + 1, 2 * this.byClass.length));
+        grown.set(this.byClass);
+        this.byClass = grown;
+      }
+      split = this.byClass[cls];
+      if (split === 0) this.byClass[cls] = split = this.splitOutcome(this.tok.splitOffsets(this.tailText + this.mv.classText(this.mv.classRep[cls])!));
+    } else {
+      const tt = this.tailText !== null ? this.mv.text(token) : null;
+      const text = tt !== null ? this.tailText + tt : null;
+      const starts = text !== null && this.tok.isNormalized(text) ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
+      split = starts ? this.splitOutcome(starts) : Split.Undecided;
     }
-    if (moved || i < this.tailStarts.length) return undefined;
-    if (atEnd) return this.mv.wholePiece(token);
+    if (split === Split.Invalid) return false;
+    if (split === Split.Undecided) return undefined;
+    if (split === Split.Starts) return this.mv.wholePiece(token);
     // τ joins the tail's last piece: enc(piece ++ bytes(τ)) == enc(piece) ++ [τ].
     if (!this.mv.reachable(token)) return false;
     if (this.mv.ignoreMerges) {
@@ -315,6 +394,39 @@ export class RowValidity {
     if (!this.mv.reachable(a)) return undefined;
     return this.mv.pairValid(a, token);
   }
+
+  /**
+   * What the piece starts of tail ++ bytes(τ) say: every piece start must be a token boundary of
+   * enc(tail ++ bytes(τ)), so one inside τ or off the tail's token boundaries is invalid; pieces of
+   * the tail that moved leave it undecided; else τ starts a piece of its own or joins the last one.
+   */
+  private splitOutcome(starts: number[]): Split {
+    const n = this.tail.length;
+    let i = 1;
+    let moved = false;
+    let atEnd = false;
+    for (const s of starts) {
+      if (s === 0) continue;
+      if (s < n) {
+        if (!this.bound[s]) return Split.Invalid;
+        if (i < this.tailStarts.length && this.tailStarts[i] === s) i++;
+        else moved = true;
+      } else if (s === n) atEnd = true;
+      else return Split.Invalid; // a piece starts inside τ
+    }
+    if (moved || i < this.tailStarts.length) return Split.Undecided;
+    return atEnd ? Split.Starts : Split.Joins;
+  }
+}
+
+/** The pre-tokenizer's verdict on tail ++ bytes(τ) (values are stored in an Int8Array; 0: unknown). */
+const enum Split {
+  Invalid = 1,
+  Undecided = 2,
+  /** τ starts a piece of its own. */
+  Starts = 3,
+  /** τ joins the tail's last piece. */
+  Joins = 4,
 }
 
 // ignoreBOM: a token that is U+FEFF must stay U+FEFF (the default decoder drops a leading BOM).

@@ -8,6 +8,8 @@ export interface PreTokenizer {
   split(text: string): string[];
   /** A space is prepended to the whole text before splitting (ByteLevel add_prefix_space). */
   readonly addPrefixSpace: boolean;
+  /** Every regular expression the split runs (for character classes, see char-class.ts). */
+  readonly patterns: readonly RegExp[];
 }
 
 type Step = (piece: string) => string[];
@@ -42,11 +44,12 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function buildStep(cfg: any, prefixSpace: { value: boolean }): Step | null {
+function buildStep(cfg: any, prefixSpace: { value: boolean }, patterns: RegExp[]): Step | null {
+  const regex = (re: RegExp): Step => (patterns.push(re), regexIsolated(re));
   switch (cfg?.type) {
     case 'ByteLevel':
       if (cfg.add_prefix_space) prefixSpace.value = true;
-      return cfg.use_regex === false ? null : regexIsolated(onigToJs(GPT2_PATTERN));
+      return cfg.use_regex === false ? null : regex(onigToJs(GPT2_PATTERN));
     case 'Split': {
       if ((cfg.behavior ?? 'Isolated') !== 'Isolated' || cfg.invert) {
         throw new BytefillError('UNSUPPORTED', `Split pre-tokenizer behavior '${cfg.behavior}' (invert=${cfg.invert}) is not supported`);
@@ -55,19 +58,19 @@ function buildStep(cfg: any, prefixSpace: { value: boolean }): Step | null {
         const where = 'pre_tokenizer Split pattern';
         if (typeof cfg.pattern.Regex !== 'string') throw new BytefillError('MODEL_INVALID', `${where} must be a string`);
         assertSafePattern(cfg.pattern.Regex, where);
-        const step = regexIsolated(onigToJs(cfg.pattern.Regex));
+        const step = regex(onigToJs(cfg.pattern.Regex));
         checkCompiledSplit(step, where);
         return step;
       }
-      return regexIsolated(new RegExp(escapeRegex(String(cfg.pattern?.String ?? '')), 'gu'));
+      return regex(new RegExp(escapeRegex(String(cfg.pattern?.String ?? '')), 'gu'));
     }
     case 'Digits':
-      return regexIsolated(cfg.individual_digits ? /\p{N}/gu : /\p{N}+/gu);
+      return regex(cfg.individual_digits ? /\p{N}/gu : /\p{N}+/gu);
     case 'Sequence': {
       if (!Array.isArray(cfg.pretokenizers) || cfg.pretokenizers.length > 64) {
         throw new BytefillError('MODEL_INVALID', 'pre_tokenizer Sequence must be a list of at most 64 steps');
       }
-      const steps = (cfg.pretokenizers as any[]).map((c) => buildStep(c, prefixSpace)).filter((s): s is Step => s !== null);
+      const steps = (cfg.pretokenizers as any[]).map((c) => buildStep(c, prefixSpace, patterns)).filter((s): s is Step => s !== null);
       return (piece) => steps.reduce<string[]>((pieces, step) => pieces.flatMap(step), [piece]);
     }
     default:
@@ -77,9 +80,11 @@ function buildStep(cfg: any, prefixSpace: { value: boolean }): Step | null {
 
 export function buildPreTokenizer(cfg: unknown): PreTokenizer {
   const prefixSpace = { value: false };
-  const step = cfg ? buildStep(cfg, prefixSpace) : null;
+  const patterns: RegExp[] = [];
+  const step = cfg ? buildStep(cfg, prefixSpace, patterns) : null;
   return {
     addPrefixSpace: prefixSpace.value,
+    patterns,
     split: (text) => (text.length === 0 ? [] : step ? step(text) : [text]),
   };
 }

@@ -9,6 +9,7 @@ import { byteLevelToBytes } from './byte-level';
 import { BpeModel } from './bpe';
 import { isControlTokenText } from './control-tokens';
 import { buildPreTokenizer, PreTokenizer } from './pretokenizer';
+import { CharClasses } from './char-class';
 import { utf8DecodeLenient, utf8Encode } from './utf8';
 import { validateTokenizerJson } from './validate-json';
 
@@ -201,10 +202,33 @@ export class Tokenizer {
     return starts;
   }
 
+  /**
+   * The string the pre-tokenizer splits for bytes that are not valid UTF-8 on their own: invalid
+   * bytes become marker characters (what pieces() does). Valid UTF-8 gives its plain text.
+   */
+  markedText(bytes: Uint8Array): string {
+    return decodeMarkingInvalid(bytes);
+  }
+
+  /** The tokenizer normalizes text before splitting. */
+  get hasNormalizer(): boolean {
+    return !!this.normalize;
+  }
+
   /** Whether the normalizer leaves `text` as it is (always, without a normalizer). */
   isNormalized(text: string): boolean {
     return !this.normalize || this.normalize(text) === text;
   }
+
+  /**
+   * The pre-tokenizer's character classes (see char-class.ts): splitOffsets of two strings with the
+   * same class key start pieces at the same character offsets. Null when its patterns have none.
+   */
+  get charClasses(): CharClasses | null {
+    if (this.classes === undefined) this.classes = CharClasses.of(this.pre.patterns);
+    return this.classes;
+  }
+  private classes: CharClasses | null | undefined;
 
   /** A prefix space is added before splitting (offsets of pieces are not input offsets). */
   get addsPrefixSpace(): boolean {
