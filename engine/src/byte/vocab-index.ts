@@ -50,6 +50,34 @@ export class VocabIndex {
     return [start, lo];
   }
 
+  /**
+   * Cumulative probability in sorted order: out[k] = Σ exp(logp[sorted[i]]) for i < k. One pass
+   * over the vocabulary; afterwards the mass of every token extending a prefix is
+   * rangeMass(out, range(prefix)) in O(log V) (the range is contiguous in sorted order).
+   */
+  cumulativeMass(logp: Float64Array): Float64Array {
+    const s = this.sorted;
+    const out = new Float64Array(s.length + 1);
+    let acc = 0;
+    for (let k = 0; k < s.length; k++) {
+      acc += Math.exp(logp[s[k]]);
+      out[k + 1] = acc;
+    }
+    return out;
+  }
+
+  /**
+   * Mass of the tokens that start with `prefix` (strictly longer than it with `longer`: the token
+   * equal to the prefix sorts first in its range, so it is the one left out).
+   */
+  prefixMass(cum: Float64Array, prefix: Uint8Array, longer = false): number {
+    const [lo, hi] = this.range(prefix);
+    if (lo === hi) return 0;
+    let from = lo;
+    if (longer && this.bytes[this.sorted[lo]].length === prefix.length) from++;
+    return cum[hi] - cum[from];
+  }
+
   /** Ids of tokens that start with `prefix` and are strictly longer than it. */
   extending(prefix: Uint8Array): number[] {
     const [lo, hi] = this.range(prefix);
