@@ -37,8 +37,11 @@ export class MergeValidity {
   private pairs = new Map<number, Int8Array>();
   private readonly bytes: Uint8Array[];
   private readonly texts: Array<string | null | undefined>;
-  /** By token: id of its text's character-class sequence (-1: none, -2: not yet computed). */
-  private readonly classArr: Int32Array;
+  /**
+   * By guard distance (Infinity, 1, 2; see CharClasses.key) and token: id of its text's
+   * character-class sequence (-1: none, -2: not yet computed).
+   */
+  private readonly classArr: Int32Array[];
   private readonly classIds = new Map<string, number>();
   /** A token of each class sequence (the one whose split stands for the class). */
   readonly classRep: number[] = [];
@@ -54,7 +57,7 @@ export class MergeValidity {
     this.texts = new Array(V);
     this.wholePieceArr = new Int8Array(V);
     this.wholeTextArr = new Int8Array(V);
-    this.classArr = new Int32Array(V).fill(-2);
+    this.classArr = [0, 1, 2].map(() => new Int32Array(V).fill(-2));
     this.classTexts = new Array(V);
     this.bytes = tok.normalTokenBytes();
     this.ignoreMerges = tok.bpe.ignoreMerges;
@@ -222,14 +225,15 @@ export class MergeValidity {
    * reorder against what precedes it (a combining mark or a Hangul jamo): any other first
    * character keeps a normalized tail followed by the token normalized.
    */
-  textClass(t: number): number {
-    let c = this.classArr[t];
+  textClass(t: number, since = Infinity): number {
+    const arr = this.classArr[since <= 2 ? since : 0];
+    let c = arr[t];
     if (c === -2) {
       c = -1;
       const s = this.classText(t);
       const cc = this.tok.charClasses;
       if (s !== null && s.length > 0 && cc && (!this.tok.hasNormalizer || (!COMBINES_BACKWARD.test(s) && this.tok.isNormalized(s)))) {
-        const key = cc.key(s);
+        const key = cc.key(s, since);
         const id = this.classIds.get(key);
         if (id === undefined) {
           c = this.classRep.length;
@@ -237,7 +241,7 @@ export class MergeValidity {
           this.classRep.push(t);
         } else c = id;
       }
-      this.classArr[t] = c;
+      arr[t] = c;
     }
     return c;
   }
@@ -294,6 +298,8 @@ export class RowValidity {
   private readonly lastByShortcut: boolean;
   /** The tail's text is normalized: the split of tail ++ τ can be cached by τ's class sequence. */
   private readonly byClassOk: boolean;
+  /** Characters from the tail's last guard character (see CharClasses.key). */
+  private readonly since: number;
   /** The split's outcome (see Split) by the token's class sequence id (0: not yet computed). */
   private byClass = new Int8Array(64);
   readonly stats: ValidityStats = { fast: 0, exact: 0 };
@@ -328,6 +334,7 @@ export class RowValidity {
     while (k < ids.length && off > ls) off -= tok.tokenBytes(ids[ids.length - 1 - k++]).length;
     this.lastByShortcut = this.mv.ignoreMerges && k === 1 && ids.length > 0 && !this.mv.reachable(ids[ids.length - 1]);
     this.byClassOk = this.tailText !== null && tok.charClasses !== null && tok.isNormalized(this.tailText);
+    this.since = this.byClassOk ? tok.charClasses!.guardDistance(this.tailText!) : Infinity;
   }
 
   /** Validity of ids ++ [token]; `stats` counts the uncached decisions by how they were made. */
@@ -365,7 +372,7 @@ export class RowValidity {
     const n = this.tail.length;
     if (n === 0) return this.mv.wholeText(token);
     let split: number;
-    const cls = this.byClassOk ? this.mv.textClass(token) : -1;
+    const cls = this.byClassOk ? this.mv.textClass(token, this.since) : -1;
     if (cls >= 0) {
       // The pieces of tail ++ τ depend only on τ's class sequence: split once per class.
       if (cls >= this.byClass.length) {

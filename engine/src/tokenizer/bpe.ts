@@ -2,11 +2,10 @@
 import { BytefillError } from '../core/types';
 import { byteChar, bytesToByteLevel } from './byte-level';
 
-const PAIR_SHIFT = 2 ** 21; // ids below 2M; a pair key stays within 2^53
 
 export class BpeModel {
-  private readonly ranks = new Map<number, number>(); // pair key -> rank
-  private readonly mergedId = new Map<number, number>(); // pair key -> id of the merged token
+  /** (a, b) -> rank and id of the merged token (the byte layer asks it per candidate pair). */
+  private readonly pairs: PairTable;
   private readonly byteIds = new Int32Array(256);
   private readonly cache = new Map<string, number[]>();
   private static readonly CACHE_LIMIT = 100_000;
@@ -21,28 +20,27 @@ export class BpeModel {
       // A vocabulary without some byte cannot encode arbitrary text; -1 marks it and encode fails loudly.
       this.byteIds[b] = id ?? -1;
     }
+    this.pairs = new PairTable(merges.length);
     merges.forEach((m, rank) => {
       const [a, b] = typeof m === 'string' ? splitMerge(m) : m;
       const ia = vocab.get(a);
       const ib = vocab.get(b);
       const im = vocab.get(a + b);
       if (ia === undefined || ib === undefined || im === undefined) return;
-      const key = ia * PAIR_SHIFT + ib;
-      if (!this.ranks.has(key)) {
-        this.ranks.set(key, rank);
-        this.mergedId.set(key, im);
-      }
+      if (this.pairs.rank(ia, ib) < 0) this.pairs.set(ia, ib, rank, im);
     });
   }
 
   /** Rank of the merge (a, b), or undefined when the pair does not merge. */
   pairRank(a: number, b: number): number | undefined {
-    return this.ranks.get(a * PAIR_SHIFT + b);
+    const r = this.pairs.rank(a, b);
+    return r < 0 ? undefined : r;
   }
 
   /** Id of the token the merge (a, b) makes (only for pairs that merge). */
   pairMerged(a: number, b: number): number | undefined {
-    return this.mergedId.get(a * PAIR_SHIFT + b);
+    const m = this.pairs.merged(a, b);
+    return m < 0 ? undefined : m;
   }
 
   /** Id of the single-byte token of byte b (-1 when the vocabulary lacks it). */
@@ -76,19 +74,20 @@ export class BpeModel {
       let best = -1;
       let bestRank = Infinity;
       for (let i = 0; i + 1 < ids.length; i++) {
-        const r = this.ranks.get(ids[i] * PAIR_SHIFT + ids[i + 1]);
-        if (r !== undefined && r < bestRank) {
+        const r = this.pairs.rank(ids[i], ids[i + 1]);
+        if (r >= 0 && r < bestRank) {
           bestRank = r;
           best = i;
         }
       }
       if (best < 0) break;
-      const key = ids[best] * PAIR_SHIFT + ids[best + 1];
-      const merged = this.mergedId.get(key)!;
+      const x = ids[best];
+      const y = ids[best + 1];
+      const merged = this.pairs.merged(x, y);
       // Merge every non-overlapping occurrence of this pair, left to right (what HF's queue does).
       const out: number[] = [];
       for (let i = 0; i < ids.length; i++) {
-        if (i + 1 < ids.length && ids[i] * PAIR_SHIFT + ids[i + 1] === key) {
+        if (i + 1 < ids.length && ids[i] === x && ids[i + 1] === y) {
           out.push(merged);
           i++;
         } else out.push(ids[i]);
@@ -96,6 +95,53 @@ export class BpeModel {
       ids.splice(0, ids.length, ...out);
     }
     return ids;
+  }
+}
+
+/**
+ * Open-addressing hash table from a token pair to its merge (rank and merged id) in typed arrays:
+ * a lookup is a few integer operations, not a Map lookup of a 53-bit key.
+ */
+class PairTable {
+  private readonly as: Int32Array;
+  private readonly bs: Int32Array;
+  private readonly ranks: Int32Array;
+  private readonly merges: Int32Array;
+  private readonly mask: number;
+
+  constructor(n: number) {
+    let size = 16;
+    while (size < 2 * n + 16) size *= 2;
+    this.mask = size - 1;
+    this.as = new Int32Array(size).fill(-1);
+    this.bs = new Int32Array(size);
+    this.ranks = new Int32Array(size);
+    this.merges = new Int32Array(size);
+  }
+
+  private slot(a: number, b: number): number {
+    let h = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b)) & this.mask;
+    while (this.as[h] !== -1 && (this.as[h] !== a || this.bs[h] !== b)) h = (h + 1) & this.mask;
+    return h;
+  }
+
+  set(a: number, b: number, rank: number, merged: number): void {
+    const h = this.slot(a, b);
+    this.as[h] = a;
+    this.bs[h] = b;
+    this.ranks[h] = rank;
+    this.merges[h] = merged;
+  }
+
+  /** Rank of the merge (a, b), -1 when there is none. */
+  rank(a: number, b: number): number {
+    const h = this.slot(a, b);
+    return this.as[h] === -1 ? -1 : this.ranks[h];
+  }
+
+  merged(a: number, b: number): number {
+    const h = this.slot(a, b);
+    return this.as[h] === -1 ? -1 : this.merges[h];
   }
 }
 
