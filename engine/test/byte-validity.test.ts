@@ -95,6 +95,31 @@ for (const [name, make] of TOKENIZERS) {
     }
   });
 
+  test(`validity ${name}: lookahead rule (tokens ending in whitespace) equals probing by re-encoding`, () => {
+    const t = load();
+    const ws: number[] = [];
+    for (let c = 0; c < t.vocabSize; c++) {
+      const b = t.tokenBytes(c);
+      if (!t.isSpecial(c) && b.length > 0 && /\s$/u.test(new TextDecoder().decode(b))) ws.push(c);
+    }
+    // At most ~250 whitespace-ending tokens per tail (plus their neighbours' classes via the cache).
+    const stride = Math.max(1, Math.floor(ws.length / 250));
+    let probedValid = 0;
+    for (const s of ['', '    ', '\n', ' x', 'def', "it'", ' (', '\t', 'é ']) {
+      const tail = utf8Encode(s);
+      const ids = t.encodeBytes(tail);
+      const rv = new RowValidity(t, tail, ids, true);
+      for (let k = 0; k < ws.length; k += stride) {
+        const c = ws[k];
+        const want = extendable(t, tail, ids, c, t.tokenBytes(c), true);
+        if (rv.valid(c) !== want) assert.fail(`tail ${JSON.stringify(s)} token ${c} ${JSON.stringify(t.decode([c]))}: lookahead validity ${!want}, probing ${want}`);
+        if (want && !exact(t, tail, ids, c)) probedValid++;
+      }
+    }
+    // Some sequences are valid only through a continuation (the case the rule exists for).
+    assert.ok(probedValid > 0, 'no token was valid only through a probe continuation');
+  });
+
   test(`validity ${name}: pair test equals BPE on the two tokens' bytes`, () => {
     const t = load();
     const mv = MergeValidity.for(t);

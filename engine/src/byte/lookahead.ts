@@ -36,7 +36,8 @@ export function tokensBefore(tok: Tokenizer, ids: number[], c: number): number[]
 }
 
 /** Continuations that probe how a trailing whitespace run is split: one per character class. */
-const PROBES = Array.from({ length: 0x7f - 0x21 }, (_, i) => String.fromCharCode(0x21 + i)).concat(['é', 'λ', '中', '\u00a0']).map((c) => new TextEncoder().encode(c));
+export const PROBE_TEXTS: readonly string[] = Array.from({ length: 0x7f - 0x21 }, (_, i) => String.fromCharCode(0x21 + i)).concat(['é', 'λ', '中', '\u00a0']);
+const PROBES = PROBE_TEXTS.map((c) => new TextEncoder().encode(c));
 const altCaches = new WeakMap<Tokenizer, Map<string, number[][]>>();
 
 /**

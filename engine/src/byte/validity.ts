@@ -13,7 +13,7 @@
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { bytesToByteLevel } from '../tokenizer/byte-level';
 import { concatBytes, utf8DecodeLenient } from '../tokenizer/utf8';
-import { extendable, stableCommitPoint, tokensBefore } from './lookahead';
+import { extendable, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
 
 const MAX_PAIR_ROWS = 512;
 
@@ -302,6 +302,8 @@ export class RowValidity {
   private readonly since: number;
   /** The split's outcome (see Split) by the token's class sequence id (0: not yet computed). */
   private byClass = new Int8Array(64);
+  /** Lookahead: the split's outcome by the token's class sequence id, per probe continuation. */
+  private readonly probeOuts = new Map<number, Int8Array>();
   readonly stats: ValidityStats = { fast: 0, exact: 0 };
   /** Checks every fast decision against re-encoding and throws on a difference (tests). */
   static audit = false;
@@ -344,7 +346,11 @@ export class RowValidity {
     let v = this.fast(token);
     const tb = this.mv.tokenBytes(token);
     // A token ending in whitespace may be valid only once more text follows: probe it.
-    if (v === false && this.lookahead && endsInWhitespace(tb)) v = undefined;
+    let probed = false;
+    if (v === false && this.lookahead && endsInWhitespace(tb)) {
+      v = this.probeByClass(token, tb);
+      probed = true;
+    }
     if (v === undefined) {
       this.stats.exact++;
       if (stats) stats.exact++;
@@ -353,7 +359,7 @@ export class RowValidity {
       this.stats.fast++;
       if (stats) stats.fast++;
       if (RowValidity.audit) {
-        const exact = extendable(this.tok, this.tail, this.ids, token, this.tok.tokenBytes(token), false);
+        const exact = extendable(this.tok, this.tail, this.ids, token, this.tok.tokenBytes(token), probed);
         if (exact !== v) throw new Error(`validity audit: fast ${v}, exact ${exact} for tail ${JSON.stringify(utf8DecodeLenient(this.tail))} ids [${this.ids}] token ${token}`);
       }
     }
@@ -391,7 +397,11 @@ export class RowValidity {
     if (split === Split.Invalid) return false;
     if (split === Split.Undecided) return undefined;
     if (split === Split.Starts) return this.mv.wholePiece(token);
-    // τ joins the tail's last piece: enc(piece ++ bytes(τ)) == enc(piece) ++ [τ].
+    return this.joinValid(token, tb);
+  }
+
+  /** τ joins the tail's last piece: enc(piece ++ bytes(τ)) == enc(piece) ++ [τ]. */
+  private joinValid(token: number, tb: Uint8Array): boolean | undefined {
     if (!this.mv.reachable(token)) return false;
     if (this.mv.ignoreMerges) {
       if (this.lastByShortcut) return undefined;
@@ -400,6 +410,71 @@ export class RowValidity {
     const a = this.ids[this.ids.length - 1];
     if (!this.mv.reachable(a)) return undefined;
     return this.mv.pairValid(a, token);
+  }
+
+  /**
+   * The lookahead rule for a token ending in whitespace that is not valid as it stands: valid when
+   * for some probe continuation X, enc(tail ++ bytes(τ) ++ X) starts with ids ++ [τ]. With X
+   * starting a piece of its own right after τ, that is the same merge-rank question as without X,
+   * so only the split of tail ++ τ ++ X is needed, and it is cached per (class sequence of τ,
+   * class of X). Undefined when some probe's split needs re-encoding and none decided it.
+   */
+  private probeByClass(token: number, tb: Uint8Array): boolean | undefined {
+    if (!this.canonical) return undefined;
+    const cls = this.byClassOk ? this.mv.textClass(token, this.since) : -1;
+    if (cls < 0) return undefined;
+    let outs = this.probeOuts.get(cls);
+    if (!outs) {
+      const cc = this.tok.charClasses!;
+      const base = this.tailText + this.mv.classText(this.mv.classRep[cls])!;
+      const m = Buffer.byteLength(base);
+      const d = cc.guardDistance(base);
+      const byKey = new Map<string, number>();
+      outs = new Int8Array(PROBE_TEXTS.length);
+      for (let k = 0; k < PROBE_TEXTS.length; k++) {
+        const key = cc.key(PROBE_TEXTS[k], d);
+        let o = byKey.get(key);
+        if (o === undefined) byKey.set(key, (o = this.probeOutcome(this.tok.splitOffsets(base + PROBE_TEXTS[k]), m)));
+        outs[k] = o;
+      }
+      this.probeOuts.set(cls, outs);
+    }
+    let starts = false;
+    let joins = false;
+    let undecided = false;
+    for (let k = 0; k < outs.length; k++) {
+      if (outs[k] === Split.Starts) starts = true;
+      else if (outs[k] === Split.Joins) joins = true;
+      else if (outs[k] === Split.Undecided) undecided = true;
+    }
+    if (starts && this.mv.wholePiece(token)) return true;
+    if (joins) {
+      const j = this.joinValid(token, tb);
+      if (j !== false) return j;
+    }
+    return undecided ? undefined : false;
+  }
+
+  /** splitOutcome for tail ++ τ ++ X (m: the byte length of tail ++ τ): X must start a piece. */
+  private probeOutcome(starts: number[], m: number): Split {
+    const n = this.tail.length;
+    let i = 1;
+    let moved = false;
+    let atEnd = false;
+    let xStarts = false;
+    for (const s of starts) {
+      if (s === 0) continue;
+      if (s < n) {
+        if (!this.bound[s]) return Split.Invalid;
+        if (i < this.tailStarts.length && this.tailStarts[i] === s) i++;
+        else moved = true;
+      } else if (s === n) atEnd = true;
+      else if (s < m) return Split.Invalid; // a piece starts inside τ
+      else if (s === m) xStarts = true;
+    }
+    // X joined τ's piece: whether BPE still ends a token at τ's end needs re-encoding.
+    if (moved || i < this.tailStarts.length || !xStarts) return Split.Undecided;
+    return atEnd || n === 0 ? Split.Starts : Split.Joins;
   }
 
   /**
