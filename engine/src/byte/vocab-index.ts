@@ -25,7 +25,10 @@ export class VocabIndex {
         this.firstByte[id] = b[0];
       }
     });
-    ids.sort((x, y) => compare(this.bytes[x], this.bytes[y]));
+    // Byte order = code-unit order of the bytes read as Latin-1 strings (native comparison).
+    const keys: string[] = new Array(this.bytes.length);
+    for (const id of ids) keys[id] = latin1(this.bytes[id]);
+    ids.sort((x, y) => (keys[x] < keys[y] ? -1 : keys[x] > keys[y] ? 1 : 0));
     this.sorted = Int32Array.from(ids);
   }
 
@@ -88,6 +91,12 @@ export class VocabIndex {
     }
     return out;
   }
+}
+
+function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
 }
 
 function startsWith(b: Uint8Array, p: Uint8Array): boolean {
