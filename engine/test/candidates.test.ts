@@ -63,6 +63,14 @@ test('time cap: with no extra time, only alternatives that stopped with the firs
   assert.ok(uncapped.items!.length >= r.items!.length);
 });
 
+test('extra steps: with no extra time but enough extra steps, the alternatives are those of an uncapped request', async () => {
+  // Steps, not milliseconds: the result does not depend on how busy the machine is.
+  const c = CASES[1];
+  const uncapped = await engine.complete({ ...c, mode: 'token', maxTokens: 32, candidates: 3, candidateExtraMs: 60000 });
+  const stepped = await engine.complete({ ...c, mode: 'token', maxTokens: 32, candidates: 3, candidateExtraMs: 0, candidateExtraSteps: 32 });
+  assert.deepEqual(stepped.items!.map((i) => i.completion), uncapped.items!.map((i) => i.completion));
+});
+
 test('stage timings add up to no more than the request time', async () => {
   const r = await engine.complete({ ...CASES[0], mode: 'byte', maxTokens: 8, candidates: 2 });
   const t = r.timings!;

@@ -21,6 +21,7 @@ import {
   LoadProgressNotification,
   ReloadRequest,
   StatusRequest,
+  WarmNotification,
 } from '../../language-server/src/index';
 import { documentSelectorFor, needsClientRestart, readRawSettings, settingsToServerConfig } from './config';
 import { RestartingErrorHandler } from './errorHandler';
@@ -31,6 +32,7 @@ import { formatReport, formatStatus } from './statusText';
 import { Snooze, formatRemaining } from './snooze';
 import { MenuAction, statusMenuEntries, toggleLanguage } from './statusMenu';
 import { ContextChunkNotification, DefinitionContext, copyWithContext, type Send } from './contextChunks';
+import { JumpDetector, SelectionKind, WARM_DEBOUNCE_MS } from './cursorJumps';
 
 let client: LanguageClient | undefined;
 let output: vscode.LogOutputChannel;
@@ -49,6 +51,30 @@ const definitions = new DefinitionContext(sendChunk);
 const REPORT_SCHEME = 'bytefill-status';
 let reportText = '';
 const reportChanged = new vscode.EventEmitter<vscode.Uri>();
+const jumps = new JumpDetector();
+let warmTimer: NodeJS.Timeout | undefined;
+
+/** After the cursor settles in `editor`: asks the server to warm its prompt cache there (bytefill/warm). */
+function warmSoon(editor: vscode.TextEditor): void {
+  clearTimeout(warmTimer);
+  warmTimer = setTimeout(() => {
+    const c = client;
+    if (!c || c.state !== State.Running || !current.warmCache || !current.enable || snooze.active(Date.now())) return;
+    if (editor.document.isClosed || vscode.window.activeTextEditor !== editor) return;
+    if (vscode.languages.match(documentSelectorFor(current.languages), editor.document) === 0) return;
+    const at = editor.selection.active;
+    void c.sendNotification(WarmNotification, {
+      textDocument: { uri: c.code2ProtocolConverter.asUri(editor.document.uri) },
+      position: { line: at.line, character: at.character },
+    }).catch(() => undefined);
+  }, WARM_DEBOUNCE_MS);
+}
+
+const KINDS: Record<number, SelectionKind> = {
+  [vscode.TextEditorSelectionChangeKind.Keyboard]: 'keyboard',
+  [vscode.TextEditorSelectionChangeKind.Mouse]: 'mouse',
+  [vscode.TextEditorSelectionChangeKind.Command]: 'command',
+};
 
 function currentConfig(): ServerConfig {
   const c = vscode.workspace.getConfiguration('bytefill');
@@ -92,6 +118,8 @@ function createClient(context: vscode.ExtensionContext, config: ServerConfig): L
     statusBar.setState(p.state, d ? `Downloading ${p.download!.repo}: ${d.message}` : p.message, d?.percent ?? null);
     downloads.update(p);
     if (p.state === 'error' && !reloading) void showEngineError(p.code ?? 'INTERNAL', p.message, p.models);
+    // A model is ready: the editor already open is where the first request will come from.
+    if (p.state === 'ready' && vscode.window.activeTextEditor) warmSoon(vscode.window.activeTextEditor);
   });
   c.onNotification(ErrorNotification, (p) => output.appendLine(`[server error]${p.code ? ` [${p.code}]` : ''} ${p.message}`));
   c.onDidChangeState((e) => {
@@ -268,6 +296,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (client?.state === State.Running && args && typeof args === 'object') void client.sendNotification(DidAcceptNotification, args as DidAcceptParams);
     }),
     { dispose: () => clearTimeout(snoozeTimer) },
+    // Cursor jumps and shown editors warm the server's prompt cache (cursorJumps.ts).
+    { dispose: () => clearTimeout(warmTimer) },
+    vscode.window.onDidChangeTextEditorSelection((e) => {
+      const doc = e.textEditor.document;
+      const kind = e.kind === undefined ? 'other' : KINDS[e.kind] ?? 'other';
+      if (jumps.selectionChanged(doc.uri.toString(), e.selections[0].active.line, doc.version, kind)) warmSoon(e.textEditor);
+    }),
+    vscode.window.onDidChangeActiveTextEditor((ed) => {
+      if (ed && jumps.editorShown(ed.document.uri.toString(), ed.selection.active.line, ed.document.version)) warmSoon(ed);
+    }),
     vscode.commands.registerCommand('bytefill.enable', () => setEnabled(true)),
     vscode.commands.registerCommand('bytefill.disable', () => setEnabled(false)),
     vscode.commands.registerCommand('bytefill.showLogs', () => output.show(true)),

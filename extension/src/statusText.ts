@@ -60,6 +60,11 @@ export function formatReport(s: StatusResult): string {
     lines.push('', `Speculation: ${sp.started} started, ${sp.finished} ready, ${sp.cancelled} cancelled, ${sp.empty} empty, ${sp.used} used (${share(sp.used, sp.finished)} of the ready ones)`);
     lines.push('', 'Answer latency:', ...latencyHistogram(s.stats.total.latency));
   }
+  if (s.warm) {
+    const w = s.warm;
+    lines.push('', `Cache warming: ${w.started} started, ${w.finished} finished, ${w.cancelled} cancelled, ${w.skipped} skipped` +
+      (w.last ? `; last: ${w.last.computedTokens} of ${w.last.promptTokens} prompt tokens computed in ${Math.round(w.last.ms)} ms` : ''));
+  }
   if (s.lastRequest) lines.push('', ...stageLines(s.lastRequest));
   if (s.context?.enabled) lines.push('', contextLine(s.context));
   return lines.join('\n');
@@ -70,7 +75,10 @@ const mib = (n: number): string => `${(n / 2 ** 20).toFixed(n < 10 * 2 ** 20 ? 1
 function engineText(e: EngineStatus): string {
   const where = { worker: 'worker thread', process: 'child process', none: "server's thread" }[e.isolation];
   const crashes = e.restarts > 0 || e.lastCrash ? ` (restarted ${e.restarts}×; last crash: ${e.lastCrash})` : '';
-  const kv = e.kvCache.map((c) => `${c.model} ${mib(c.bytes)} of ${mib(c.maxBytes)}, ${(c.bytesPerToken / 1024).toFixed(0)} KiB per token`);
+  const kv = e.kvCache.map((c) => {
+    const reused = c.reusedTokens + c.computedTokens > 0 ? `, ${share(c.reusedTokens, c.reusedTokens + c.computedTokens)} of prompt tokens reused` : '';
+    return `${c.model} ${mib(c.bytes)} of ${mib(c.maxBytes)}, ${(c.bytesPerToken / 1024).toFixed(0)} KiB per token${reused}`;
+  });
   return `Engine: ${where}${crashes}.${kv.length ? ` KV cache: ${kv.join('; ')}.` : ''}`;
 }
 

@@ -30,12 +30,12 @@ test('formatStatus: engine thread, restarts with the last crash, KV cache use pe
       cancelled: 0,
       restarts: 1,
       lastCrash: '2026-11-29T10:00:00.000Z engine worker exited with code 1',
-      kvCache: [{ model: 'tiny-code-b', entries: 2, bytes: 3 * 2 ** 20, maxBytes: 256 * 2 ** 20, bytesPerToken: 16384, chunkTokens: 256 }],
+      kvCache: [{ model: 'tiny-code-b', entries: 2, bytes: 3 * 2 ** 20, maxBytes: 256 * 2 ** 20, bytesPerToken: 16384, chunkTokens: 256, prefills: 4, fullHits: 1, reusedTokens: 300, computedTokens: 100 }],
       memory: null,
     },
   });
   assert.match(t, /Engine: worker thread \(restarted 1×; last crash: .*exited with code 1\)/);
-  assert.match(t, /KV cache: tiny-code-b 3\.0 MiB of 256 MiB, 16 KiB per token/);
+  assert.match(t, /KV cache: tiny-code-b 3\.0 MiB of 256 MiB, 16 KiB per token, 75% of prompt tokens reused/);
 });
 
 test('formatStatus: no engine section when the server does not report one', () => {

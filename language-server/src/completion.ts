@@ -22,6 +22,7 @@ import { lineAfterCursor, lineBeforeCursor } from './postprocess/types';
 import { ACCEPT_COMMAND, LastContext, RequestCounts, RequestTimings, ServerConfig } from './protocol';
 import { AcceptanceTracker } from './acceptance';
 import { SpeculationTarget, Speculator } from './speculation';
+import { WarmOutcome, WarmTarget, Warmer } from './warming';
 import { decideForText } from './syntax/decide';
 import { AnswerSource, Stats } from './stats';
 import { DocumentTrees } from './syntax/documentTrees';
@@ -45,6 +46,13 @@ const LINE_COMMENT: Record<string, string> = {
 
 const EMPTY: InlineCompletionList = { items: [] };
 
+/**
+ * Decoding steps alternatives may take after the first candidate is done, whatever the clock says
+ * (then `candidateExtraMs`, 250 ms, applies): a short alternative (a few tokens) is not lost when
+ * the machine is busy. Bounded: at most this many batched steps more.
+ */
+const CANDIDATE_EXTRA_STEPS = 8;
+
 export function newCounts(): RequestCounts {
   return { total: 0, completed: 0, cached: 0, cancelled: 0, empty: 0, errors: 0, notReady: 0 };
 }
@@ -59,6 +67,7 @@ export class CompletionService {
   readonly stats = new Stats();
   readonly accepts = new AcceptanceTracker();
   readonly speculator: Speculator;
+  readonly warmer: Warmer;
   /** Requests in flight, by document; a newer request for any document supersedes them all
    *  (the engine runs one generation at a time, so stale work only delays the latest). */
   private inflight: AbortController | null = null;
@@ -66,6 +75,10 @@ export class CompletionService {
 
   constructor(private readonly deps: CompletionDeps) {
     this.speculator = new Speculator((target, signal) => this.speculate(target, signal));
+    this.warmer = new Warmer(
+      (target, signal) => this.prefill(target, signal),
+      (e) => deps.log.warn(`warm-up failed: ${errorMessage(e)}`),
+    );
   }
 
   async provide(
@@ -135,6 +148,8 @@ export class CompletionService {
 
       const multiline = await this.multiline(doc, version, text, offset);
       if (multiline === null || ac.signal.aborted || doc.version !== version) return this.cancelled(id);
+      // The engine is needed now: a warm-up gives way (what it computed stays cached).
+      this.warmer.cancel();
 
       const out = await this.generate(engine, { uri: doc.uri, languageId: doc.languageId, text, offset }, multiline, ac.signal, config, want, id);
       if (out === 'cancelled') return this.cancelled(id);
@@ -180,7 +195,7 @@ export class CompletionService {
 
   /** Engine call and post-processing for one point; items distinct after post-processing. */
   private async generate(
-    engine: HostedEngine,
+    engine: Completer,
     at: SpeculationTarget,
     multiline: boolean,
     signal: AbortSignal,
@@ -220,6 +235,8 @@ export class CompletionService {
         stopAfterLeadingWhitespace: shape.stopAfterLeadingWhitespace,
         uscd: config.uscd.enabled ? { ...config.uscd } : undefined,
         candidates,
+        // Alternatives get a few steps past the first one even on a busy machine (250 ms may be one step).
+        candidateExtraSteps: CANDIDATE_EXTRA_STEPS,
         signal,
       });
       if (res.stopReason === 'aborted' || signal.aborted) return 'cancelled';
@@ -229,7 +246,8 @@ export class CompletionService {
       log.error(`#${id} completion failed: ${errorMessage(e)}`);
       return 'error';
     }
-    if (id !== 'speculative') this.lastContext = {
+    // Speculative work and warm-ups are not requests the user made.
+    if (id !== 'speculative' && id !== 'warm') this.lastContext = {
       promptTokens: res.promptTokens,
       contextTokens: res.contextTokens ?? 0,
       contextChunks: res.contextSnippets ?? 0,
@@ -257,8 +275,49 @@ export class CompletionService {
         decodeMs: e?.decodeMs ?? res.ms,
         postprocessMs: performance.now() - t,
         candidates: items.length,
+        promptTokens: res.promptTokens,
+        cachedTokens: res.cachedTokens,
       },
     };
+  }
+
+  /**
+   * bytefill/warm: the cursor went to `position` (a jump, an opened file). Prefills the prompt a
+   * request there would use, unless warming is off or the engine has nothing loaded.
+   */
+  warm(doc: TextDocument | undefined, position: Position): Promise<void> {
+    const config = this.deps.config();
+    const engine = this.deps.host.ready;
+    if (!doc || !config.warmCache || !config.enable || !languageEnabled(config, doc.languageId) || !engine) {
+      this.warmer.skip();
+      return Promise.resolve();
+    }
+    const offset = doc.offsetAt(position);
+    return this.warmer.start({ uri: doc.uri, languageId: doc.languageId, text: doc.getText(), offset, line: doc.positionAt(offset).line });
+  }
+
+  /** The warm-up runner: the engine prefills what generate() would send for this point. */
+  private async prefill(at: WarmTarget, signal: AbortSignal): Promise<WarmOutcome | null> {
+    const engine = this.deps.host.ready;
+    if (!engine) return null;
+    let outcome: WarmOutcome | null = null;
+    // generate() builds the request (windows, snippets, mode): the same prompt as a completion
+    // there, whatever goes into it. This engine view prefills it instead of decoding.
+    const prefillOnly: Completer = {
+      complete: async (req) => {
+        const r = await engine.warm(req);
+        outcome = {
+          promptTokens: r.models.reduce((n, m) => n + m.promptTokens, 0),
+          computedTokens: r.models.reduce((n, m) => n + m.computedTokens, 0),
+          ms: r.ms,
+        };
+        return { completion: '', mode: req.mode ?? 'byte', models: r.models.map((m) => m.model), promptTokens: outcome.promptTokens, generatedTokens: 0, ms: r.ms, stopReason: 'max_tokens' };
+      },
+    };
+    const out = await this.generate(prefillOnly, at, false, signal, this.deps.config(), 1, 'warm');
+    if (out === 'cancelled') throw Object.assign(new Error('warm-up cancelled'), { code: 'ABORTED' });
+    if (out === 'error') throw new Error('the engine failed to prefill (logged above)');
+    return outcome;
   }
 
   /** The speculation runner: computes the point after an accept and stores it in the cache. */
@@ -315,8 +374,12 @@ export class CompletionService {
   abortAll(): void {
     this.inflight?.abort();
     this.speculator.cancel();
+    this.warmer.cancel();
   }
 }
+
+/** What generate() needs of an engine: a hosted engine, or a warm-up's prefill-only view of one (prefill()). */
+type Completer = Pick<HostedEngine, 'complete'>;
 
 function emptyTimings(languageId: string): Omit<RequestTimings, 'debounceMs' | 'totalMs'> {
   return { languageId, queueMs: 0, promptMs: 0, prefillMs: 0, coversMs: 0, decodeMs: 0, postprocessMs: 0, candidates: 0 };

@@ -8,7 +8,7 @@
 // worker dies (uncaught exception, heap limit), or the watchdog or the memory cap stops it
 // (engineWatchdogMs, engineLoadTimeoutS, engineMemoryMB), the crash is logged and shown in the status,
 // requests in flight fail, and a fresh worker loads the same models.
-import { CacheInfo, CompletionRequest, CompletionResult, Engine, EngineInfo, EngineOptions } from '../../engine/src/index';
+import { CacheInfo, CompletionRequest, CompletionResult, Engine, EngineInfo, EngineOptions, WarmRequest, WarmResult } from '../../engine/src/index';
 import { modelKey } from './config';
 import { engineErrorName } from './errors';
 import { Logger, errorMessage } from './logger';
@@ -20,6 +20,8 @@ import type { FaultKind } from './worker/messages';
 export interface HostedEngine {
   info(): EngineInfo;
   complete(req: CompletionRequest): Promise<CompletionResult>;
+  /** Prefills the prompt of a point at low priority (any complete call cancels it). */
+  warm(req: WarmRequest): Promise<WarmResult>;
   dispose(): Promise<void>;
 }
 
@@ -58,6 +60,14 @@ class InThreadEngine implements HostedEngine {
     this.running++;
     try {
       return await this.engine.complete(req);
+    } finally {
+      this.running--;
+    }
+  }
+  async warm(req: WarmRequest): Promise<WarmResult> {
+    this.running++;
+    try {
+      return await this.engine.warm(req);
     } finally {
       this.running--;
     }
@@ -161,6 +171,10 @@ export class EngineHost {
         maxBytes: c.maxBytes,
         bytesPerToken: c.bytesPerToken,
         chunkTokens: c.chunkTokens,
+        prefills: c.prefills,
+        fullHits: c.fullHits,
+        reusedTokens: c.reusedTokens,
+        computedTokens: c.computedTokens,
       })),
       memory: stats?.memory ?? null,
     };

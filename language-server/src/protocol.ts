@@ -98,6 +98,8 @@ export interface StatusResult {
   engine?: EngineStatus;
   /** Context from beyond the file (the context ring). */
   context?: ContextStatus;
+  /** Prefix KV cache warm-ups (bytefill/warm). */
+  warm?: WarmStatus;
 }
 
 /** Where the engine runs and what it holds. */
@@ -127,6 +129,11 @@ export interface KvCacheStatus {
   bytesPerToken: number;
   /** Prompt tokens per prefill forward. */
   chunkTokens: number;
+  /** Since the model loaded: prefills, those with the whole prompt cached, prompt tokens reused and computed. */
+  prefills: number;
+  fullHits: number;
+  reusedTokens: number;
+  computedTokens: number;
 }
 
 export interface LatencySummary {
@@ -174,6 +181,9 @@ export interface RequestTimings {
   postprocessMs: number;
   totalMs: number;
   candidates: number;
+  /** Prompt tokens of the engine call, and how many of them came from the prefix KV cache. */
+  promptTokens?: number;
+  cachedTokens?: number;
 }
 
 /** `bytefill/didAccept`: the editor accepted a whole suggestion (sent by the item's command). */
@@ -312,4 +322,28 @@ export interface LastContext {
   cachedTokens: number;
   /** Paths of the chunks placed, oldest first. */
   paths: string[];
+}
+
+// Warming the prefix KV cache where the cursor went (a jump, an opened file), so that the first
+// request there is not cold.
+
+/** `bytefill/warm` (client -> server): the cursor is here now; prefill the prompt of this point. */
+export interface WarmParams {
+  textDocument: { uri: string };
+  position: { line: number; character: number };
+}
+export const WarmNotification = new NotificationType<WarmParams>('bytefill/warm');
+
+/** Warm-ups since the server started: requested = started + skipped; started = finished + cancelled + failed + (one running). */
+export interface WarmStatus {
+  requested: number;
+  started: number;
+  finished: number;
+  /** Stopped by a completion request, a newer warm-up, or an edit before they finished. */
+  cancelled: number;
+  failed: number;
+  /** Not run: warming off, engine not ready, unknown or disabled document, binary content. */
+  skipped: number;
+  /** The last finished warm-up: prompt tokens (all models) and how many it computed (the rest were cached). */
+  last: { uri: string; line: number; promptTokens: number; computedTokens: number; ms: number } | null;
 }

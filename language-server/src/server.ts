@@ -27,6 +27,7 @@ import {
   DownloadSizeInfo,
   DownloadSizesRequest,
   DidAcceptNotification,
+  WarmNotification,
   ErrorNotification,
   ErrorParams,
   LoadProgressNotification,
@@ -91,6 +92,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     trees.close(e.document.uri);
     // Before forgetting the cache: a speculative job must not store into it afterwards.
     completions.speculator.documentClosed(e.document.uri);
+    completions.warmer.documentClosed(e.document.uri);
     cache.forget(e.document.uri);
   });
 
@@ -198,6 +200,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       lastRequest: completions.lastTimings,
       engine: host.engineStatus(),
       context: contextFeed.status(completions.lastContext),
+      warm: { ...completions.warmer.status },
     };
   }));
 
@@ -208,6 +211,17 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   // Accept counting and stale speculation: see acceptance.ts and speculation.ts.
   documents.onDidChangeContent((e) => completions.documentChanged(e.document.uri, () => e.document.getText()));
+  // Cursor jumps and opened files (warming.ts): never awaited, never throws at the client.
+  connection.onNotification(WarmNotification, (p) => {
+    const uri = p?.textDocument?.uri;
+    const pos = p?.position;
+    const okPos = pos && Number.isInteger(pos.line) && Number.isInteger(pos.character) && pos.line >= 0 && pos.character >= 0;
+    if (typeof uri !== 'string' || !okPos) {
+      log.warn(`bytefill/warm ignored: expected {textDocument: {uri}, position: {line, character}} with non-negative integers, got ${JSON.stringify(p).slice(0, 200)}`);
+      return;
+    }
+    void completions.warm(documents.get(uri), pos);
+  });
   connection.onNotification(DidAcceptNotification, (p) => {
     if (p && typeof p.id === 'number') completions.didAccept(p.id, typeof p.index === 'number' ? p.index : 0);
   });

@@ -313,14 +313,18 @@ export function statusRecorderScript() {
   window.__bytefillStatus = [];
   window.__bytefillReadStatus = read;
   let last = '';
-  setInterval(() => {
+  const record = () => {
     const hits = read();
     const key = JSON.stringify(hits);
     if (key !== last) {
       last = key;
       window.__bytefillStatus.push({ t: Date.now(), hits });
     }
-  }, 50);
+  };
+  // Every DOM change is seen (a busy machine delays timers, and a sampler can miss a short state
+  // or not yet have recorded the latest one); the interval is a fallback only.
+  new MutationObserver(record).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+  setInterval(record, 50);
 }
 
 /** Text of inline-suggestion ghost text in the focused editor: same-line part + extra lines. */

@@ -1,13 +1,16 @@
 // The engine facade: load models once, complete many times. Requests run one at a time (the
 // models are CPU-bound and share the prefix caches); a queued request whose signal fires before
-// its turn returns at once.
-import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, CompletionResult, EngineOptions, ENSEMBLE_MODES, Logger, Provider } from '../core/types';
+// its turn returns at once. Warm-ups (prefix KV cache prefills) run at low priority: every other
+// call cancels the warm-ups queued or running before it, so it waits at most for the prefill
+// chunk in progress.
+import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, CompletionResult, EngineOptions, ENSEMBLE_MODES, Logger, Provider, WarmRequest, WarmResult } from '../core/types';
 import { MAX_ENSEMBLE_MODELS, OPTION_RANGES } from '../core/limits';
 import { ModelBundle, defaultModelDir } from '../bundle/model-bundle';
 import { preflightModelFolder } from '../bundle/preflight';
 import { completeSingle } from '../complete/single-model';
 import { DEFAULT_BUDGET, PromptBudget } from '../complete/prompt';
 import { middleBitsPerByte } from '../complete/middle-score';
+import { warmBundle } from '../complete/warm';
 import { completeEnsemble } from '../ensemble/index';
 import { completeUscdWith } from '../uscd/index';
 import { formatHubId, resolveModel } from '../hub/index';
@@ -38,6 +41,10 @@ export interface EngineInfo {
 
 export class Engine {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Warm-ups queued or running: any other call aborts them. */
+  private warmups = new Set<AbortController>();
+  /** Warm-ups started, finished, and cancelled (by their caller or by a call that preempted them). */
+  readonly warmCounts = { started: 0, finished: 0, cancelled: 0, preempted: 0 };
   readonly budget: PromptBudget;
 
   private constructor(
@@ -116,8 +123,50 @@ export class Engine {
     });
   }
 
+  /**
+   * Prefills the prompt a completion of `req` would run (every model), without decoding, so a
+   * request there finds it cached. Low priority: a later complete/score call aborts it (ABORTED);
+   * the KV computed until then stays cached.
+   */
+  warm(req: WarmRequest): Promise<WarmResult> {
+    const mode = req.mode ?? 'byte';
+    if (!BOUNDARY_MODES.includes(mode)) return Promise.reject(new BytefillError('BAD_ARGUMENT', `unknown mode '${mode}' (expected token, heal or byte)`));
+    // Ensembles decode byte by byte: their prompts are byte-mode prompts whatever the mode asked.
+    const asked: WarmRequest = { ...req, mode: this.isEnsemble ? 'byte' : mode };
+    const own = new AbortController();
+    const signal = req.signal ? AbortSignal.any([req.signal, own.signal]) : own.signal;
+    this.warmups.add(own);
+    this.warmCounts.started++;
+    const run = this.queue.then(async () => {
+      if (signal.aborted) throw new BytefillError('ABORTED', 'warm-up cancelled before it started');
+      const t0 = performance.now();
+      const models = [];
+      for (const b of this.bundles) models.push(await warmBundle(b, { ...asked, signal }, this.budget));
+      return { models, ms: performance.now() - t0 };
+    });
+    this.queue = run.catch(() => undefined);
+    return run.then(
+      (r) => {
+        this.warmups.delete(own);
+        this.warmCounts.finished++;
+        return r;
+      },
+      (e: unknown) => {
+        this.warmups.delete(own);
+        if (signal.aborted) {
+          this.warmCounts.cancelled++;
+          if (own.signal.aborted) this.warmCounts.preempted++;
+          throw e instanceof BytefillError && e.code === 'ABORTED' ? e : new BytefillError('ABORTED', 'warm-up cancelled');
+        }
+        throw e;
+      },
+    );
+  }
+
   /** Runs `fn` when no other request is running (for eval/score helpers that use the models). */
   exclusive<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    // Real work goes first: warm-ups queued or running before it give way.
+    for (const w of this.warmups) w.abort();
     const run = this.queue.then(() => {
       if (signal?.aborted) throw new BytefillError('ABORTED', 'request cancelled before it started');
       return fn();

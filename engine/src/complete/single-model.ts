@@ -64,6 +64,7 @@ export async function completeSingle(b: ModelBundle, req: CompletionRequest, bud
     signal,
     deadline,
     extraMs: req.candidateExtraMs ?? DEFAULT_CANDIDATE_EXTRA_MS,
+    extraSteps: req.candidateExtraSteps ?? 0,
   });
   const maxTokensWanted = req.maxTokens ?? DEFAULT_MAX_TOKENS;
   const deadline = req.maxTimeMs !== undefined ? Date.now() + req.maxTimeMs : undefined;

@@ -71,7 +71,35 @@ export interface CompletionRequest {
   candidates?: number;
   /** Alternatives may run at most this long after the first candidate is done (ms, default 250). */
   candidateExtraMs?: number;
+  /**
+   * ...but at least this many more decoding steps (default 0), within maxTimeMs: on a busy machine
+   * candidateExtraMs is only a step or two, and short alternatives would all be cut off.
+   */
+  candidateExtraSteps?: number;
   signal?: AbortSignal;
+}
+
+/**
+ * Warming the prefix KV cache at a point: the completion request a point would send, of which only
+ * what the prompt is built from is used (prefix, suffix, snippets, mode, ...; decoding options are
+ * ignored): its prompt is prefilled, nothing decoded. Runs at low priority: any completion or
+ * scoring call that reaches the engine cancels a warm-up that has not finished (its computed KV
+ * stays cached).
+ */
+export type WarmRequest = CompletionRequest;
+
+export interface WarmModelResult {
+  model: string;
+  promptTokens: number;
+  /** Tokens that were already in the cache. */
+  cachedTokens: number;
+  /** Tokens this warm-up ran through the model. */
+  computedTokens: number;
+}
+
+export interface WarmResult {
+  models: WarmModelResult[];
+  ms: number;
 }
 
 export interface CompletionItem {

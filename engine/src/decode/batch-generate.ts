@@ -42,6 +42,8 @@ export interface BatchGenerateOptions {
    * cut off this way reports 'max_time'.
    */
   extraMs: number;
+  /** ...but not before they had this many more steps (default 0; never past `deadline`). */
+  extraSteps?: number;
 }
 
 export interface RowResult {
@@ -73,9 +75,12 @@ export async function generateBatch(starts: RowStart[], o: BatchGenerateOptions)
     } else if (r.maxTokens <= 0) r.stopReason = 'max_tokens';
   }
   let mainDoneAt: number | null = rows[0]?.stopReason ? Date.now() : null;
+  let step = 0;
+  let mainDoneStep = 0;
   const deadlineOf = (i: number): number => {
     const d = o.deadline ?? Infinity;
-    return i === 0 || mainDoneAt === null ? d : Math.min(d, mainDoneAt + o.extraMs);
+    if (i === 0 || mainDoneAt === null || step - mainDoneStep < (o.extraSteps ?? 0)) return d;
+    return Math.min(d, mainDoneAt + o.extraMs);
   };
 
   // Rows in the current batch, in batch order, and their state.
@@ -107,8 +112,12 @@ export async function generateBatch(starts: RowStart[], o: BatchGenerateOptions)
           else next.push({ i, id });
         }
       }
-      if (i === 0 && r.stopReason && mainDoneAt === null) mainDoneAt = Date.now();
+      if (i === 0 && r.stopReason && mainDoneAt === null) {
+        mainDoneAt = Date.now();
+        mainDoneStep = step;
+      }
     }
+    step++;
     if (next.length === 0) break;
     // Rows that stopped leave the batch (their KV rows are dropped).
     if (next.length !== inBatch.length) {

@@ -49,6 +49,11 @@ export interface PrefixCacheStats {
   /** KV bytes one token of context costs in this model. */
   bytesPerToken: number;
   chunkTokens: number;
+  /** Since load: prefill calls, those that ran nothing (whole prompt cached), prompt tokens reused from the cache and computed. */
+  prefills: number;
+  fullHits: number;
+  reusedTokens: number;
+  computedTokens: number;
 }
 
 
@@ -72,6 +77,8 @@ export class PrefixCache {
   /** Most recently used last. */
   private entries: Entry[] = [];
   private totalBytes = 0;
+  /** Hit counters (see PrefixCacheStats). */
+  private counters = { prefills: 0, fullHits: 0, reusedTokens: 0, computedTokens: 0 };
 
   constructor(
     readonly model: OnnxModel,
@@ -100,6 +107,7 @@ export class PrefixCache {
       maxEntries: this.maxEntries,
       bytesPerToken: this.bytesPerToken,
       chunkTokens: this.chunkTokens,
+      ...this.counters,
     };
   }
 
@@ -123,7 +131,10 @@ export class PrefixCache {
       }
     }
     // Same prompt again: nothing to compute.
+    this.counters.prefills++;
     if (best && bestLen === tokens.length && best.tokens.length === tokens.length) {
+      this.counters.fullHits++;
+      this.counters.reusedTokens += bestLen;
       this.touch(best);
       return { state: best.state, lastLogits: best.lastLogits.slice(), reused: bestLen, computed: 0 };
     }
@@ -134,6 +145,7 @@ export class PrefixCache {
       // On a GPU provider the truncated copy is made on the device (no download).
       past = await best.state.truncateAsync(keep);
       this.touch(best);
+      this.counters.reusedTokens += keep;
     }
     let state = past;
     let lastLogits: Float32Array | null = null;
@@ -146,6 +158,7 @@ export class PrefixCache {
       }
       const end = Math.min(tokens.length, done + this.chunkTokens);
       const r = await this.model.forward(state, [tokens.slice(done, end)]);
+      this.counters.computedTokens += end - done;
       if (state && state !== past) state.dispose();
       state = r.state;
       lastLogits = r.logits[0][0];

@@ -60,6 +60,7 @@ const handlers: { [K in CallName]: Handler<K> } = {
     return engine.info();
   },
   complete: (req, signal) => needEngine().complete({ ...req, signal }),
+  warm: (req, signal) => needEngine().warm({ ...req, signal }),
   score: (p, signal) => needEngine().middleBitsPerByte(p.prefix, p.suffix, p.middle, p.mode, signal),
   status: async () => stats(),
   async dispose() {

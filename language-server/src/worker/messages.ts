@@ -2,7 +2,7 @@
 // Calls carry an id and get exactly one `result` or `error` back; `cancel` and `fault` are
 // one-way. The worker also sends `log` lines and a `stats` snapshot after each call, so the
 // server can answer status requests without waiting for a busy worker.
-import type { BoundaryMode, CacheInfo, CompletionRequest, CompletionResult, DownloadProgress, EngineInfo, EngineOptions, LogLevel } from '../../../engine/src/index';
+import type { BoundaryMode, CacheInfo, CompletionRequest, CompletionResult, DownloadProgress, EngineInfo, EngineOptions, LogLevel, WarmRequest, WarmResult } from '../../../engine/src/index';
 
 /**
  * Engine options that can cross a thread boundary: the logger and the download callback come
@@ -11,6 +11,8 @@ import type { BoundaryMode, CacheInfo, CompletionRequest, CompletionResult, Down
 export type WorkerLoadOptions = Omit<EngineOptions, 'log' | 'onDownload' | 'signal'>;
 /** A completion request without its AbortSignal (cancellation is the `cancel` message). */
 export type WorkerCompletionRequest = Omit<CompletionRequest, 'signal'>;
+/** A warm-up without its AbortSignal (the `cancel` message; any later `complete` also preempts it). */
+export type WorkerWarmRequest = Omit<WarmRequest, 'signal'>;
 
 export interface ScoreParams {
   prefix: string;
@@ -32,6 +34,7 @@ export interface WorkerStats {
 export interface WorkerCalls {
   load: { params: WorkerLoadOptions; result: EngineInfo };
   complete: { params: WorkerCompletionRequest; result: CompletionResult };
+  warm: { params: WorkerWarmRequest; result: WarmResult };
   score: { params: ScoreParams; result: number };
   status: { params: Record<string, never>; result: WorkerStats };
   dispose: { params: Record<string, never>; result: null };

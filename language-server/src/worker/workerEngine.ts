@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fork } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { BytefillError } from '../../../engine/src/index';
-import type { BytefillErrorCode, CompletionRequest, DownloadProgress, CompletionResult, EngineInfo, EngineOptions, LogLevel } from '../../../engine/src/index';
+import type { BytefillErrorCode, CompletionRequest, DownloadProgress, CompletionResult, EngineInfo, EngineOptions, LogLevel, WarmRequest, WarmResult } from '../../../engine/src/index';
 import { ENGINE_ERROR_CODES } from '../protocol';
 import type { CallName, FaultKind, HostMessage, WorkerCalls, WorkerMessage, WorkerStats } from './messages';
 
@@ -302,6 +302,11 @@ export class WorkerEngine {
   complete(req: CompletionRequest): Promise<CompletionResult> {
     const { signal, ...wire } = req;
     return this.call('complete', wire, signal);
+  }
+
+  warm(req: WarmRequest): Promise<WarmResult> {
+    const { signal, ...wire } = req;
+    return this.call('warm', wire, signal);
   }
 
   middleBitsPerByte(prefix: string, suffix: string, middle: string, mode: 'token' | 'heal' | 'byte', signal?: AbortSignal): Promise<number> {
