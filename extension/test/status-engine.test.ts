@@ -30,7 +30,7 @@ test('formatStatus: engine thread, restarts with the last crash, KV cache use pe
       cancelled: 0,
       restarts: 1,
       lastCrash: '2026-11-29T10:00:00.000Z engine worker exited with code 1',
-      kvCache: [{ model: 'tiny-code-b', entries: 2, bytes: 3 * 2 ** 20, maxBytes: 256 * 2 ** 20, bytesPerToken: 16384, chunkTokens: 256, prefills: 4, fullHits: 1, reusedTokens: 300, computedTokens: 100 }],
+      kvCache: [{ model: 'tiny-code-b', entries: 2, bytes: 3 * 2 ** 20, maxBytes: 256 * 2 ** 20, maxEntries: 16, bytesPerToken: 16384, chunkTokens: 256, prefills: 4, fullHits: 1, reusedTokens: 300, computedTokens: 100 }],
       memory: null,
     },
   });

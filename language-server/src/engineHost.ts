@@ -164,18 +164,7 @@ export class EngineHost {
       cancelled: worker?.cancelledInWorker ?? 0,
       restarts: this.restarts,
       lastCrash: this.lastCrash,
-      kvCache: kvCache.map((c) => ({
-        model: c.model,
-        entries: c.entries,
-        bytes: c.bytes,
-        maxBytes: c.maxBytes,
-        bytesPerToken: c.bytesPerToken,
-        chunkTokens: c.chunkTokens,
-        prefills: c.prefills,
-        fullHits: c.fullHits,
-        reusedTokens: c.reusedTokens,
-        computedTokens: c.computedTokens,
-      })),
+      kvCache: kvCache.map((c) => ({ ...c })),
       memory: stats?.memory ?? null,
     };
   }

@@ -2,7 +2,7 @@
 // carry; shared by the server and the extension. Pure: no engine (types only), no vscode.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import { defaultOf, FlatSettings, Nested, setAt, SETTING_KEYS, SETTINGS } from './settings';
-import type { BytefillErrorCode } from '../../engine/src/index';
+import type { BytefillErrorCode, CacheInfo } from '../../engine/src/index';
 
 export type LoadState = 'loading' | 'ready' | 'error' | 'disabled';
 export type { LogLevelName } from './settings';
@@ -120,21 +120,8 @@ export interface EngineStatus {
   memory: { rss: number; heapUsed: number; arrayBuffers: number } | null;
 }
 
-export interface KvCacheStatus {
-  model: string;
-  entries: number;
-  bytes: number;
-  maxBytes: number;
-  /** KV bytes per token of context (layers x KV heads x head size x 2 x element size). */
-  bytesPerToken: number;
-  /** Prompt tokens per prefill forward. */
-  chunkTokens: number;
-  /** Since the model loaded: prefills, those with the whole prompt cached, prompt tokens reused and computed. */
-  prefills: number;
-  fullHits: number;
-  reusedTokens: number;
-  computedTokens: number;
-}
+/** One model's prefix KV cache: the engine's own counters (entries, bytes and bounds, hits since load). */
+export type KvCacheStatus = CacheInfo;
 
 export interface LatencySummary {
   count: number;

@@ -2,6 +2,7 @@
 // accepted (the document with the suggestion inserted, the cursor after it) and stored in the
 // completion cache, so the request that follows an accept is answered at once. One job at a time;
 // it yields to everything: any new request or keystroke that is not exactly that accept cancels it.
+import { JobSlot } from './backgroundJob';
 
 /** What a job needs computed: the hypothetical document and cursor. */
 export interface SpeculationTarget {
@@ -33,11 +34,16 @@ export type SpeculationRunner = (target: SpeculationTarget, signal: AbortSignal)
 /** Delay before a job starts, so the answer that triggered it is written out first. */
 const START_DELAY_MS = 5;
 
-export class Speculator {
+export class Speculator extends JobSlot<Job> {
   readonly counts: SpeculationCounts = { started: 0, finished: 0, cancelled: 0, empty: 0, used: 0 };
-  private job: Job | null = null;
 
-  constructor(private readonly run: SpeculationRunner) {}
+  constructor(private readonly run: SpeculationRunner) {
+    super();
+  }
+
+  protected countCancelled(): void {
+    this.counts.cancelled++;
+  }
 
   /** The document that would result from inserting `insert` at `offset`. */
   static accepted(uri: string, languageId: string, text: string, offset: number, insert: string): SpeculationTarget {
@@ -80,24 +86,5 @@ export class Speculator {
     if (!j || j.uri !== uri) return;
     const t = text();
     if (t.length !== j.text.length || t !== j.text) this.cancel();
-  }
-
-  /** A document closed: its job has no one to answer. */
-  documentClosed(uri: string): void {
-    if (this.job?.uri === uri) this.cancel();
-  }
-
-  cancel(): void {
-    const j = this.job;
-    if (!j) return;
-    this.job = null;
-    if (!j.ac.signal.aborted) {
-      j.ac.abort();
-      this.counts.cancelled++;
-    }
-  }
-
-  get running(): boolean {
-    return this.job !== null;
   }
 }

@@ -4,7 +4,9 @@
 // boundary is shared) starts from cached KV. One warm-up at a time; it yields to everything: a
 // completion request that runs the engine, a newer warm-up, or closing its document cancels it,
 // and the engine also cancels it for any other call that reaches it (that call waits at most for
-// the prefill chunk in progress).
+// the prefill chunk in progress). An edit does not cancel a warm-up: typing at the warmed point
+// keeps the prompt up to the cursor's last stable boundary, which is what it computes.
+import { JobSlot, type SlotJob } from './backgroundJob';
 import type { WarmStatus } from './protocol';
 
 /** Where to warm: a document state and cursor. */
@@ -26,19 +28,19 @@ export interface WarmOutcome {
 /** Runs the prefill; resolves with what it did, or null when there was nothing to warm. Must honour the signal. */
 export type WarmRunner = (target: WarmTarget, signal: AbortSignal) => Promise<WarmOutcome | null>;
 
-interface Job {
-  uri: string;
-  ac: AbortController;
-}
-
-export class Warmer {
+export class Warmer extends JobSlot<SlotJob> {
   readonly status: WarmStatus = { requested: 0, started: 0, finished: 0, cancelled: 0, failed: 0, skipped: 0, last: null };
-  private job: Job | null = null;
 
   constructor(
     private readonly run: WarmRunner,
     private readonly onError: (e: unknown) => void = () => {},
-  ) {}
+  ) {
+    super();
+  }
+
+  protected countCancelled(): void {
+    this.status.cancelled++;
+  }
 
   /** A warm-up was asked for but will not run (setting off, nothing loaded, unknown document). */
   skip(): void {
@@ -52,8 +54,8 @@ export class Warmer {
     this.status.requested++;
     this.status.started++;
     const ac = new AbortController();
-    const job: Job = { uri: target.uri, ac };
-    this.job = job;
+    const job: SlotJob = { uri: target.uri, ac };
+    this.hold(job);
     return (async () => {
       try {
         const out = await this.run(target, ac.signal);
@@ -75,30 +77,8 @@ export class Warmer {
         this.status.failed++;
         this.onError(e);
       } finally {
-        if (this.job === job) this.job = null;
+        this.release(job);
       }
     })();
-  }
-
-  /**
-   * A document closed: no one will ask there. (An edit does not cancel a warm-up: typing at the
-   * warmed point keeps the prompt up to the cursor's last stable boundary, which is what it computes.)
-   */
-  documentClosed(uri: string): void {
-    if (this.job?.uri === uri) this.cancel();
-  }
-
-  cancel(): void {
-    const j = this.job;
-    if (!j) return;
-    this.job = null;
-    if (!j.ac.signal.aborted) {
-      j.ac.abort();
-      this.status.cancelled++;
-    }
-  }
-
-  get running(): boolean {
-    return this.job !== null;
   }
 }

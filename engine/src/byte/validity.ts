@@ -96,29 +96,11 @@ export class MergeValidity {
       ids.push(id);
     }
     const run: MergeRun = { ranks: [], lefts: [ids[0]], rights: [ids[ids.length - 1]] };
-    while (ids.length > 1) {
-      let best = -1;
-      let bestRank = Infinity;
-      for (let i = 0; i + 1 < ids.length; i++) {
-        const k = bpe.pairRank(ids[i], ids[i + 1]);
-        if (k !== undefined && k < bestRank) (bestRank = k), (best = i);
-      }
-      if (best < 0) break;
-      const x = ids[best];
-      const y = ids[best + 1];
-      const merged = bpe.pairMerged(x, y)!;
-      const out: number[] = [];
-      for (let i = 0; i < ids.length; i++) {
-        if (i + 1 < ids.length && ids[i] === x && ids[i + 1] === y) {
-          out.push(merged);
-          i++;
-        } else out.push(ids[i]);
-      }
-      ids = out;
-      run.ranks.push(bestRank);
-      run.lefts.push(ids[0]);
-      run.rights.push(ids[ids.length - 1]);
-    }
+    ids = bpe.mergeIds(ids, (rank, now) => {
+      run.ranks.push(rank);
+      run.lefts.push(now[0]);
+      run.rights.push(now[now.length - 1]);
+    });
     return { ids, run };
   }
 
@@ -387,12 +369,12 @@ export class RowValidity {
         this.byClass = grown;
       }
       split = this.byClass[cls];
-      if (split === 0) this.byClass[cls] = split = this.splitOutcome(this.tok.splitOffsets(this.tailText + this.mv.classText(this.mv.classRep[cls])!));
+      if (split === 0) this.byClass[cls] = split = this.startsOutcome(this.tok.splitOffsets(this.tailText + this.mv.classText(this.mv.classRep[cls])!), -1);
     } else {
       const tt = this.tailText !== null ? this.mv.text(token) : null;
       const text = tt !== null ? this.tailText + tt : null;
       const starts = text !== null && this.tok.isNormalized(text) ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
-      split = starts ? this.splitOutcome(starts) : Split.Undecided;
+      split = starts ? this.startsOutcome(starts, -1) : Split.Undecided;
     }
     if (split === Split.Invalid) return false;
     if (split === Split.Undecided) return undefined;
@@ -434,7 +416,7 @@ export class RowValidity {
       for (let k = 0; k < PROBE_TEXTS.length; k++) {
         const key = cc.key(PROBE_TEXTS[k], d);
         let o = byKey.get(key);
-        if (o === undefined) byKey.set(key, (o = this.probeOutcome(this.tok.splitOffsets(base + PROBE_TEXTS[k]), m)));
+        if (o === undefined) byKey.set(key, (o = this.startsOutcome(this.tok.splitOffsets(base + PROBE_TEXTS[k]), m)));
         outs[k] = o;
       }
       this.probeOuts.set(cls, outs);
@@ -455,8 +437,14 @@ export class RowValidity {
     return undecided ? undefined : false;
   }
 
-  /** splitOutcome for tail ++ τ ++ X (m: the byte length of tail ++ τ): X must start a piece. */
-  private probeOutcome(starts: number[], m: number): Split {
+  /**
+   * What the piece starts of tail ++ bytes(τ) (m < 0) or of tail ++ τ ++ X (m: the byte length of
+   * tail ++ τ; X a probe that must start a piece at m) say: every piece start must be a token
+   * boundary of the encoding, so one inside τ or off the tail's token boundaries is invalid; pieces
+   * of the tail that moved leave it undecided, and so does X joining τ's piece (whether BPE still
+   * ends a token at τ's end needs re-encoding); else τ starts a piece of its own or joins the last.
+   */
+  private startsOutcome(starts: number[], m: number): Split {
     const n = this.tail.length;
     let i = 1;
     let moved = false;
@@ -469,35 +457,13 @@ export class RowValidity {
         if (i < this.tailStarts.length && this.tailStarts[i] === s) i++;
         else moved = true;
       } else if (s === n) atEnd = true;
-      else if (s < m) return Split.Invalid; // a piece starts inside τ
+      else if (m < 0 || s < m) return Split.Invalid; // a piece starts inside τ
       else if (s === m) xStarts = true;
     }
-    // X joined τ's piece: whether BPE still ends a token at τ's end needs re-encoding.
-    if (moved || i < this.tailStarts.length || !xStarts) return Split.Undecided;
-    return atEnd || n === 0 ? Split.Starts : Split.Joins;
-  }
-
-  /**
-   * What the piece starts of tail ++ bytes(τ) say: every piece start must be a token boundary of
-   * enc(tail ++ bytes(τ)), so one inside τ or off the tail's token boundaries is invalid; pieces of
-   * the tail that moved leave it undecided; else τ starts a piece of its own or joins the last one.
-   */
-  private splitOutcome(starts: number[]): Split {
-    const n = this.tail.length;
-    let i = 1;
-    let moved = false;
-    let atEnd = false;
-    for (const s of starts) {
-      if (s === 0) continue;
-      if (s < n) {
-        if (!this.bound[s]) return Split.Invalid;
-        if (i < this.tailStarts.length && this.tailStarts[i] === s) i++;
-        else moved = true;
-      } else if (s === n) atEnd = true;
-      else return Split.Invalid; // a piece starts inside τ
-    }
     if (moved || i < this.tailStarts.length) return Split.Undecided;
-    return atEnd ? Split.Starts : Split.Joins;
+    if (m < 0) return atEnd ? Split.Starts : Split.Joins;
+    if (!xStarts) return Split.Undecided;
+    return atEnd || n === 0 ? Split.Starts : Split.Joins;
   }
 }
 

@@ -70,6 +70,16 @@ export class BpeModel {
       if (id < 0) throw new BytefillError('UNSUPPORTED', `the vocabulary has no token for byte 0x${bytes[i].toString(16)}`);
       ids[i] = id;
     }
+    return this.mergeIds(ids);
+  }
+
+  /**
+   * Applies the merges to a sequence of ids: the lowest-ranked adjacent pair first, every
+   * non-overlapping occurrence of it left to right (what HF's queue does). onMerge sees each
+   * step's rank and the ids after it (the validity test reads the merge history from it).
+   */
+  mergeIds(start: readonly number[], onMerge?: (rank: number, ids: readonly number[]) => void): number[] {
+    let ids = start.slice();
     while (ids.length > 1) {
       let best = -1;
       let bestRank = Infinity;
@@ -84,7 +94,6 @@ export class BpeModel {
       const x = ids[best];
       const y = ids[best + 1];
       const merged = this.pairs.merged(x, y);
-      // Merge every non-overlapping occurrence of this pair, left to right (what HF's queue does).
       const out: number[] = [];
       for (let i = 0; i < ids.length; i++) {
         if (i + 1 < ids.length && ids[i] === x && ids[i + 1] === y) {
@@ -92,7 +101,8 @@ export class BpeModel {
           i++;
         } else out.push(ids[i]);
       }
-      ids.splice(0, ids.length, ...out);
+      ids = out;
+      onMerge?.(bestRank, ids);
     }
     return ids;
   }
