@@ -6,12 +6,13 @@
 // one log line.
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildRandomModel, RandomModelOptions } from './fixtures/random-model';
-import { argmaxOf, maxDiff, pseudoIds } from './helpers';
+import { argmaxOf, maxDiff, modelDir, pseudoIds, repoRoot } from './helpers';
 import { OnnxModel } from '../src/index';
 import { INT8_ACCURACY_LEVEL, int8ActivationsOn, rewriteAccuracyLevel } from '../src/model/int8-activations';
 import { fields, str } from '../src/model/onnx-proto';
@@ -250,4 +251,23 @@ test('BYTEFILL_INT8_ACTIVATIONS=0 turns the default off', () => {
     if (saved === undefined) delete process.env.BYTEFILL_INT8_ACTIVATIONS;
     else process.env.BYTEFILL_INT8_ACTIVATIONS = saved;
   }
+});
+
+test('the CLI loads the export as it is with --no-int8-activations, and the int8 graph without it', () => {
+  const m = buildRandomModel(path.join(root, 'q4-cli'), { ...SHAPE, variants: ['q4'], externalData: true, tokenizerJson: path.join(modelDir('tiny-code-b'), 'tokenizer.json') });
+  const cache = path.join(root, 'cli-cache');
+  const file = path.join(root, 'cli.py');
+  fs.writeFileSync(file, 'def f(');
+  const cli = (...extra: string[]) =>
+    spawnSync(process.execPath, [path.join(repoRoot, 'out', 'engine', 'src', 'cli', 'main.js'), 'complete', '--model', m.dir, '--variant', 'q4', '--device', 'cpu', '--threads', '1', '--file', file, '--cursor', '6', '--max-tokens', '2', '--verbose', ...extra], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, BYTEFILL_CACHE_DIR: cache, ORT_DISABLE_TELEMETRY: '1' },
+    });
+  const off = cli('--no-int8-activations');
+  assert.equal(off.status, 0, off.stderr);
+  assert.doesNotMatch(off.stderr, /accuracy_level 4/);
+  const on = cli();
+  assert.equal(on.status, 0, on.stderr);
+  assert.match(on.stderr, /accuracy_level 4 \(int8 activations\)/);
 });
