@@ -6,7 +6,8 @@
 //
 //   node scripts/bench-scale.mjs --model /tmp/q05 [--variant q4] [--threads 2] [--prefill 512]
 //     [--steps 4] [--keystrokes 0] [--bandwidth 1]
-// Environment: BYTEFILL_REWRITE_LOGITS=0 (keep every position's logits), BYTEFILL_CACHE_OPTIMIZED=0.
+// Environment: BYTEFILL_REWRITE_LOGITS=0 (keep every position's logits), BYTEFILL_CACHE_OPTIMIZED=0,
+// BYTEFILL_INT8_ACTIVATIONS=0 (4-bit layers on float activations, as exported).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as os from 'node:os';
@@ -20,6 +21,7 @@ const args = new Map();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
 const num = (k, d) => (args.has(k) ? Number(args.get(k)) : d);
 const threads = num('threads', 2);
+const loadavgStart = +os.loadavg()[0].toFixed(1);
 
 let t0 = performance.now();
 const engine = await Engine.create({ models: [args.get('model')], variant: args.get('variant'), threads, device: 'cpu' });
@@ -70,6 +72,7 @@ console.log(
     threads,
     rewriteLogits: process.env.BYTEFILL_REWRITE_LOGITS !== '0',
     cacheOptimized: process.env.BYTEFILL_CACHE_OPTIMIZED !== '0',
+    int8Activations: process.env.BYTEFILL_INT8_ACTIVATIONS !== '0',
     loadMs: Math.round(loadMs),
     prefillTokens: prompt.length,
     prefillMs: Math.round(prefillMs),
@@ -78,6 +81,7 @@ console.log(
     sortingMs: +s.sortingMs.toFixed(1),
     keystrokes,
     bandwidthGBs: bandwidth,
+    loadavgStart,
     loadavg: +os.loadavg()[0].toFixed(1),
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   }),

@@ -213,6 +213,7 @@ export class EngineHost {
       variant: config.modelVariant,
       offline: config.offline,
       kvCacheMB: config.kvCacheMB,
+      int8Activations: config.int8Activations,
       signal: abort.signal,
       onDownload: (download) => {
         if (gen === this.generation) this.setState('loading', `Downloading ${download.repo}…`, models, undefined, download);

@@ -99,7 +99,7 @@ export class Engine {
       for (const [k, r] of resolved.entries()) {
         log('info', `loading model ${r.dir}${r.onnx ? ` (${r.onnx})` : ''}`);
         const name = r.hub ? formatHubId(r.hub) : undefined;
-        bundles.push(await ModelBundle.load(r.dir, { device: opts.device, variant: r.onnx, threads: opts.threads, log, fim: opts.fim, preflight: checked[k], name, kvCacheMB: opts.kvCacheMB, prefillChunkTokens: opts.prefillChunkTokens }));
+        bundles.push(await ModelBundle.load(r.dir, { device: opts.device, variant: r.onnx, threads: opts.threads, int8Activations: opts.int8Activations, log, fim: opts.fim, preflight: checked[k], name, kvCacheMB: opts.kvCacheMB, prefillChunkTokens: opts.prefillChunkTokens }));
       }
     } catch (e) {
       for (const b of bundles) await b.dispose();

@@ -27,7 +27,8 @@ export class ModelBundle {
     model: OnnxModel,
     readonly tok: Tokenizer,
     readonly template: PromptTemplate,
-    private readonly threads?: number,
+    /** What a reload on the CPU (after a device failure) needs from the first load. */
+    private readonly cpuLoad: { threads?: number; int8Activations?: boolean },
     private readonly cacheOptions: CacheOptions = {},
   ) {
     this.current = model;
@@ -54,7 +55,7 @@ export class ModelBundle {
   async moveToCpu(): Promise<void> {
     if (this.current.provider === 'cpu') return;
     const old = this.current;
-    const model = await OnnxModel.load(old.dir, { device: 'cpu', variant: old.file, threads: this.threads });
+    const model = await OnnxModel.load(old.dir, { device: 'cpu', variant: old.file, threads: this.cpuLoad.threads, int8Activations: this.cpuLoad.int8Activations });
     this.prefixCache.clear();
     this.current = model;
     this.prefixCache = this.newCache(model);
@@ -63,11 +64,11 @@ export class ModelBundle {
 
   static async load(
     dir: string,
-    o: { device?: Device; variant?: string; threads?: number; log?: Logger; fim?: FimOverride; preflight?: Preflight; name?: string } & CacheOptions,
+    o: { device?: Device; variant?: string; threads?: number; int8Activations?: boolean; log?: Logger; fim?: FimOverride; preflight?: Preflight; name?: string } & CacheOptions,
   ): Promise<ModelBundle> {
     // Everything small and untrusted is validated before the ONNX session (the large allocation).
     const { dir: abs, tokenizer: tok } = o.preflight ?? preflightModelFolder(dir, { variant: o.variant });
-    const model = await OnnxModel.load(abs, { device: o.device, variant: o.variant, threads: o.threads, log: o.log, name: o.name });
+    const model = await OnnxModel.load(abs, { device: o.device, variant: o.variant, threads: o.threads, int8Activations: o.int8Activations, log: o.log, name: o.name });
     // The tokenizer must belong to the model: every id it can produce must index the logits;
     // surplus rows are padding, never produced (see vocab-fit.ts).
     try {
@@ -77,7 +78,7 @@ export class ModelBundle {
       throw e;
     }
     const template = detectTemplate(tok, model.config.fim, o.fim, model.config.eosTokenId);
-    return new ModelBundle(model, tok, template, o.threads, { kvCacheMB: o.kvCacheMB, prefillChunkTokens: o.prefillChunkTokens });
+    return new ModelBundle(model, tok, template, { threads: o.threads, int8Activations: o.int8Activations }, { kvCacheMB: o.kvCacheMB, prefillChunkTokens: o.prefillChunkTokens });
   }
 
   get name(): string {

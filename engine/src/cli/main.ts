@@ -32,7 +32,7 @@ commands:
   models                              models in the Hugging Face cache: sizes, complete variants
 
 engine options:  --model DIR|ORG/NAME[@REV] (repeat for an ensemble)  --weights 0.6,0.4  --ensemble mixture|product
-                 --device auto|cpu|webgpu|cuda  --threads N  --offline
+                 --device auto|cpu|webgpu|cuda  --threads N  --offline  --no-int8-activations (CPU: 4-bit layers on float activations)
                  --variant auto|fp32|fp16|q4|q4f16|int8|uint8|bnb4|quantized|FILE.onnx
                  --fim-format PSM|SPM  --no-fim  --prefix-tokens N  --suffix-tokens N
 request options: --mode byte|heal|token (default byte)  --max-tokens N  --max-time MS  --stop STR

@@ -179,6 +179,12 @@ export interface EngineOptions {
   /** Cancels Hub downloads while the engine is created (the partial file is resumed next time). */
   signal?: AbortSignal;
   threads?: number;
+  /**
+   * CPU provider: run 4-bit (MatMulNBits) layers with int8 activations and onnxruntime's integer
+   * kernels where the graph asks for float ones (accuracy_level 0); the derived graph is cached.
+   * Default true (BYTEFILL_INT8_ACTIVATIONS=0: off).
+   */
+  int8Activations?: boolean;
   /** Override the FIM convention detected from the tokenizer. */
   fim?: FimOverride;
   /** Token budgets for prompt parts. */

@@ -144,7 +144,8 @@ export function rewriteKeepLogits(buf: Uint8Array): RewriteOutcome {
   return { ok: true, model };
 }
 
-function writeAtomic(file: string, w: Writer): void {
+/** Writes a message to `file` through a temporary file, so a reader never sees half of it. */
+export function writeAtomic(file: string, w: Writer): void {
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w');
   try {
@@ -185,7 +186,7 @@ export function derivedDir(file: string): string {
   try {
     fs.mkdirSync(out, { recursive: true });
     for (const name of fs.readdirSync(dir)) {
-      if (name.endsWith('.onnx') || name.includes('.keep-') || name.includes('.ort-')) continue;
+      if (name.endsWith('.onnx') || name.includes('.keep-') || name.includes('.ort-') || name.includes('.a4-')) continue;
       const real = fs.realpathSync(path.join(dir, name));
       if (!fs.statSync(real).isFile()) continue;
       const link = path.join(out, name);

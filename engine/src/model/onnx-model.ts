@@ -14,6 +14,7 @@ import { findOnnxFile, loadModelConfig, ModelConfig } from './config';
 import { KVDType, KVShape, KVState } from './kv-state';
 import { DeviceKV } from './device-kv';
 import { prepareKeepLogitsGraph } from './logits-rewrite';
+import { int8ActivationsOn, prepareInt8ActivationGraph } from './int8-activations';
 import { CpuTuning, createSession } from './session';
 
 export interface LoadOptions {
@@ -30,6 +31,12 @@ export interface LoadOptions {
    * (environment BYTEFILL_REWRITE_LOGITS=0 turns it off).
    */
   rewriteLogits?: boolean;
+  /**
+   * On the CPU provider, load 4-bit MatMulNBits nodes at accuracy_level 4 (int8 activations, integer
+   * kernels) where the graph leaves it at 0 (see int8-activations.ts); cached. Default true
+   * (environment BYTEFILL_INT8_ACTIVATIONS=0 turns it off).
+   */
+  int8Activations?: boolean;
   /** Save onnxruntime's optimised graph and load it next time (optimized-cache.ts). Default true (BYTEFILL_CACHE_OPTIMIZED=0: off). */
   cacheOptimized?: boolean;
   /** Graph optimisation level (default 'all'); anything else loads without the optimised-graph cache. */
@@ -191,6 +198,7 @@ export class OnnxModel {
       cacheOptimized: (opts.optimizationLevel ?? 'all') === 'all' && (opts.cacheOptimized ?? process.env.BYTEFILL_CACHE_OPTIMIZED !== '0'),
       optimizationLevel: opts.optimizationLevel,
       cpu: opts.cpu,
+      cpuFile: int8ActivationsOn(opts.int8Activations) ? (f) => prepareInt8ActivationGraph(f, opts.log, file).file : undefined,
     });
     try {
       return new OnnxModel(abs, opts.name ?? path.basename(abs), config, provider, file, session);

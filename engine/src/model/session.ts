@@ -32,6 +32,11 @@ export interface SessionOptions {
   optimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** onnxruntime CPU memory options (see CpuTuning). */
   cpu?: CpuTuning;
+  /**
+   * The graph the CPU provider should load instead of `file` (e.g. with integer activations),
+   * asked only when the CPU provider is used; if it does not load, `file` is loaded.
+   */
+  cpuFile?: (file: string) => string;
 }
 
 /**
@@ -162,7 +167,7 @@ export async function createSession(file: string, o: SessionOptions = {}): Promi
 
   if (device === 'cpu') {
     try {
-      return { session: await createCpu(file, threads, o, log), provider: 'cpu', threads };
+      return { session: await createCpuPreferring(file, threads, o, log), provider: 'cpu', threads };
     } catch (e) {
       throw invalidModel(file, e);
     }
@@ -209,11 +214,29 @@ export async function createSession(file: string, o: SessionOptions = {}): Promi
     log('info', "webgpu skipped: not tried under 'auto' unless BYTEFILL_WEBGPU=1 (pick device 'webgpu' to use it)");
   }
   try {
-    const session = await createCpu(file, threads, o, log);
+    const session = await createCpuPreferring(file, threads, o, log);
     log('info', `model runs on cpu with ${threads} threads (auto: no GPU provider available)`);
     return { session, provider: 'cpu', threads };
   } catch (e) {
     throw invalidModel(file, e);
+  }
+}
+
+/** A CPU session of o.cpuFile's graph, or of `file` when there is none or it does not load. */
+async function createCpuPreferring(file: string, threads: number, o: SessionOptions, log: Logger): Promise<ort.InferenceSession> {
+  let derived = file;
+  try {
+    derived = o.cpuFile?.(file) ?? file;
+  } catch (e) {
+    log('warn', `could not derive a CPU graph from ${file} (${ortMessage(e, 200)}); loading it as it is`);
+  }
+  if (derived === file) return createCpu(file, threads, o, log);
+  try {
+    return await createCpu(derived, threads, o, log);
+  } catch (e) {
+    log('warn', `the derived graph ${derived} did not load (${ortMessage(e, 200)}); removed it, loading ${file}`);
+    fs.rmSync(derived, { force: true });
+    return createCpu(file, threads, o, log);
   }
 }
 
