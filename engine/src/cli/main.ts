@@ -17,8 +17,9 @@ const USAGE = `usage: bytefill <command> [options]
 commands:
   complete --file PATH --cursor N     complete at character (code point) offset N of the file
   eval humaneval --set SET | eval midtoken
-  eval build-midtoken [--out F]       rebuild the mid-token suite from held-out code (seeded)
                                       pass@1, exact match, edit similarity, bits/byte, latency
+  eval build-midtoken | build-crossfile [--out F]
+                                      rebuild the mid-token / cross-file suite (seeded)
   bench                               prefill/decode latency and single-line completion p50/p95
   bench ensemble                      single-line latency of the mixture and product ensembles
   bench uscd stats|quality|latency    USCD gate statistics, quality and cost on held-out lines
