@@ -9,8 +9,9 @@
 //
 // push(b) appends a byte. Rows survive while p[j:]+b is still a token prefix, so their scores are
 // reused; the only new row is enc(p+b) at j = |p+b|. Its probability is bounded without running
-// the model (enc(p+b) = enc(p[:k]) ++ [τ] with row k already scored), and rows are scored one
-// forward each, heaviest first, only while their mass can matter (lazyMass; 0 = always).
+// the model (enc(p+b) = enc(p[:k]) ++ [τ] with row k already scored), and rows are scored only
+// while their mass can matter (lazyMass; 0 = always): heaviest first, all the rows that must be
+// scored in one batched call (see batchOf).
 // Committing moves the core's trie root down to the committed tokens, reusing their KV state (no
 // forward) when they were scored.
 //
@@ -20,6 +21,7 @@
 // that share of the total mass); lazyMass > 0 leaves out rows whose whole mass is below that share
 // of the scored mass (the row's probability bounds it).
 import { Tokenizer } from '../tokenizer/tokenizer';
+import { concatBytes } from '../tokenizer/utf8';
 import { VocabIndex } from './vocab-index';
 import { stableCommitPoint, tokensBefore } from './lookahead';
 import { BranchLM, LMContext } from './lm';
@@ -153,6 +155,28 @@ export class ByteStream {
     await this.ensureRows(signal);
   }
 
+  /**
+   * For a caller that knows the bytes it will push next (scoring a document): when the row that
+   * pushing next[0] creates, enc(p ++ next[0]), is unscored (a forward is due), scores it together
+   * with the unscored rows enc(p ++ next[:k]) of the following bytes, in one batched call. Scores
+   * of rows that the pushes then need are found in the trie (they survive commits: the committed
+   * tokens are a prefix of them); a row that turns out not to matter is a wasted batch row, not a
+   * wrong score. Lookahead rows are left to push.
+   */
+  async prefetch(next: Uint8Array, signal?: AbortSignal): Promise<void> {
+    if (next.length === 0) return;
+    const p = this.covers.pending;
+    const first = this.tok.encodeBytes(concatBytes(p, next.subarray(0, 1)));
+    if (first.length === 0 || this.covers.isScored(first)) return;
+    const want: number[][] = [first];
+    for (let k = 2; k <= next.length; k++) {
+      const ids = this.tok.encodeBytes(concatBytes(p, next.subarray(0, k)));
+      if (ids.length > 0 && !this.covers.isScored(ids)) want.push(ids);
+    }
+    const scored = await this.lm.score(this.covers.context, want, signal);
+    want.forEach((ids, k) => this.covers.record(ids, scored[k]));
+  }
+
   /** Next byte after the history: 256 bytes + END (index 256), normalised. */
   nextByteDistribution(): Float64Array {
     if (!this.dist) this.dist = this.computeDistribution().dist;
@@ -169,14 +193,15 @@ export class ByteStream {
     for (;;) {
       const rows = this.covers.rows();
       let mass = 0;
-      let best: Row | null = null;
+      const unscored: Row[] = [];
       for (const r of rows) {
         if (this.covers.ready(r)) mass += this.covers.byteMass(r, byte);
-        else if (this.covers.canProduce(r, byte) && (!best || r.logP > best.logP)) best = r;
+        else if (this.covers.canProduce(r, byte)) unscored.push(r);
       }
       this.rows = rows;
-      if (!best || (this.lazy > 0 && mass > 0 && Math.exp(best.logP) <= this.lazy * mass)) break;
-      await this.scoreRow(best, signal);
+      const batch = this.batchOf(unscored, mass);
+      if (batch.length === 0) break;
+      await this.scoreRows(batch, signal);
     }
     this.dist = null;
     return this.computeDistribution(byte).dist;
@@ -210,33 +235,51 @@ export class ByteStream {
 
   // ---------------------------------------------------------------- scheduling rows
 
-  /** One forward for one row's branch. */
-  private async scoreRow(r: Row, signal?: AbortSignal): Promise<void> {
-    if (r.ids.length === 0) throw new Error('internal: the context row is always scored');
-    const [b] = await this.lm.score(this.covers.context, [r.ids], signal);
-    this.covers.record(r.ids, b);
+  /**
+   * The unscored rows to score next, heaviest first: a row joins while its bound can still matter
+   * against `scored` plus the bounds of the heavier rows already in the batch (a row's mass is at
+   * most its probability). So the batch holds only rows that scoring one at a time, heaviest first,
+   * would also score (up to bounds that scoring the others tightens), and the exact case
+   * (lazyMass 0) takes them all at once. Empty when none can matter.
+   */
+  private batchOf(unscored: Row[], scored: number): Row[] {
+    if (this.lazy <= 0) return unscored;
+    unscored.sort((a, b) => b.logP - a.logP);
+    const batch: Row[] = [];
+    let bound = scored;
+    for (const r of unscored) {
+      const w = Math.exp(r.logP);
+      if (bound > 0 && w <= this.lazy * bound) break;
+      batch.push(r);
+      bound += w;
+    }
+    return batch;
   }
 
-  /** Scores rows (one batch-1 forward each, heaviest first) until the unscored ones cannot matter. */
+  /** One batched call for the rows' branches (the context row is always scored). */
+  private async scoreRows(rows: Row[], signal?: AbortSignal): Promise<void> {
+    if (rows.some((r) => r.ids.length === 0)) throw new Error('internal: the context row is always scored');
+    const scored = await this.lm.score(this.covers.context, rows.map((r) => r.ids), signal);
+    rows.forEach((r, k) => this.covers.record(r.ids, scored[k]));
+  }
+
+  /** Scores rows (batched, heaviest first) until the unscored ones cannot matter. */
   private async ensureRows(signal?: AbortSignal): Promise<void> {
     for (;;) {
       const rows = this.covers.rows();
       let scored = 0;
-      let best: Row | null = null;
-      let unscored = 0;
+      const unscored: Row[] = [];
       for (const r of rows) {
         if (this.covers.ready(r)) scored += this.covers.rowMass(r);
-        else {
-          unscored++;
-          if (!best || r.logP > best.logP) best = r;
-        }
+        else unscored.push(r);
       }
-      if (!best || (this.lazy > 0 && scored > 0 && Math.exp(best.logP) <= this.lazy * scored)) {
+      const batch = this.batchOf(unscored, scored);
+      if (batch.length === 0) {
         this.rows = rows;
-        this.counts.lazyRows += unscored;
+        this.counts.lazyRows += unscored.length;
         return;
       }
-      await this.scoreRow(best, signal);
+      await this.scoreRows(batch, signal);
     }
   }
 

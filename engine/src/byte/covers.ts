@@ -163,6 +163,17 @@ export class CoverSet {
     return r.exact && !!r.node?.next;
   }
 
+  /** Whether the branch ids (after the context) has been scored, itself or as a prefix of another. */
+  isScored(ids: readonly number[]): boolean {
+    let node = this.root;
+    for (const id of ids) {
+      const child = node.children.get(id);
+      if (!child) return false;
+      node = child;
+    }
+    return !!node.next;
+  }
+
   /** Stores a scored branch (ids after the context) along its trie path. */
   record(ids: readonly number[], branch: ScoredBranch): void {
     let node = this.root;

@@ -51,6 +51,11 @@ export interface ScoreOptions {
   keepTokens?: number;
   /** Also compute the token-level bits (single model only; default true there). */
   tokenLevel?: boolean;
+  /**
+   * Rows of up to this many bytes ahead are scored in one batched call whenever a forward is due
+   * (ByteStream.prefetch; the document is known). 0 = one call per needed row. Default 8.
+   */
+  prefetchBytes?: number;
   /** Score only the first maxBytes bytes. */
   maxBytes?: number;
   signal?: AbortSignal;
@@ -93,6 +98,7 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
   const keepTokens = opts.keepTokens ?? 256;
   const streamOpts = { uncheckedMass: opts.uncheckedMass ?? 1e-4, lazyMass: opts.lazyMass ?? 1e-4, maxContext, keepTokens };
   const signal = opts.signal;
+  const prefetchBytes = opts.prefetchBytes ?? 8;
 
   const lms: TeacherForcedLM[] = [];
   const streams: ByteStream[] = [];
@@ -114,7 +120,10 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
   for (let i = 0; i < x.length; i++) {
     const p = await probOf(x[i]);
     bits -= Math.log2(p);
-    for (const s of streams) await s.push(x[i], signal);
+    for (const s of streams) {
+      if (prefetchBytes > 0) await s.prefetch(x.subarray(i, i + prefetchBytes), signal);
+      await s.push(x[i], signal);
+    }
   }
   if (opts.countEnd) bits -= Math.log2(await probOf(END));
 
