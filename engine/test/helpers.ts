@@ -1,6 +1,8 @@
 // Shared test helpers: where the repo and its bundled models are.
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { after, before } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { mulberry32, randInt } from '../src/core/rng';
 
@@ -55,4 +57,24 @@ export function webgpuExpectation(): { expected: boolean; reason: string } {
   const said = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').pop() ?? '';
   if (r.status === 0) return { expected: true, reason: said };
   return { expected: false, reason: `no WebGPU adapter expected here: ${said || r.error?.message || `gpu-setup.sh exit ${r.status}`}` };
+}
+
+/**
+ * A temporary folder for one test file, created before its tests and removed after them, with
+ * BYTEFILL_CACHE_DIR pointed at `cacheName` inside it meanwhile (derived graphs land there).
+ */
+export function tempDirWithCache(prefix: string, cacheName: string): { dir: string } {
+  const tmp = { dir: '' };
+  let saved: string | undefined;
+  before(() => {
+    tmp.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    saved = process.env.BYTEFILL_CACHE_DIR;
+    process.env.BYTEFILL_CACHE_DIR = path.join(tmp.dir, cacheName);
+  });
+  after(() => {
+    if (saved === undefined) delete process.env.BYTEFILL_CACHE_DIR;
+    else process.env.BYTEFILL_CACHE_DIR = saved;
+    fs.rmSync(tmp.dir, { recursive: true, force: true });
+  });
+  return tmp;
 }

@@ -4,15 +4,14 @@
 // logit magnitude of the original's (KL under 0.01 nats) and greedy decoding picks the same
 // tokens; other graphs are left alone, and a broken cache falls back to the original graph with
 // one log line.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildRandomModel, RandomModelOptions } from './fixtures/random-model';
-import { argmaxOf, maxDiff, modelDir, pseudoIds, repoRoot } from './helpers';
+import { argmaxOf, maxDiff, modelDir, pseudoIds, repoRoot, tempDirWithCache } from './helpers';
 import { OnnxModel } from '../src/index';
 import { INT8_ACCURACY_LEVEL, int8ActivationsOn, rewriteAccuracyLevel } from '../src/model/int8-activations';
 import { fields, str } from '../src/model/onnx-proto';
@@ -31,18 +30,7 @@ const SHAPE: RandomModelOptions = { modelType: 'qwen2', layers: 2, hidden: 128, 
 const PROMPTS = [pseudoIds(6, 1, 4096), pseudoIds(11, 2, 4096), pseudoIds(17, 3, 4096), pseudoIds(3, 4, 4096), pseudoIds(24, 5, 4096), pseudoIds(9, 6, 4096)];
 const STEPS = 4;
 
-let root: string;
-let savedCacheDir: string | undefined;
-before(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'bytefill-int8act-'));
-  savedCacheDir = process.env.BYTEFILL_CACHE_DIR;
-  process.env.BYTEFILL_CACHE_DIR = path.join(root, 'cache');
-});
-after(() => {
-  if (savedCacheDir === undefined) delete process.env.BYTEFILL_CACHE_DIR;
-  else process.env.BYTEFILL_CACHE_DIR = savedCacheDir;
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const tmp = tempDirWithCache('bytefill-int8act-', 'cache');
 
 function recorder(): { log: Logger; lines: Array<[LogLevel, string]> } {
   const lines: Array<[LogLevel, string]> = [];
@@ -128,7 +116,7 @@ const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)
 
 test('rewrite sets accuracy_level 4 on every MatMulNBits node at 0 or unset, and nothing else', () => {
   for (const level of [undefined, 0]) {
-    const m = buildRandomModel(path.join(root, `unit-${level}`), { ...SHAPE, variants: ['q4'], externalData: true, q4AccuracyLevel: level });
+    const m = buildRandomModel(path.join(tmp.dir, `unit-${level}`), { ...SHAPE, variants: ['q4'], externalData: true, q4AccuracyLevel: level });
     const buf = fs.readFileSync(m.files.q4!);
     const before = accuracyLevels(buf);
     assert.ok(before.length >= 7 * SHAPE.layers, `${before.length} MatMulNBits nodes`);
@@ -142,14 +130,14 @@ test('rewrite sets accuracy_level 4 on every MatMulNBits node at 0 or unset, and
 });
 
 test('a graph whose MatMulNBits nodes already set accuracy_level is left alone', () => {
-  const m = buildRandomModel(path.join(root, 'a4'), { ...SHAPE, variants: ['q4'], externalData: true, q4AccuracyLevel: 4 });
+  const m = buildRandomModel(path.join(tmp.dir, 'a4'), { ...SHAPE, variants: ['q4'], externalData: true, q4AccuracyLevel: 4 });
   const r = rewriteAccuracyLevel(fs.readFileSync(m.files.q4!));
   assert.equal(r.ok, false);
   assert.match(r.ok ? '' : r.reason, /already set accuracy_level/);
 });
 
 test(`quality: int8 activations keep logits within ${REL_TOL * 100}% of the largest logit, KL <= ${KL_TOL}, and the same greedy tokens`, async () => {
-  const m = buildRandomModel(path.join(root, 'q4'), { ...SHAPE, variants: ['q4'], externalData: true });
+  const m = buildRandomModel(path.join(tmp.dir, 'q4'), { ...SHAPE, variants: ['q4'], externalData: true });
   const float = await greedy(m.dir, { variant: 'q4', int8Activations: false });
   const rec = recorder();
   const int8 = await greedy(m.dir, { variant: 'q4', int8Activations: true, log: rec.log });
@@ -174,7 +162,7 @@ test(`quality: int8 activations keep logits within ${REL_TOL * 100}% of the larg
 });
 
 test('the rewrite composes with the logits rewrite and is read from the cache the second time', async () => {
-  const m = buildRandomModel(path.join(root, 'q4-keep'), { ...SHAPE, variants: ['q4'], externalData: true });
+  const m = buildRandomModel(path.join(tmp.dir, 'q4-keep'), { ...SHAPE, variants: ['q4'], externalData: true });
   const first = recorder();
   const a = await greedy(m.dir, { variant: 'q4', int8Activations: true, rewriteLogits: true, log: first.log });
   assert.ok(first.lines.some(([, s]) => /accuracy_level 4/.test(s)));
@@ -188,7 +176,7 @@ test('the rewrite composes with the logits rewrite and is read from the cache th
 
 test('a graph without MatMulNBits is loaded as it is: byte-identical, no derived graph', async () => {
   fs.rmSync(process.env.BYTEFILL_CACHE_DIR!, { recursive: true, force: true });
-  const m = buildRandomModel(path.join(root, 'fp32'), { ...SHAPE, variants: ['fp32'] });
+  const m = buildRandomModel(path.join(tmp.dir, 'fp32'), { ...SHAPE, variants: ['fp32'] });
   const file = m.files.fp32!;
   const hash = sha(file);
   const off = await greedy(m.dir, { int8Activations: false });
@@ -200,7 +188,7 @@ test('a graph without MatMulNBits is loaded as it is: byte-identical, no derived
 
 test('a corrupt cached graph falls back to the original with one log line, and is written again next time', async () => {
   fs.rmSync(process.env.BYTEFILL_CACHE_DIR!, { recursive: true, force: true });
-  const m = buildRandomModel(path.join(root, 'q4-corrupt'), { ...SHAPE, variants: ['q4'], externalData: true });
+  const m = buildRandomModel(path.join(tmp.dir, 'q4-corrupt'), { ...SHAPE, variants: ['q4'], externalData: true });
   const float = await greedy(m.dir, { variant: 'q4', int8Activations: false });
   await greedy(m.dir, { variant: 'q4', int8Activations: true });
   const [cached] = derivedGraphs();
@@ -218,10 +206,10 @@ test('a corrupt cached graph falls back to the original with one log line, and i
 });
 
 test('an unwritable cache falls back to the original with one log line', async () => {
-  const m = buildRandomModel(path.join(root, 'q4-nocache'), { ...SHAPE, variants: ['q4'], externalData: true });
+  const m = buildRandomModel(path.join(tmp.dir, 'q4-nocache'), { ...SHAPE, variants: ['q4'], externalData: true });
   // A cache "folder" that is a file, and a model folder with a symbolic link (a Hub snapshot is
   // one), which is therefore never written either: there is nowhere to put a derived graph.
-  const blocked = path.join(root, 'not-a-folder');
+  const blocked = path.join(tmp.dir, 'not-a-folder');
   fs.writeFileSync(blocked, '');
   fs.symlinkSync('config.json', path.join(m.dir, 'onnx', 'link.json'));
   const saved = process.env.BYTEFILL_CACHE_DIR;
@@ -254,9 +242,9 @@ test('BYTEFILL_INT8_ACTIVATIONS=0 turns the default off', () => {
 });
 
 test('the CLI loads the export as it is with --no-int8-activations, and the int8 graph without it', () => {
-  const m = buildRandomModel(path.join(root, 'q4-cli'), { ...SHAPE, variants: ['q4'], externalData: true, tokenizerJson: path.join(modelDir('tiny-code-b'), 'tokenizer.json') });
-  const cache = path.join(root, 'cli-cache');
-  const file = path.join(root, 'cli.py');
+  const m = buildRandomModel(path.join(tmp.dir, 'q4-cli'), { ...SHAPE, variants: ['q4'], externalData: true, tokenizerJson: path.join(modelDir('tiny-code-b'), 'tokenizer.json') });
+  const cache = path.join(tmp.dir, 'cli-cache');
+  const file = path.join(tmp.dir, 'cli.py');
   fs.writeFileSync(file, 'def f(');
   const cli = (...extra: string[]) =>
     spawnSync(process.execPath, [path.join(repoRoot, 'out', 'engine', 'src', 'cli', 'main.js'), 'complete', '--model', m.dir, '--variant', 'q4', '--device', 'cpu', '--threads', '1', '--file', file, '--cursor', '6', '--max-tokens', '2', '--verbose', ...extra], {

@@ -1,32 +1,21 @@
 // Only the logits that are needed: a graph that computes every position's logits is rewritten
 // (Slice of the final hidden state before the LM head, k from num_logits_to_keep) and gives the
 // same logits as the original; the rewrite and onnxruntime's optimised graph are cached.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildRandomModel, RandomModelOptions } from './fixtures/random-model';
-import { maxDiff, modelDir, pseudoIds } from './helpers';
+import { maxDiff, modelDir, pseudoIds, tempDirWithCache } from './helpers';
 import { OnnxModel } from '../src/index';
-import { derivedDir, prepareKeepLogitsGraph, rewriteKeepLogits } from '../src/model/logits-rewrite';
+import { derivedDir } from '../src/model/derived-graph';
+import { prepareKeepLogitsGraph, rewriteKeepLogits } from '../src/model/logits-rewrite';
 import { Logger } from '../src/core/types';
 
 process.env.ORT_DISABLE_TELEMETRY = '1';
 
 const SMALL: RandomModelOptions = { modelType: 'qwen2', layers: 2, hidden: 32, heads: 4, kvHeads: 2, headDim: 8, ffn: 64, vocab: 4096, seed: 5 };
-let root: string;
-let savedCacheDir: string | undefined;
-before(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'bytefill-rewrite-'));
-  savedCacheDir = process.env.BYTEFILL_CACHE_DIR;
-  process.env.BYTEFILL_CACHE_DIR = path.join(root, 'bytefill-cache');
-});
-after(() => {
-  if (savedCacheDir === undefined) delete process.env.BYTEFILL_CACHE_DIR;
-  else process.env.BYTEFILL_CACHE_DIR = savedCacheDir;
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const tmp = tempDirWithCache('bytefill-rewrite-', 'bytefill-cache');
 
 const PAST = pseudoIds(7, 31, 4096);
 const ROWS = [pseudoIds(5, 32, 4096), pseudoIds(3, 33, 4096)];
@@ -55,7 +44,7 @@ for (const [name, o] of [
   ['untied LM head (MatMul)', { tiedEmbeddings: false }],
 ] as Array<[string, Partial<RandomModelOptions>]>) {
   test(`rewritten graph gives the original logits to 1e-4: ${name}`, async () => {
-    const dir = buildRandomModel(path.join(root, name.split(' ')[0]), { ...SMALL, ...o }).dir;
+    const dir = buildRandomModel(path.join(tmp.dir, name.split(' ')[0]), { ...SMALL, ...o }).dir;
     const original = await run(dir, { rewriteLogits: false });
     const rewritten = await run(dir, { rewriteLogits: true });
     assert.equal(original.limits, false);
@@ -65,7 +54,7 @@ for (const [name, o] of [
 }
 
 test('q4 (MatMulNBits head) is rewritten and keeps its logits', async () => {
-  const m = buildRandomModel(path.join(root, 'q4'), { ...SMALL, variants: ['q4'], externalData: true });
+  const m = buildRandomModel(path.join(tmp.dir, 'q4'), { ...SMALL, variants: ['q4'], externalData: true });
   const original = await run(m.dir, { variant: 'q4', rewriteLogits: false });
   const rewritten = await run(m.dir, { variant: 'q4', rewriteLogits: true });
   assert.equal(rewritten.limits, true);
@@ -73,14 +62,14 @@ test('q4 (MatMulNBits head) is rewritten and keeps its logits', async () => {
 });
 
 test('int8 (dynamic quantization before the head) is rewritten', () => {
-  const m = buildRandomModel(path.join(root, 'int8'), { ...SMALL, variants: ['int8'] });
+  const m = buildRandomModel(path.join(tmp.dir, 'int8'), { ...SMALL, variants: ['int8'] });
   const r = rewriteKeepLogits(fs.readFileSync(m.files.int8!));
   assert.equal(r.ok, true, r.ok ? '' : r.reason);
 });
 
 test('graphs that need no rewrite are left alone, with the reason', () => {
-  const last = buildRandomModel(path.join(root, 'last'), { ...SMALL, lastLogitsOnly: true });
-  const keep = buildRandomModel(path.join(root, 'keep'), { ...SMALL, logitsToKeepInput: true });
+  const last = buildRandomModel(path.join(tmp.dir, 'last'), { ...SMALL, lastLogitsOnly: true });
+  const keep = buildRandomModel(path.join(tmp.dir, 'keep'), { ...SMALL, logitsToKeepInput: true });
   const a = rewriteKeepLogits(fs.readFileSync(last.files.fp32!));
   const b = rewriteKeepLogits(fs.readFileSync(keep.files.fp32!));
   assert.ok(!a.ok && /last position/.test(a.reason));
@@ -88,7 +77,7 @@ test('graphs that need no rewrite are left alone, with the reason', () => {
 });
 
 test('the rewrite is cached in bytefill\'s cache folder, not in the model folder, and redone when the model file changes', () => {
-  const m = buildRandomModel(path.join(root, 'cache'), { ...SMALL, externalData: true });
+  const m = buildRandomModel(path.join(tmp.dir, 'cache'), { ...SMALL, externalData: true });
   const before = fs.readdirSync(path.dirname(m.files.fp32!)).sort();
   const first = prepareKeepLogitsGraph(m.files.fp32!);
   assert.equal(first.rewritten, true);
@@ -106,7 +95,7 @@ test('the rewrite is cached in bytefill\'s cache folder, not in the model folder
 });
 
 test('the optimised graph is saved on the first load and loaded on the second, same logits', async () => {
-  const dir = buildRandomModel(path.join(root, 'opt'), { ...SMALL, externalData: true }).dir;
+  const dir = buildRandomModel(path.join(tmp.dir, 'opt'), { ...SMALL, externalData: true }).dir;
   const lines: string[] = [];
   const log: Logger = (_level, msg) => lines.push(msg);
   const first = await run(dir, { rewriteLogits: true, cacheOptimized: true, log });

@@ -4,11 +4,11 @@
 // per block and uses its integer kernels, as llama.cpp does for Q4_0: on a 0.5B model's decode
 // step that was 2.9-3.4x faster (BENCHMARKS.md). The weights are the same; only the attribute
 // changes, so this rewrites it once and caches the graph beside the logits rewrite's (see
-// derivedDir). Only the CPU provider loads it: GPU providers ignore the attribute.
+// derived-graph.ts). Only the CPU provider loads it: GPU providers ignore the attribute.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Logger } from '../core/types';
-import { derivedDir, PreparedGraph, sourceStamp, writeAtomic } from './logits-rewrite';
+import { derivedDir, PreparedGraph, prepareDerivedGraph } from './derived-graph';
 import { attribute, Field, fields, str, Writer } from './onnx-proto';
 
 /** Bumped when the rewrite changes, so that old cached graphs are not reused. */
@@ -89,48 +89,28 @@ function unreadable(file: string): string | null {
  * `file` with one log line.
  */
 export function prepareInt8ActivationGraph(file: string, log: Logger = () => undefined, source = file): PreparedGraph {
-  const base = path.basename(file, '.onnx');
-  let dir: string;
-  let stamp: string;
-  try {
-    stamp = sourceStamp(file, `a4v${REWRITE_VERSION}`);
-    // A derived graph already sits in a folder beside its weights; the model's own file gets one.
-    dir = file === source ? derivedDir(file) : path.dirname(file);
-  } catch (e) {
-    log('warn', `no place to cache the int8-activation graph of ${file} (${(e as Error).message}); using float activations`);
-    return { file, rewritten: false, cached: false, reason: (e as Error).message };
-  }
-  const out = path.join(dir, `${base}${INT8_MARK}${stamp}.onnx`);
-  const skipMark = `${out}.skip`;
-  if (fs.existsSync(out)) {
-    const bad = unreadable(out);
-    if (!bad) return { file: out, rewritten: true, cached: true };
-    // Removed, so that the next load writes it again.
-    fs.rmSync(out, { force: true });
-    log('warn', `the cached int8-activation graph ${out} is corrupt (${bad}); removed it, using float activations this time`);
-    return { file, rewritten: false, cached: false, reason: bad };
-  }
-  if (fs.existsSync(skipMark)) return { file, rewritten: false, cached: true, reason: fs.readFileSync(skipMark, 'utf8') };
-  const t0 = performance.now();
-  let r: AccuracyRewrite;
-  try {
-    r = rewriteAccuracyLevel(fs.readFileSync(file));
-  } catch (e) {
-    r = { ok: false, reason: `could not parse the graph (${(e as Error).message})` };
-  }
-  try {
-    for (const name of fs.readdirSync(dir)) if (name.startsWith(`${base}${INT8_MARK}`) && !name.startsWith(`${base}${INT8_MARK}${stamp}`)) fs.rmSync(path.join(dir, name), { force: true });
-    if (!r.ok) {
-      fs.writeFileSync(skipMark, r.reason);
-      return { file, rewritten: false, cached: false, reason: r.reason };
-    }
-    writeAtomic(out, r.model);
-  } catch (e) {
-    log('warn', `could not cache the int8-activation graph of ${file} in ${dir}: ${(e as Error).message}; using float activations`);
-    return { file, rewritten: false, cached: false, reason: (e as Error).message };
-  }
-  log('info', `set accuracy_level ${INT8_ACCURACY_LEVEL} (int8 activations) on ${r.nodes} MatMulNBits nodes of ${path.basename(file)} (${(performance.now() - t0).toFixed(0)} ms): ${out}`);
-  return { file: out, rewritten: true, cached: false };
+  return prepareDerivedGraph(
+    file,
+    {
+      mark: INT8_MARK,
+      version: `a4v${REWRITE_VERSION}`,
+      rewrite: (buf) => {
+        try {
+          return rewriteAccuracyLevel(buf);
+        } catch (e) {
+          return { ok: false, reason: `could not parse the graph (${(e as Error).message})` };
+        }
+      },
+      // A derived graph already sits in a folder beside its weights; the model's own file gets one.
+      dir: (f) => (f === source ? derivedDir(f) : path.dirname(f)),
+      warnNoDir: true,
+      check: unreadable,
+      what: 'int8-activation graph',
+      fallback: 'using float activations',
+      done: (r, ms, out) => `set accuracy_level ${INT8_ACCURACY_LEVEL} (int8 activations) on ${r.nodes} MatMulNBits nodes of ${path.basename(file)} (${ms} ms): ${out}`,
+    },
+    log,
+  );
 }
 
 /** Whether CPU sessions get integer activations: the option, else BYTEFILL_INT8_ACTIVATIONS (default on). */

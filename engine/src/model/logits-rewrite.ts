@@ -4,12 +4,10 @@
 // graph once: the final hidden state goes through Slice(-k:) on the sequence axis before the LM
 // head, with k from a new int64 scalar input `num_logits_to_keep` (0 keeps every position: the
 // Hugging Face convention, which OnnxModel already feeds). The result is cached in bytefill's cache
-// folder (see derivedDir) and reused while the source file is unchanged.
-import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
+// folder (see derived-graph.ts) and reused while the source file is unchanged.
 import * as path from 'node:path';
 import { Logger } from '../core/types';
+import { PreparedGraph, prepareDerivedGraph } from './derived-graph';
 import { Field, fields, int64Tensor, node, readTensorType, str, strings, tensorValueInfo, Writer } from './onnx-proto';
 
 /** Bumped when the rewrite changes, so that old cached graphs are not reused. */
@@ -144,106 +142,18 @@ export function rewriteKeepLogits(buf: Uint8Array): RewriteOutcome {
   return { ok: true, model };
 }
 
-/** Writes a message to `file` through a temporary file, so a reader never sees half of it. */
-export function writeAtomic(file: string, w: Writer): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    for (const p of w.parts) fs.writeSync(fd, p);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
-
-/** Where derived graphs (rewritten, optimised) are cached. */
-export function cacheRoot(): string {
-  return process.env.BYTEFILL_CACHE_DIR || path.join(os.homedir(), '.cache', 'bytefill');
-}
-
-function writable(dir: string): boolean {
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A folder for files derived from `file` that must sit beside its external data. onnxruntime
- * refuses external data whose real path leaves the graph's folder, so a symbolic link (the
- * Hugging Face cache's snapshots are links into blobs/) will not do: the folder under cacheRoot()
- * holds hard links to the real files. Users' model folders and shared caches are never written;
- * only where hard links cannot be made (another file system) is a plain, writable model folder used.
- */
-export function derivedDir(file: string): string {
-  const dir = path.dirname(file);
-  // Keyed like sourceStamp (the path as given): two paths to one file (a link) get folders of their
-  // own, so one never removes the other's entries as stale.
-  const key = crypto.createHash('sha1').update(path.resolve(file)).digest('hex').slice(0, 16);
-  const out = path.join(cacheRoot(), 'graphs', key);
-  try {
-    fs.mkdirSync(out, { recursive: true });
-    for (const name of fs.readdirSync(dir)) {
-      if (name.endsWith('.onnx') || name.includes('.keep-') || name.includes('.ort-') || name.includes('.a4-')) continue;
-      const real = fs.realpathSync(path.join(dir, name));
-      if (!fs.statSync(real).isFile()) continue;
-      const link = path.join(out, name);
-      if (!fs.existsSync(link)) fs.linkSync(real, link);
-    }
-    return out;
-  } catch (e) {
-    const plain = fs.readdirSync(dir).every((n) => !fs.lstatSync(path.join(dir, n)).isSymbolicLink());
-    if (plain && writable(dir)) return dir;
-    throw e;
-  }
-}
-
-/** A stamp of the source file's identity (size, mtime) and the rewrite version. */
-export function sourceStamp(file: string, extra = ''): string {
-  const st = fs.statSync(file);
-  return crypto.createHash('sha1').update(`${path.resolve(file)}|${st.size}|${st.mtimeMs}|${extra}`).digest('hex').slice(0, 12);
-}
-
-export interface PreparedGraph {
-  /** The file to load: the rewritten graph, or the original when it needs no (or cannot take a) rewrite. */
-  file: string;
-  rewritten: boolean;
-  /** Whether the rewrite was read from the cache. */
-  cached: boolean;
-  reason?: string;
-}
-
 /** The graph to load for `file`: rewritten to compute only the logits asked for, from the cache when possible. */
 export function prepareKeepLogitsGraph(file: string, log: Logger = () => undefined): PreparedGraph {
-  const base = path.basename(file, '.onnx');
-  let dir: string;
-  let stamp: string;
-  try {
-    stamp = sourceStamp(file, `keep${REWRITE_VERSION}`);
-    dir = derivedDir(file);
-  } catch (e) {
-    return { file, rewritten: false, cached: false, reason: `no place to cache a rewritten graph (${(e as Error).message})` };
-  }
-  const out = path.join(dir, `${base}.keep-${stamp}.onnx`);
-  const skipMark = `${out}.skip`;
-  if (fs.existsSync(out)) return { file: out, rewritten: true, cached: true };
-  if (fs.existsSync(skipMark)) return { file, rewritten: false, cached: true, reason: fs.readFileSync(skipMark, 'utf8') };
-  const t0 = performance.now();
-  const r = rewriteKeepLogits(fs.readFileSync(file));
-  try {
-    // Older rewrites of this graph are stale now.
-    for (const name of fs.readdirSync(dir)) if (name.startsWith(`${base}.keep-`) && !name.startsWith(`${base}.keep-${stamp}`)) fs.rmSync(path.join(dir, name), { force: true });
-    if (!r.ok) {
-      fs.writeFileSync(skipMark, r.reason);
-      return { file, rewritten: false, cached: false, reason: r.reason };
-    }
-    writeAtomic(out, r.model);
-  } catch (e) {
-    log('warn', `could not cache the rewritten graph of ${file} in ${dir}: ${(e as Error).message}; computing logits for every position`);
-    return { file, rewritten: false, cached: false, reason: (e as Error).message };
-  }
-  log('info', `rewrote ${path.basename(file)} to compute only the logits asked for (${(performance.now() - t0).toFixed(0)} ms): ${out}`);
-  return { file: out, rewritten: true, cached: false };
+  return prepareDerivedGraph(
+    file,
+    {
+      mark: '.keep-',
+      version: `keep${REWRITE_VERSION}`,
+      rewrite: rewriteKeepLogits,
+      what: 'rewritten graph',
+      fallback: 'computing logits for every position',
+      done: (_r, ms, out) => `rewrote ${path.basename(file)} to compute only the logits asked for (${ms} ms): ${out}`,
+    },
+    log,
+  );
 }

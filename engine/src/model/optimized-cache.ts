@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import ort = require('./ort');
-import { derivedDir, sourceStamp } from './logits-rewrite';
+import { derivedDir, sourceStamp } from './derived-graph';
 
 export interface OptimizedGraph {
   /** Where the optimised graph is (or will be written). */
