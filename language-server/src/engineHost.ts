@@ -56,18 +56,17 @@ class InThreadEngine implements HostedEngine {
   info(): EngineInfo {
     return this.engine.info();
   }
-  async complete(req: CompletionRequest): Promise<CompletionResult> {
-    this.running++;
-    try {
-      return await this.engine.complete(req);
-    } finally {
-      this.running--;
-    }
+  complete(req: CompletionRequest): Promise<CompletionResult> {
+    return this.counted(() => this.engine.complete(req));
   }
-  async warm(req: WarmRequest): Promise<WarmResult> {
+  warm(req: WarmRequest): Promise<WarmResult> {
+    return this.counted(() => this.engine.warm(req));
+  }
+  /** Runs an engine call, counted in `running` (the status's busy flag) while it is in flight. */
+  private async counted<T>(call: () => Promise<T>): Promise<T> {
     this.running++;
     try {
-      return await this.engine.warm(req);
+      return await call();
     } finally {
       this.running--;
     }
