@@ -1,8 +1,17 @@
 // Bits per byte of a document under one model or an ensemble, byte by byte:
 //   bits = -Σ_i log2 p(x_i | x_<i)
-// with p the member's exact next-byte distribution (ByteStream) or the combined one. For one
-// model the product telescopes to -log2 P(text is a prefix of the document), the marginal over
-// every valid tokenization (docs/DESIGN.md, "The byte layer").
+// with p the member's exact next-byte distribution (ByteStream) or the combined one.
+//
+// Telescoped (one model, `telescoped`): -log2 of the prefix mass M(text) / M(start), M the total
+// that ByteStream's distribution normalises (committed tokens' probability times the valid covers
+// of the pending bytes), per context window. Rows are scored only where a window ends (one
+// batched call), so it costs about the token level's forwards. It is NOT the per-byte product of
+// a real model: p(x_i) = (M(i+1) + D(i+1)) / M(i), where D(i+1) is the mass the covers ending
+// exactly at byte i+1 put on invalid next tokens (the per-byte distribution renormalises it away).
+// So the telescoped bits are at least the per-byte bits (0.1-0.5% more on the bundled models;
+// BENCHMARKS.md 17); they are equal only for a model with no mass on invalid sequences (tests:
+// synthetic canonical LM). Recovering D needs the next-token distribution after every plausible
+// mid-token split, i.e. the per-byte path's rows (docs/DESIGN.md, "Prefix mass and the per-byte product").
 //
 // Document start: the text is scored as a whole file. An empty context is not possible, so the
 // context is the end-of-text token <|endoftext|> (the model's eos when the vocabulary has none):
@@ -24,7 +33,8 @@
 // slow). The defaults (1e-4 each) leave rows unscored and candidates unchecked only below 1e-4 of
 // the row's / the observed byte's own mass (ByteStream.distributionFor); on 1000 bytes of
 // textwrap.py with tiny-code-a the total moved by 0.001 bits against 1e-6 (1e-6 bits per byte)
-// while running 4x faster.
+// while running 4x faster. Telescoped, the same tolerances apply to the rows and candidates at the
+// window ends only.
 import { MAX_INPUT_FILE_BYTES } from '../core/limits';
 import { BoundedReadError, readBounded } from '../core/bounded-read';
 import * as path from 'node:path';
