@@ -8,7 +8,7 @@
 // batched call), so it costs about the token level's forwards. It is NOT the per-byte product of
 // a real model: p(x_i) = (M(i+1) + D(i+1)) / M(i), where D(i+1) is the mass the covers ending
 // exactly at byte i+1 put on invalid next tokens (the per-byte distribution renormalises it away).
-// So the telescoped bits are at least the per-byte bits (0.1-0.5% more on the bundled models;
+// So the telescoped bits are at least the per-byte bits (0.1-0.6% more on the bundled models;
 // BENCHMARKS.md 17); they are equal only for a model with no mass on invalid sequences (tests:
 // synthetic canonical LM). Recovering D needs the next-token distribution after every plausible
 // mid-token split, i.e. the per-byte path's rows (docs/DESIGN.md, "Prefix mass and the per-byte product").
