@@ -55,7 +55,8 @@ export interface ByteStreamOptions {
   /**
    * Scoring a known document under one model: push() scores no rows; telescopedLogProb() scores
    * the rows alive at the end (and a window restart those alive at the restart) in one batched
-   * call each. See telescopedLogProb.
+   * call each. See telescopedLogProb. The next-byte distribution covers only the rows scored by
+   * the last telescopedLogProb (none after a push).
    */
   rowsOnDemand?: boolean;
 }
@@ -162,7 +163,8 @@ export class ByteStream {
     this.historyLen++;
     this.dist = null;
     await this.commitStable(signal);
-    if (!this.opts.rowsOnDemand) await this.ensureRows(signal);
+    if (this.opts.rowsOnDemand) this.rows = [];
+    else await this.ensureRows(signal);
   }
 
   /**
