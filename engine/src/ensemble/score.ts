@@ -73,6 +73,12 @@ export interface ScoreOptions {
    * Default false.
    */
   telescoped?: boolean;
+  /**
+   * Branches of one forward as a single token-tree sequence sharing the context's past (default
+   * true, where the model's graph takes a tree mask); false: left-padded batches, a copy of the
+   * past per branch. The same bits up to float rounding (BENCHMARKS.md 17).
+   */
+  treeBranches?: boolean;
   /** Score only the first maxBytes bytes. */
   maxBytes?: number;
   signal?: AbortSignal;
@@ -124,7 +130,7 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
   for (const m of members) {
     const b = m.bundle;
     const start = documentStartId(b);
-    const lm = new TeacherForcedLM(b.model, [start, ...b.tok.encodeBytes(x)], maxContext);
+    const lm = new TeacherForcedLM(b.model, [start, ...b.tok.encodeBytes(x)], maxContext, { tree: opts.treeBranches });
     const ctx = await lm.first(signal);
     lms.push(lm);
     streams.push(await ByteStream.create(lm, b.tok, b.index, ctx, [start], new Uint8Array(0), { stopIds: b.template.stopIds, ...streamOpts, rowsOnDemand: telescoped }, signal));
