@@ -48,6 +48,19 @@ export function tokenTrie(rows: readonly (readonly number[])[]): { tokens: numbe
   return { tokens, parents, paths };
 }
 
+/** A scored branch whose context after its first m > 0 tokens is after(m). */
+function scoredBranch(ctx: LMContext, ids: number[], own: Float64Array[], after: (m: number) => LMContext): ScoredBranch {
+  return {
+    ids,
+    stepLogp: stepLogps(ctx, ids, own),
+    nexts: own,
+    extend: (m: number): LMContext => {
+      if (!(Number.isInteger(m) && m >= 0 && m <= ids.length)) throw new Error(`extend(${m}) outside 0..${ids.length}`);
+      return m === 0 ? ctx : after(m);
+    },
+  };
+}
+
 export class OnnxBranchLM implements BranchLM {
   readonly stats = newStats();
 
@@ -119,19 +132,12 @@ export class OnnxBranchLM implements BranchLM {
     return branches.map((ids, i): ScoredBranch => {
       const k = rowOf[i];
       const own = k < 0 ? [] : nexts[k].slice(0, ids.length);
-      return {
-        ids,
-        stepLogp: stepLogps(ctx, ids, own),
-        nexts: own,
-        extend: (m: number): LMContext => {
-          if (!(Number.isInteger(m) && m >= 0 && m <= ids.length)) throw new Error(`extend(${m}) outside 0..${ids.length}`);
-          if (m === 0) return ctx;
-          const next: OnnxContext = { next: own[m - 1], length: ctx.length + m, state: null };
-          if (batch!.batch === 1 && m === rows[k].length) next.state = batch;
-          else next.row = { batch: batch!, index: k, contextSlots: past!.length, keep: m, nextPos: past!.nextPos[0] + m };
-          return next;
-        },
-      };
+      return scoredBranch(ctx, ids, own, (m) => {
+        const next: OnnxContext = { next: own[m - 1], length: ctx.length + m, state: null };
+        if (batch!.batch === 1 && m === rows[k].length) next.state = batch;
+        else next.row = { batch: batch!, index: k, contextSlots: past!.length, keep: m, nextPos: past!.nextPos[0] + m };
+        return next;
+      });
     });
   }
 
@@ -151,19 +157,12 @@ export class OnnxBranchLM implements BranchLM {
     return branches.map((ids, i): ScoredBranch => {
       const path = rowOf[i] < 0 ? [] : paths[rowOf[i]].slice(0, ids.length);
       const own = path.map(logp);
-      return {
-        ids,
-        stepLogp: stepLogps(ctx, ids, own),
-        nexts: own,
-        extend: (m: number): LMContext => {
-          if (!(Number.isInteger(m) && m >= 0 && m <= ids.length)) throw new Error(`extend(${m}) outside 0..${ids.length}`);
-          if (m === 0) return ctx;
-          const mask = r.state.mask.slice();
-          for (let k = 0; k < m; k++) mask[S + path[k]] = 1;
-          const next: OnnxContext = { next: own[m - 1], length: ctx.length + m, state: r.state.withMask(mask, Int32Array.of(past.nextPos[0] + m)) };
-          return next;
-        },
-      };
+      return scoredBranch(ctx, ids, own, (m) => {
+        const mask = r.state.mask.slice();
+        for (let k = 0; k < m; k++) mask[S + path[k]] = 1;
+        const next: OnnxContext = { next: own[m - 1], length: ctx.length + m, state: r.state.withMask(mask, Int32Array.of(past.nextPos[0] + m)) };
+        return next;
+      });
     });
   }
 
