@@ -109,7 +109,7 @@ export class OnnxModel {
   /** The tree-mask session (forwardTree): loaded on first use; null when the graph cannot take one. */
   private tree?: Promise<ort.InferenceSession | null>;
   /** How load() made the session, for the tree-mask one. */
-  private treeSource?: { threads?: number; log?: Logger; cpu?: CpuTuning };
+  private treeSource?: { threads?: number; log?: Logger; cpu?: CpuTuning; int8: boolean };
 
   private constructor(
     readonly dir: string,
@@ -215,7 +215,7 @@ export class OnnxModel {
     });
     try {
       const m = new OnnxModel(abs, opts.name ?? path.basename(abs), config, provider, file, session);
-      m.treeSource = { threads: opts.threads, log: opts.log, cpu: opts.cpu };
+      m.treeSource = { threads: opts.threads, log: opts.log, cpu: opts.cpu, int8: int8ActivationsOn(opts.int8Activations) };
       return m;
     } catch (e) {
       await session.release().catch(() => undefined);
@@ -391,7 +391,10 @@ export class OnnxModel {
         return null;
       }
       try {
-        return (await createSession(g.file, { device: 'cpu', threads: this.treeSource!.threads, log, hostOutputs: ['logits'], cpu: this.treeSource!.cpu })).session;
+        // The same activations as the model's own session, so both give the same logits.
+        const src = this.treeSource!;
+        const cpuFile = src.int8 ? (f: string) => prepareInt8ActivationGraph(f, log, this.file).file : undefined;
+        return (await createSession(g.file, { device: 'cpu', threads: src.threads, log, hostOutputs: ['logits'], cpu: src.cpu, cpuFile })).session;
       } catch (e) {
         log?.('warn', `${this.name}: the tree-mask graph did not load (${errMsg(e)}); branches run as padded batches`);
         return null;
