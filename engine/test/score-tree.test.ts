@@ -43,6 +43,9 @@ test('the tree-mask rewrite leaves a graph without a padding-and-causal And alon
 });
 
 const EXACT: ScoreOptions = { uncheckedMass: 0, lazyMass: 0, tokenLevel: false };
+/** Several context windows of a short text (exact). */
+const LONG: ScoreOptions = { ...EXACT, maxContext: 60, keepTokens: 20 };
+const LONG_TEXT = 'result = compute(alpha, beta)  # step\n    if result:\n        total += result\n'.repeat(6);
 
 describe('token-tree forwards of the bundled models', () => {
   let bundle: ModelBundle;
@@ -82,8 +85,7 @@ describe('token-tree forwards of the bundled models', () => {
   });
 
   test('long-text scoring (several windows, exact) gives the padded batches bits without copying the past per branch', async () => {
-    const text = 'result = compute(alpha, beta)  # step\n    if result:\n        total += result\n'.repeat(6);
-    const opts: ScoreOptions = { ...EXACT, maxContext: 60, keepTokens: 20 };
+    const opts: ScoreOptions = { ...LONG, prefetchBytes: 8 };
     const m = bundle.model;
     // Count the batch rows of every padded forward and the tree forwards (real calls, passed through).
     const batchRows: number[] = [];
@@ -99,10 +101,10 @@ describe('token-tree forwards of the bundled models', () => {
       return forwardTree(...a);
     };
     try {
-      const padded = await scoreBytes([{ bundle, weight: 1 }], null, text, { ...opts, treeBranches: false });
+      const padded = await scoreBytes([{ bundle, weight: 1 }], null, LONG_TEXT, { ...opts, treeBranches: false });
       const paddedRows = batchRows.splice(0);
       assert.equal(trees, 0);
-      const tree = await scoreBytes([{ bundle, weight: 1 }], null, text, opts);
+      const tree = await scoreBytes([{ bundle, weight: 1 }], null, LONG_TEXT, opts);
       assert.ok(paddedRows.some((b) => b > 1), 'the padded path copies the past for several rows');
       assert.ok(trees > 0, 'the tree path runs tree forwards');
       assert.deepEqual(
@@ -116,5 +118,12 @@ describe('token-tree forwards of the bundled models', () => {
       m.forward = forward;
       m.forwardTree = forwardTree;
     }
+  });
+
+  test("with tree forwards the default prefetch (32 bytes) runs fewer forwards than padded batches' 8, the same bits", async () => {
+    const padded = await scoreBytes([{ bundle, weight: 1 }], null, LONG_TEXT, { ...LONG, treeBranches: false });
+    const tree = await scoreBytes([{ bundle, weight: 1 }], null, LONG_TEXT, LONG);
+    assert.ok(tree.forwards[0] < padded.forwards[0], `${tree.forwards[0]} vs ${padded.forwards[0]} forwards`);
+    assert.ok(Math.abs(tree.bits - padded.bits) <= 1e-9 * padded.bits, `${tree.bits} vs ${padded.bits}`);
   });
 });

@@ -65,7 +65,9 @@ export interface ScoreOptions {
   tokenLevel?: boolean;
   /**
    * Rows of up to this many bytes ahead are scored in one batched call whenever a forward is due
-   * (ByteStream.prefetch; the document is known). 0 = one call per needed row. Default 8.
+   * (ByteStream.prefetch; the document is known). 0 = one call per needed row. Default 32 with
+   * token-tree forwards (a wasted row costs a few tokens of one sequence), else 8 (a padded batch
+   * copies the past per row).
    */
   prefetchBytes?: number;
   /**
@@ -115,7 +117,8 @@ export function documentStartId(b: ModelBundle): number {
 export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | null, text: string | Uint8Array, opts: ScoreOptions = {}): Promise<ScoreResult> {
   if (members.length === 0) throw new BytefillError('BAD_ARGUMENT', 'scoreBytes needs at least one model');
   // The tree-mask session loads once per model and process (0.2-0.5 s), like the model: not timed.
-  if (opts.treeBranches !== false) for (const m of members) await m.bundle.model.treeSupported();
+  let trees = opts.treeBranches !== false;
+  if (trees) for (const m of members) trees = (await m.bundle.model.treeSupported()) && trees;
   const t0 = performance.now();
   let x = typeof text === 'string' ? utf8Encode(text) : text;
   if (opts.maxBytes !== undefined) x = x.subarray(0, opts.maxBytes);
@@ -125,7 +128,7 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
   const keepTokens = opts.keepTokens ?? 256;
   const streamOpts = { uncheckedMass: opts.uncheckedMass ?? 1e-4, lazyMass: opts.lazyMass ?? 1e-4, maxContext, keepTokens };
   const signal = opts.signal;
-  const prefetchBytes = opts.prefetchBytes ?? 8;
+  const prefetchBytes = opts.prefetchBytes ?? (trees ? 32 : 8);
   const telescoped = opts.telescoped === true;
   if (telescoped && members.length !== 1) throw new BytefillError('BAD_ARGUMENT', 'telescoped scoring is for one model (a mixture of conditionals does not telescope)');
 
