@@ -47,6 +47,10 @@ export class MergeValidity {
   readonly classRep: number[] = [];
   /** By class sequence: a token of that class alone is one piece. */
   private readonly onePiece: boolean[] = [];
+  /** Tokens grouped by class sequence, by guard distance (see ClassGroups). */
+  private readonly groupsBySince: Array<ClassGroups | undefined> = [];
+  /** By token: its bytes end in whitespace (the lookahead rule may apply). */
+  private endsWsArr: Uint8Array | null = null;
   /** The string the pre-tokenizer splits for each token (plain or with invalid-byte markers). */
   private readonly classTexts: Array<string | null | undefined>;
   readonly ignoreMerges: boolean;
@@ -185,6 +189,51 @@ export class MergeValidity {
     return this.bytes[t];
   }
 
+  /** Whether the token's bytes end in whitespace, for every token (computed once). */
+  endsWs(): Uint8Array {
+    if (!this.endsWsArr) {
+      const a = new Uint8Array(this.bytes.length);
+      for (let t = 0; t < a.length; t++) a[t] = endsInWhitespace(this.bytes[t]) ? 1 : 0;
+      this.endsWsArr = a;
+    }
+    return this.endsWsArr;
+  }
+
+  /**
+   * Every token with bytes, grouped by its class sequence at guard distance `since` (textClass),
+   * the members of a group that BPE makes whole from their own bytes (wholePiece) first; tokens
+   * without a class sequence apart. Computed once per tokenizer and guard distance.
+   */
+  groups(since: number): ClassGroups {
+    const g = since <= 2 ? since : 0;
+    let out = this.groupsBySince[g];
+    if (!out) {
+      const V = this.bytes.length;
+      const cls = new Int32Array(V);
+      let nCls = 0;
+      for (let t = 0; t < V; t++) {
+        cls[t] = this.bytes[t].length > 0 ? this.textClass(t, since) : -2;
+        nCls = Math.max(nCls, cls[t] + 1);
+      }
+      // Counting sort by class; within a class, whole pieces first.
+      const start = new Int32Array(nCls + 1);
+      const wholeEnd = new Int32Array(nCls);
+      const unclassed: number[] = [];
+      for (let t = 0; t < V; t++) {
+        if (cls[t] >= 0) start[cls[t] + 1]++;
+        else if (cls[t] === -1) unclassed.push(t);
+      }
+      for (let c = 0; c < nCls; c++) start[c + 1] += start[c];
+      const ids = new Int32Array(start[nCls]);
+      const fill = start.slice(0, nCls);
+      for (let t = 0; t < V; t++) if (cls[t] >= 0 && this.wholePiece(t)) ids[fill[cls[t]]++] = t;
+      wholeEnd.set(fill);
+      for (let t = 0; t < V; t++) if (cls[t] >= 0 && !this.wholePiece(t)) ids[fill[cls[t]]++] = t;
+      this.groupsBySince[g] = out = { ids, start, wholeEnd, unclassed: Int32Array.from(unclassed) };
+    }
+    return out;
+  }
+
   /**
    * The string the pre-tokenizer splits for the token's bytes when they follow a complete UTF-8
    * tail: its text, or with bytes that are not valid UTF-8 on their own, marker characters for
@@ -246,6 +295,17 @@ export class MergeValidity {
 const instances = new WeakMap<Tokenizer, MergeValidity>();
 
 /**
+ * Tokens by class sequence: class c's members are ids[start[c] .. start[c + 1]), those before
+ * wholeEnd[c] whole pieces (encodePiece(bytes(t)) == [t]); `unclassed` have no class sequence.
+ */
+export interface ClassGroups {
+  ids: Int32Array;
+  start: Int32Array;
+  wholeEnd: Int32Array;
+  unclassed: Int32Array;
+}
+
+/**
  * A first character that normalization can combine with or reorder against the character before
  * it: combining marks (every character with a non-zero combining class is one) and Hangul jamo
  * (the vowels and trailing consonants compose with a preceding syllable).
@@ -287,6 +347,8 @@ export class RowValidity {
   /** Lookahead: the split's outcome by the token's class sequence id, per probe continuation. */
   private readonly probeOuts = new Map<number, Int8Array>();
   readonly stats: ValidityStats = { fast: 0, exact: 0 };
+  /** Invalid positions of a token order over [lo, hi) (see invalidPositions). */
+  private invalid: { order: Int32Array; lo: number; hi: number; pos: Int32Array } | null = null;
   /** Checks every fast decision against re-encoding and throws on a difference (tests). */
   static audit = false;
 
@@ -319,6 +381,63 @@ export class RowValidity {
     this.lastByShortcut = this.mv.ignoreMerges && k === 1 && ids.length > 0 && !this.mv.reachable(ids[ids.length - 1]);
     this.byClassOk = this.tailText !== null && tok.charClasses !== null && tok.isNormalized(this.tailText);
     this.since = this.byClassOk ? tok.charClasses!.guardDistance(this.tailText!) : Infinity;
+  }
+
+  /**
+   * The positions k in [lo, hi) of `order` (a token order, e.g. VocabIndex.sorted) whose token is
+   * invalid, ascending. The list is kept for the widest range asked, so a narrower range later
+   * (a row whose suffix grew) is a slice of it found by binary search; the caller bounds it.
+   */
+  invalidPositions(order: Int32Array, lo: number, hi: number, stats?: ValidityStats): { pos: Int32Array; from: number; to: number } {
+    let inv = this.invalid;
+    if (!inv || inv.order !== order || lo < inv.lo || hi > inv.hi) {
+      const pos: number[] = [];
+      if (lo === 0 && hi === order.length && this.byClassOk && this.canonical && this.tail.length > 0 && !RowValidity.audit) this.decideByClass(stats);
+      for (let k = lo; k < hi; k++) if (!this.valid(order[k], stats)) pos.push(k);
+      this.invalid = inv = { order, lo, hi, pos: Int32Array.from(pos) };
+    }
+    return { pos: inv.pos, from: lowerBound(inv.pos, lo), to: lowerBound(inv.pos, hi) };
+  }
+
+  /**
+   * Decides every token of the classes whose split settles it without looking at the token
+   * (the same decisions as fast(), a class at a time): a class that the split makes invalid, and
+   * a class whose tokens start a piece of their own (valid iff whole pieces), are filled in
+   * without a per-token test, except tokens ending in whitespace under lookahead (the probe rule
+   * decides those). Tokens of classes that join the tail's last piece (a merge-rank pair walk
+   * each) or leave the split undecided are left to valid().
+   */
+  private decideByClass(stats?: ValidityStats): void {
+    const g = this.mv.groups(this.since);
+    const ws = this.lookahead ? this.mv.endsWs() : null;
+    const arr = this.arr;
+    let decided = 0;
+    for (let c = 0; c + 1 < g.start.length; c++) {
+      const split = this.splitOfClass(c);
+      if (split !== Split.Invalid && split !== Split.Starts) continue;
+      // Starts: the whole pieces are valid, the rest invalid; Invalid: all invalid.
+      const validEnd = split === Split.Starts ? g.wholeEnd[c] : g.start[c];
+      for (let i = g.start[c]; i < g.start[c + 1]; i++) {
+        const t = g.ids[i];
+        if (arr[t] !== 0 || (i >= validEnd && ws !== null && ws[t] === 1)) continue;
+        arr[t] = i < validEnd ? 1 : 2;
+        decided++;
+      }
+    }
+    this.stats.fast += decided;
+    if (stats) stats.fast += decided;
+  }
+
+  /** The split of tail ++ (a token of class sequence cls), cached per class. */
+  private splitOfClass(cls: number): Split {
+    if (cls >= this.byClass.length) {
+      const grown = new Int8Array(Math.max(cls + 1, 2 * this.byClass.length));
+      grown.set(this.byClass);
+      this.byClass = grown;
+    }
+    let split = this.byClass[cls];
+    if (split === 0) this.byClass[cls] = split = this.startsOutcome(this.tok.splitOffsets(this.tailText + this.mv.classText(this.mv.classRep[cls])!), -1);
+    return split;
   }
 
   /** Validity of ids ++ [token]; `stats` counts the uncached decisions by how they were made. */
@@ -363,13 +482,7 @@ export class RowValidity {
     const cls = this.byClassOk ? this.mv.textClass(token, this.since) : -1;
     if (cls >= 0) {
       // The pieces of tail ++ τ depend only on τ's class sequence: split once per class.
-      if (cls >= this.byClass.length) {
-        const grown = new Int8Array(Math.max(cls + 1, 2 * this.byClass.length));
-        grown.set(this.byClass);
-        this.byClass = grown;
-      }
-      split = this.byClass[cls];
-      if (split === 0) this.byClass[cls] = split = this.startsOutcome(this.tok.splitOffsets(this.tailText + this.mv.classText(this.mv.classRep[cls])!), -1);
+      split = this.splitOfClass(cls);
     } else {
       const tt = this.tailText !== null ? this.mv.text(token) : null;
       const text = tt !== null ? this.tailText + tt : null;
@@ -465,6 +578,16 @@ export class RowValidity {
     if (!xStarts) return Split.Undecided;
     return atEnd || n === 0 ? Split.Starts : Split.Joins;
   }
+}
+
+/** The first index in [lo, hi) of a sorted array whose value is >= x (hi if none). */
+export function lowerBound(a: Int32Array, x: number, lo = 0, hi = a.length): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The pre-tokenizer's verdict on tail ++ bytes(τ) (values are stored in an Int8Array; 0: unknown). */
