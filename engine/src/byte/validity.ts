@@ -117,17 +117,85 @@ export class MergeValidity {
    * depends on parity: then the two tokens' bytes are merged outright).
    */
   pairValid(a: number, b: number): boolean {
+    const row = this.pairRow(a);
+    let c = row[b];
+    if (c === 0) row[b] = c = this.pairDecide(a, b) ? 1 : 2;
+    return c === 1;
+  }
+
+  /** The cached pair validity of left token a against every right token (0 unknown, 1 valid, 2 invalid). */
+  pairRow(a: number): Int8Array {
     let row = this.pairs.get(a);
     if (!row) {
       if (this.pairs.size >= MAX_PAIR_ROWS) this.pairs = new Map();
       this.pairs.set(a, (row = new Int8Array(this.runs.length)));
     }
-    let c = row[b];
-    if (c === 0) row[b] = c = this.walk(a, b) ? 1 : 2;
-    return c === 1;
+    return row;
   }
 
-  private walk(a: number, b: number): boolean {
+  /**
+   * pairValid uncached. The walk below can only find a crossing merge (x, y) with x one of a's
+   * right-edge tokens and rank(x, y) at most a's next merge after x (the walk's threshold is
+   * min of both sides' next merges); y is one of b's left-edge tokens. So when none of b's
+   * left-edge tokens is such a y (a's danger set, usually a few dozen tokens), nothing crosses.
+   */
+  pairDecide(a: number, b: number): boolean {
+    if (!this.run(b) || !this.run(a)) return false;
+    const danger = this.dangerOf(a);
+    const e = this.leftEdges();
+    for (let k = e.start[b]; k < e.start[b + 1]; k++) if (danger[e.ids[k]] === 1) return this.walk(a, b);
+    return true;
+  }
+
+  /** The distinct left-edge tokens of every reachable token's run, flat: ids[start[t] .. start[t + 1]). */
+  leftEdges(): { start: Int32Array; ids: Int32Array } {
+    if (!this.edges) {
+      const V = this.runs.length;
+      const start = new Int32Array(V + 1);
+      const ids: number[] = [];
+      for (let t = 0; t < V; t++) {
+        const r = this.bytes[t].length > 0 ? this.run(t) : null;
+        if (r) for (let j = 0; j < r.lefts.length; j++) if (j === 0 || r.lefts[j] !== r.lefts[j - 1]) ids.push(r.lefts[j]);
+        start[t + 1] = ids.length;
+      }
+      this.edges = { start, ids: Int32Array.from(ids) };
+    }
+    return this.edges;
+  }
+
+  private edges: { start: Int32Array; ids: Int32Array } | null = null;
+
+  /** The danger set of a (see pairDecide) as a bitmap over the vocabulary; kept for the last a. */
+  dangerOf(a: number): Uint8Array {
+    if (this.dangerA !== a) {
+      const d = this.danger ?? (this.danger = new Uint8Array(this.runs.length));
+      for (const y of this.dangerList) d[y] = 0;
+      this.dangerList = [];
+      const A = this.run(a)!;
+      const m = this.tok.bpe.mergesByLeft();
+      for (let i = 0; i < A.rights.length; i++) {
+        const x = A.rights[i];
+        const hl = i < A.ranks.length ? A.ranks[i] : Infinity;
+        if (x + 1 >= m.start.length) continue;
+        for (let k = m.start[x]; k < m.start[x + 1]; k++) {
+          const y = m.ys[k];
+          if (m.ranks[k] <= hl && y < d.length && d[y] === 0) {
+            d[y] = 1;
+            this.dangerList.push(y);
+          }
+        }
+      }
+      this.dangerA = a;
+    }
+    return this.danger!;
+  }
+
+  private danger: Uint8Array | null = null;
+  private dangerA = -1;
+  private dangerList: number[] = [];
+
+  /** The merge-rank walk of pairValid (a and b reachable). */
+  walk(a: number, b: number): boolean {
     const A = this.run(a);
     const B = this.run(b);
     if (!A || !B) return false;
@@ -393,7 +461,11 @@ export class RowValidity {
     if (!inv || inv.order !== order || lo < inv.lo || hi > inv.hi) {
       const pos: number[] = [];
       if (lo === 0 && hi === order.length && this.byClassOk && this.canonical && this.tail.length > 0 && !RowValidity.audit) this.decideByClass(stats);
-      for (let k = lo; k < hi; k++) if (!this.valid(order[k], stats)) pos.push(k);
+      const arr = this.arr;
+      for (let k = lo; k < hi; k++) {
+        const c = arr[order[k]];
+        if (c === 2 || (c === 0 && !this.valid(order[k], stats))) pos.push(k);
+      }
       this.invalid = inv = { order, lo, hi, pos: Int32Array.from(pos) };
     }
     return { pos: inv.pos, from: lowerBound(inv.pos, lo), to: lowerBound(inv.pos, hi) };
@@ -411,16 +483,34 @@ export class RowValidity {
     const g = this.mv.groups(this.since);
     const ws = this.lookahead ? this.mv.endsWs() : null;
     const arr = this.arr;
+    // Joining tokens are decided by the pair (last token, τ) when only merges make tokens.
+    const a = this.ids[this.ids.length - 1];
+    const pairs = !this.mv.ignoreMerges && this.mv.reachable(a) ? this.mv.pairRow(a) : null;
+    const danger = pairs ? this.mv.dangerOf(a) : null;
+    const edges = this.mv.leftEdges();
     let decided = 0;
     for (let c = 0; c + 1 < g.start.length; c++) {
       const split = this.splitOfClass(c);
-      if (split !== Split.Invalid && split !== Split.Starts) continue;
-      // Starts: the whole pieces are valid, the rest invalid; Invalid: all invalid.
-      const validEnd = split === Split.Starts ? g.wholeEnd[c] : g.start[c];
+      if (split === Split.Undecided || (split === Split.Joins && !pairs)) continue;
+      // Starts: the whole pieces are valid, the rest invalid; Invalid: all invalid; Joins: the
+      // whole pieces (reachable tokens) by their pair with the last token, the rest invalid.
+      const wholeEnd = split === Split.Invalid ? g.start[c] : g.wholeEnd[c];
       for (let i = g.start[c]; i < g.start[c + 1]; i++) {
         const t = g.ids[i];
-        if (arr[t] !== 0 || (i >= validEnd && ws !== null && ws[t] === 1)) continue;
-        arr[t] = i < validEnd ? 1 : 2;
+        if (arr[t] !== 0) continue;
+        let v = i < wholeEnd;
+        if (v && split === Split.Joins) {
+          let p = pairs![t];
+          if (p === 0) {
+            // pairDecide inlined: a walk only when a left edge of τ is in a's danger set.
+            let hit = false;
+            for (let k = edges.start[t]; k < edges.start[t + 1] && !hit; k++) hit = danger![edges.ids[k]] === 1;
+            pairs![t] = p = !hit || this.mv.walk(a, t) ? 1 : 2;
+          }
+          v = p === 1;
+        }
+        if (!v && ws !== null && ws[t] === 1) continue;
+        arr[t] = v ? 1 : 2;
         decided++;
       }
     }
