@@ -576,7 +576,9 @@ export class RowValidity {
     } else {
       const tt = this.tailText !== null ? this.mv.text(token) : null;
       const text = tt !== null ? this.tailText + tt : null;
-      const starts = text !== null && this.tok.isNormalized(text) ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
+      // The encoding of a text the normalizer changes decodes to other bytes than tail ++ τ.
+      if (text !== null && !this.tok.isNormalized(text)) return false;
+      const starts = text !== null ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
       split = starts ? this.startsOutcome(starts, -1) : Split.Undecided;
     }
     if (split === Split.Invalid) return false;

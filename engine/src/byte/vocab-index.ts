@@ -56,16 +56,17 @@ export class VocabIndex {
   /**
    * Cumulative probability in sorted order: out[k] = Σ exp(logp[sorted[i]]) for i < k. One pass
    * over the vocabulary; afterwards the mass of every token extending a prefix is
-   * rangeMass(out, range(prefix)) in O(log V) (the range is contiguous in sorted order).
+   * rangeMass(out, range(prefix)) in O(log V) (the range is contiguous in sorted order). `p`: exp(logp)
+   * when already computed (no exp here).
    */
-  cumulativeMass(logp: Float64Array): Float64Array {
+  cumulativeMass(logp: Float64Array, p?: Float64Array): Float64Array {
     const s = this.sorted;
     const out = new Float64Array(s.length + 1);
     let acc = 0;
     for (let k = 0; k < s.length; k++) {
       // A model whose output is narrower than the tokenizer gives its extra ids no mass.
       const id = s[k];
-      if (id < logp.length) acc += Math.exp(logp[id]);
+      if (id < logp.length) acc += p ? p[id] : Math.exp(logp[id]);
       out[k + 1] = acc;
     }
     return out;
