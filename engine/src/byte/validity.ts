@@ -459,30 +459,34 @@ export class RowValidity {
   invalidPositions(order: Int32Array, lo: number, hi: number, stats?: ValidityStats): { pos: Int32Array; from: number; to: number } {
     let inv = this.invalid;
     if (!inv || inv.order !== order || lo < inv.lo || hi > inv.hi) {
-      const pos: number[] = [];
-      if (lo === 0 && hi === order.length && this.byClassOk && this.canonical && this.tail.length > 0 && !RowValidity.audit) this.decideByClass(stats);
-      const arr = this.arr;
-      for (let k = lo; k < hi; k++) {
-        const c = arr[order[k]];
-        if (c === 2 || (c === 0 && !this.valid(order[k], stats))) pos.push(k);
-      }
-      this.invalid = inv = { order, lo, hi, pos: Int32Array.from(pos) };
+      const byClass = lo === 0 && hi === order.length && this.byClassOk && this.canonical && this.tail.length > 0 && !RowValidity.audit;
+      const pos = byClass ? this.invalidByClass(order, stats) : this.invalidByToken(order, lo, hi, stats);
+      this.invalid = inv = { order, lo, hi, pos };
     }
     return { pos: inv.pos, from: lowerBound(inv.pos, lo), to: lowerBound(inv.pos, hi) };
   }
 
+  private invalidByToken(order: Int32Array, lo: number, hi: number, stats?: ValidityStats): Int32Array {
+    const pos: number[] = [];
+    for (let k = lo; k < hi; k++) if (!this.valid(order[k], stats)) pos.push(k);
+    return Int32Array.from(pos);
+  }
+
   /**
-   * Decides every token of the classes whose split settles it without looking at the token
-   * (the same decisions as fast(), a class at a time): a class that the split makes invalid, and
-   * a class whose tokens start a piece of their own (valid iff whole pieces), are filled in
-   * without a per-token test, except tokens ending in whitespace under lookahead (the probe rule
-   * decides those). Tokens of classes that join the tail's last piece (a merge-rank pair walk
-   * each) or leave the split undecided are left to valid().
+   * The invalid positions of the whole vocabulary, a class sequence at a time (the same
+   * decisions as fast()): a class whose tokens start a piece of their own is valid for its whole
+   * pieces and invalid for the rest, a class that the split makes invalid is invalid throughout,
+   * and in a class that joins the tail's last piece the whole pieces are decided by their pair
+   * with the last token (cached per last token), the rest invalid. Only tokens ending in
+   * whitespace under lookahead (the probe rule), classes the split leaves undecided and tokens
+   * without a class sequence go through valid() one by one; valid whole pieces of a starting
+   * class cost nothing.
    */
-  private decideByClass(stats?: ValidityStats): void {
+  private invalidByClass(order: Int32Array, stats?: ValidityStats): Int32Array {
     const g = this.mv.groups(this.since);
+    const at = positionsOf(order, this.arr.length);
+    const bad = new Uint8Array(order.length);
     const ws = this.lookahead ? this.mv.endsWs() : null;
-    const arr = this.arr;
     // Joining tokens are decided by the pair (last token, τ) when only merges make tokens.
     const a = this.ids[this.ids.length - 1];
     const pairs = !this.mv.ignoreMerges && this.mv.reachable(a) ? this.mv.pairRow(a) : null;
@@ -491,15 +495,18 @@ export class RowValidity {
     let decided = 0;
     for (let c = 0; c + 1 < g.start.length; c++) {
       const split = this.splitOfClass(c);
-      if (split === Split.Undecided || (split === Split.Joins && !pairs)) continue;
-      // Starts: the whole pieces are valid, the rest invalid; Invalid: all invalid; Joins: the
-      // whole pieces (reachable tokens) by their pair with the last token, the rest invalid.
-      const wholeEnd = split === Split.Invalid ? g.start[c] : g.wholeEnd[c];
-      for (let i = g.start[c]; i < g.start[c + 1]; i++) {
-        const t = g.ids[i];
-        if (arr[t] !== 0) continue;
-        let v = i < wholeEnd;
-        if (v && split === Split.Joins) {
+      const s0 = g.start[c];
+      const e = g.start[c + 1];
+      if (split === Split.Undecided || (split === Split.Joins && !pairs)) {
+        for (let i = s0; i < e; i++) if (!this.valid(g.ids[i], stats)) bad[at[g.ids[i]]] = 1;
+        continue;
+      }
+      let we = g.wholeEnd[c];
+      if (split === Split.Starts) decided += we - s0;
+      else if (split === Split.Invalid) we = s0;
+      else {
+        for (let i = s0; i < we; i++) {
+          const t = g.ids[i];
           let p = pairs![t];
           if (p === 0) {
             // pairDecide inlined: a walk only when a left edge of τ is in a's danger set.
@@ -507,15 +514,35 @@ export class RowValidity {
             for (let k = edges.start[t]; k < edges.start[t + 1] && !hit; k++) hit = danger![edges.ids[k]] === 1;
             pairs![t] = p = !hit || this.mv.walk(a, t) ? 1 : 2;
           }
-          v = p === 1;
+          if (p === 1) decided++;
+          else if (ws !== null && ws[t] === 1) {
+            if (!this.valid(t, stats)) bad[at[t]] = 1;
+          } else {
+            bad[at[t]] = 1;
+            decided++;
+          }
         }
-        if (!v && ws !== null && ws[t] === 1) continue;
-        arr[t] = v ? 1 : 2;
-        decided++;
+      }
+      // The rest of the class is invalid as it stands (the probe rule may save a whitespace end).
+      for (let i = we; i < e; i++) {
+        const t = g.ids[i];
+        if (ws !== null && ws[t] === 1) {
+          if (!this.valid(t, stats)) bad[at[t]] = 1;
+        } else {
+          bad[at[t]] = 1;
+          decided++;
+        }
       }
     }
+    for (const t of g.unclassed) if (at[t] >= 0 && !this.valid(t, stats)) bad[at[t]] = 1;
     this.stats.fast += decided;
     if (stats) stats.fast += decided;
+    let n = 0;
+    for (let k = 0; k < bad.length; k++) n += bad[k];
+    const pos = new Int32Array(n);
+    n = 0;
+    for (let k = 0; k < bad.length; k++) if (bad[k] === 1) pos[n++] = k;
+    return pos;
   }
 
   /** The split of tail ++ (a token of class sequence cls), cached per class. */
@@ -670,6 +697,19 @@ export class RowValidity {
     if (!xStarts) return Split.Undecided;
     return atEnd || n === 0 ? Split.Starts : Split.Joins;
   }
+}
+
+const positionCaches = new WeakMap<Int32Array, Int32Array>();
+
+/** The inverse of a token order: position by token id (-1 for ids not in it). */
+function positionsOf(order: Int32Array, V: number): Int32Array {
+  let at = positionCaches.get(order);
+  if (!at) {
+    at = new Int32Array(Math.max(V, order.length)).fill(-1);
+    for (let k = 0; k < order.length; k++) at[order[k]] = k;
+    positionCaches.set(order, at);
+  }
+  return at;
 }
 
 /** The first index in [lo, hi) of a sorted array whose value is >= x (hi if none). */
