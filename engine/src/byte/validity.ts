@@ -16,6 +16,8 @@ import { concatBytes, utf8DecodeLenient } from '../tokenizer/utf8';
 import { extendable, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
 
 const MAX_PAIR_ROWS = 512;
+/** No merge rank (larger than every rank). */
+const NO_RANK = 0x7fffffff;
 
 /** One token's own BPE run: the rank of each step's merge and the edge tokens after each step. */
 interface MergeRun {
@@ -135,41 +137,59 @@ export class MergeValidity {
 
   /**
    * pairValid uncached. The walk below can only find a crossing merge (x, y) with x one of a's
-   * right-edge tokens and rank(x, y) at most a's next merge after x (the walk's threshold is
-   * min of both sides' next merges); y is one of b's left-edge tokens. So when none of b's
-   * left-edge tokens is such a y (a's danger set, usually a few dozen tokens), nothing crosses.
+   * right-edge tokens, y one of b's left-edge tokens, and rank(x, y) at most both sides' next
+   * merges: at most a's next merge after x (so (x, y) is in a's danger set: y with its least
+   * such rank, dangerOf), and, while b's run is not finished (y is not b itself), at most b's
+   * largest merge rank. When no left edge of b passes that test, nothing crosses: no walk.
    */
   pairDecide(a: number, b: number): boolean {
     if (!this.run(b) || !this.run(a)) return false;
-    const danger = this.dangerOf(a);
-    const e = this.leftEdges();
-    for (let k = e.start[b]; k < e.start[b + 1]; k++) if (danger[e.ids[k]] === 1) return this.walk(a, b);
-    return true;
+    return !this.mayCross(this.dangerOf(a), b) || this.walk(a, b);
   }
 
-  /** The distinct left-edge tokens of every reachable token's run, flat: ids[start[t] .. start[t + 1]). */
-  leftEdges(): { start: Int32Array; ids: Int32Array } {
+  /** The test of pairDecide (b reachable; danger: dangerOf the left token). */
+  mayCross(danger: Int32Array, b: number): boolean {
+    const e = this.leftEdges();
+    const last = e.start[b + 1] - 1;
+    if (danger[e.ids[last]] !== NO_RANK) return true;
+    const maxRank = e.maxRank[b];
+    for (let k = e.start[b]; k < last; k++) if (danger[e.ids[k]] <= maxRank) return true;
+    return false;
+  }
+
+  /**
+   * Every reachable token's run, flat: the distinct left-edge tokens ids[start[t] .. start[t + 1])
+   * (the last one is t itself) and the largest merge rank (-1 for a single byte).
+   */
+  leftEdges(): { start: Int32Array; ids: Int32Array; maxRank: Int32Array } {
     if (!this.edges) {
       const V = this.runs.length;
       const start = new Int32Array(V + 1);
+      const maxRank = new Int32Array(V).fill(-1);
       const ids: number[] = [];
       for (let t = 0; t < V; t++) {
         const r = this.bytes[t].length > 0 ? this.run(t) : null;
-        if (r) for (let j = 0; j < r.lefts.length; j++) if (j === 0 || r.lefts[j] !== r.lefts[j - 1]) ids.push(r.lefts[j]);
+        if (r) {
+          for (let j = 0; j < r.lefts.length; j++) if (j === 0 || r.lefts[j] !== r.lefts[j - 1]) ids.push(r.lefts[j]);
+          for (const k of r.ranks) maxRank[t] = Math.max(maxRank[t], k);
+        }
         start[t + 1] = ids.length;
       }
-      this.edges = { start, ids: Int32Array.from(ids) };
+      this.edges = { start, ids: Int32Array.from(ids), maxRank };
     }
     return this.edges;
   }
 
-  private edges: { start: Int32Array; ids: Int32Array } | null = null;
+  private edges: { start: Int32Array; ids: Int32Array; maxRank: Int32Array } | null = null;
 
-  /** The danger set of a (see pairDecide) as a bitmap over the vocabulary; kept for the last a. */
-  dangerOf(a: number): Uint8Array {
+  /**
+   * The danger set of a (see pairDecide): by token y, the least rank of a merge (x, y) with x on
+   * a's right edge at most a's next merge after x, NO_RANK when there is none; kept for the last a.
+   */
+  dangerOf(a: number): Int32Array {
     if (this.dangerA !== a) {
-      const d = this.danger ?? (this.danger = new Uint8Array(this.runs.length));
-      for (const y of this.dangerList) d[y] = 0;
+      const d = this.danger ?? (this.danger = new Int32Array(this.runs.length).fill(NO_RANK));
+      for (const y of this.dangerList) d[y] = NO_RANK;
       this.dangerList = [];
       const A = this.run(a)!;
       const m = this.tok.bpe.mergesByLeft();
@@ -179,10 +199,10 @@ export class MergeValidity {
         if (x + 1 >= m.start.length) continue;
         for (let k = m.start[x]; k < m.start[x + 1]; k++) {
           const y = m.ys[k];
-          if (m.ranks[k] <= hl && y < d.length && d[y] === 0) {
-            d[y] = 1;
-            this.dangerList.push(y);
-          }
+          const r = m.ranks[k];
+          if (r > hl || y >= d.length) continue;
+          if (d[y] === NO_RANK) this.dangerList.push(y);
+          if (r < d[y]) d[y] = r;
         }
       }
       this.dangerA = a;
@@ -190,35 +210,66 @@ export class MergeValidity {
     return this.danger!;
   }
 
-  private danger: Uint8Array | null = null;
+  private danger: Int32Array | null = null;
   private dangerA = -1;
   private dangerList: number[] = [];
 
   /** The merge-rank walk of pairValid (a and b reachable). */
   walk(a: number, b: number): boolean {
-    const A = this.run(a);
-    const B = this.run(b);
-    if (!A || !B) return false;
+    if (!this.run(a) || !this.run(b)) return false;
+    // The runs in flat typed arrays (NO_RANK: no next merge on that side).
+    const f = this.flatRuns();
     const bpe = this.tok.bpe;
+    const a0 = f.off[a];
+    const aSteps = f.off[a + 1] - a0 - 1;
+    const b0 = f.off[b];
+    const bSteps = f.off[b + 1] - b0 - 1;
     let i = 0;
     let j = 0;
     for (;;) {
-      const x = A.rights[i];
-      const y = B.lefts[j];
-      const hl = i < A.ranks.length ? A.ranks[i] : Infinity;
-      const hr = j < B.ranks.length ? B.ranks[j] : Infinity;
-      const next = Math.min(hl, hr);
-      const c = bpe.pairRank(x, y);
-      if (c !== undefined && c <= next) {
+      const x = f.rights[a0 + i];
+      const y = f.lefts[b0 + j];
+      const hl = i < aSteps ? f.ranks[a0 + i] : NO_RANK;
+      const hr = j < bSteps ? f.ranks[b0 + j] : NO_RANK;
+      const next = hl < hr ? hl : hr;
+      const c = bpe.rankOf(x, y);
+      if (c >= 0 && c <= next) {
         if (c < hl || x !== y) return false;
         const m = this.merge(concatBytes(this.bytes[a], this.bytes[b]))!;
         return m.ids.length === 2 && m.ids[0] === a && m.ids[1] === b;
       }
-      if (next === Infinity) return true;
+      if (next === NO_RANK) return true;
       if (hl === next) i++;
       if (hr === next) j++;
     }
   }
+
+  /**
+   * Every reachable token's run in flat arrays: for token t, step i (0 <= i <= steps) at
+   * off[t] + i has the edge tokens after i merges, and for i < steps the rank of merge i + 1;
+   * steps = off[t + 1] - off[t] - 1 (an unreachable token has one empty entry).
+   */
+  private flatRuns(): { off: Int32Array; lefts: Int32Array; rights: Int32Array; ranks: Int32Array } {
+    if (!this.flat) {
+      const V = this.runs.length;
+      const off = new Int32Array(V + 1);
+      for (let t = 0; t < V; t++) off[t + 1] = off[t] + ((this.bytes[t].length > 0 ? this.run(t)?.lefts.length : 0) || 1);
+      const lefts = new Int32Array(off[V]);
+      const rights = new Int32Array(off[V]);
+      const ranks = new Int32Array(off[V]).fill(NO_RANK);
+      for (let t = 0; t < V; t++) {
+        const r = this.bytes[t].length > 0 ? this.run(t) : null;
+        if (!r) continue;
+        lefts.set(r.lefts, off[t]);
+        rights.set(r.rights, off[t]);
+        ranks.set(r.ranks, off[t]);
+      }
+      this.flat = { off, lefts, rights, ranks };
+    }
+    return this.flat;
+  }
+
+  private flat: { off: Int32Array; lefts: Int32Array; rights: Int32Array; ranks: Int32Array } | null = null;
 
   /** encodePiece(bytes(t)) == [t]: t is the whole encoding of a piece made of its bytes. */
   wholePiece(t: number): boolean {
@@ -491,7 +542,6 @@ export class RowValidity {
     const a = this.ids[this.ids.length - 1];
     const pairs = !this.mv.ignoreMerges && this.mv.reachable(a) ? this.mv.pairRow(a) : null;
     const danger = pairs ? this.mv.dangerOf(a) : null;
-    const edges = this.mv.leftEdges();
     let decided = 0;
     for (let c = 0; c + 1 < g.start.length; c++) {
       const split = this.splitOfClass(c);
@@ -509,10 +559,8 @@ export class RowValidity {
           const t = g.ids[i];
           let p = pairs![t];
           if (p === 0) {
-            // pairDecide inlined: a walk only when a left edge of τ is in a's danger set.
-            let hit = false;
-            for (let k = edges.start[t]; k < edges.start[t + 1] && !hit; k++) hit = danger![edges.ids[k]] === 1;
-            pairs![t] = p = !hit || this.mv.walk(a, t) ? 1 : 2;
+            // pairDecide (τ is reachable: a whole piece).
+            pairs![t] = p = !this.mv.mayCross(danger!, t) || this.mv.walk(a, t) ? 1 : 2;
           }
           if (p === 1) decided++;
           else if (ws !== null && ws[t] === 1) {

@@ -37,6 +37,11 @@ export class BpeModel {
     return r < 0 ? undefined : r;
   }
 
+  /** Rank of the merge (a, b), -1 when the pair does not merge (pairRank without undefined, for hot loops). */
+  rankOf(a: number, b: number): number {
+    return this.pairs.rank(a, b);
+  }
+
   /** Id of the token the merge (a, b) makes (only for pairs that merge). */
   pairMerged(a: number, b: number): number | undefined {
     const m = this.pairs.merged(a, b);
