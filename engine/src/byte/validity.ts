@@ -16,6 +16,7 @@ import { concatBytes, utf8DecodeLenient } from '../tokenizer/utf8';
 import { extendable, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
 
 const MAX_PAIR_ROWS = 512;
+const MAX_SPLIT_TABLES = 4096;
 /** No merge rank (larger than every rank). */
 const NO_RANK = 0x7fffffff;
 
@@ -211,6 +212,18 @@ export class MergeValidity {
   }
 
   private danger: Int32Array | null = null;
+
+  /** Split outcomes by class, shared by tails with the same key (RowValidity.splitKey). */
+  splitTable(key: string): { byClass: Int8Array } {
+    let t = this.splitTables.get(key);
+    if (!t) {
+      if (this.splitTables.size >= MAX_SPLIT_TABLES) this.splitTables.clear();
+      this.splitTables.set(key, (t = { byClass: new Int8Array(0) }));
+    }
+    return t;
+  }
+
+  private readonly splitTables = new Map<string, { byClass: Int8Array }>();
   private dangerA = -1;
   private dangerList: number[] = [];
 
@@ -461,8 +474,8 @@ export class RowValidity {
   private readonly byClassOk: boolean;
   /** Characters from the tail's last guard character (see CharClasses.key). */
   private readonly since: number;
-  /** The split's outcome (see Split) by the token's class sequence id (0: not yet computed). */
-  private byClass = new Int8Array(64);
+  /** The split's outcome (see Split) by the token's class sequence id (0: not yet computed), shared by tails with one splitKey. */
+  private splits: { byClass: Int8Array } = { byClass: new Int8Array(0) };
   /** Lookahead: the split's outcome by the token's class sequence id, per probe continuation. */
   private readonly probeOuts = new Map<number, Int8Array>();
   readonly stats: ValidityStats = { fast: 0, exact: 0 };
@@ -500,6 +513,7 @@ export class RowValidity {
     this.lastByShortcut = this.mv.ignoreMerges && k === 1 && ids.length > 0 && !this.mv.reachable(ids[ids.length - 1]);
     this.byClassOk = this.tailText !== null && tok.charClasses !== null && tok.isNormalized(this.tailText);
     this.since = this.byClassOk ? tok.charClasses!.guardDistance(this.tailText!) : Infinity;
+    if (this.byClassOk) this.splits = this.mv.splitTable(this.splitKey());
   }
 
   /**
@@ -593,15 +607,38 @@ export class RowValidity {
     return pos;
   }
 
+  /**
+   * What the split outcomes by class depend on: the tail's class sequence (so the pieces of
+   * tail ++ τ, in characters), its token boundaries and its own pieces, in characters. Tails
+   * with the same key share one table of outcomes (startsOutcome reads nothing else).
+   */
+  private splitKey(): string {
+    const text = this.tailText!;
+    const bounds: number[] = [];
+    const starts = new Set(this.tailStarts);
+    const pieces: number[] = [];
+    let off = 0;
+    let ch = 0;
+    for (const c of text) {
+      if (this.bound[off]) bounds.push(ch);
+      if (starts.has(off)) pieces.push(ch);
+      const cp = c.codePointAt(0)!;
+      off += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+      ch++;
+    }
+    return `${this.tok.charClasses!.key(text)}|${this.since}|${bounds}|${pieces}|${off === this.tail.length}`;
+  }
+
   /** The split of tail ++ (a token of class sequence cls), cached per class. */
   private splitOfClass(cls: number): Split {
-    if (cls >= this.byClass.length) {
-      const grown = new Int8Array(Math.max(cls + 1, 2 * this.byClass.length));
-      grown.set(this.byClass);
-      this.byClass = grown;
+    const sp = this.splits;
+    if (cls >= sp.byClass.length) {
+      const grown = new Int8Array(Math.max(cls + 1, 64, 2 * sp.byClass.length));
+      grown.set(sp.byClass);
+      sp.byClass = grown;
     }
-    let split = this.byClass[cls];
-    if (split === 0) this.byClass[cls] = split = this.startsOutcome(this.tok.splitOffsets(this.tailText + this.mv.classText(this.mv.classRep[cls])!), -1);
+    let split = sp.byClass[cls];
+    if (split === 0) sp.byClass[cls] = split = this.startsOutcome(this.tok.splitOffsets(this.tailText + this.mv.classText(this.mv.classRep[cls])!), -1);
     return split;
   }
 
