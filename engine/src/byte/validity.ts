@@ -140,8 +140,9 @@ export class MergeValidity {
    * pairValid uncached. The walk below can only find a crossing merge (x, y) with x one of a's
    * right-edge tokens, y one of b's left-edge tokens, and rank(x, y) at most both sides' next
    * merges: at most a's next merge after x (so (x, y) is in a's danger set: y with its least
-   * such rank, dangerOf), and, while b's run is not finished (y is not b itself), at most b's
-   * largest merge rank. When no left edge of b passes that test, nothing crosses: no walk.
+   * such rank, dangerOf), and, while b's run is not finished (y is not b itself), at most the
+   * largest of b's merges made while y is its left edge. When no left edge of b passes that
+   * test, nothing crosses: no walk.
    */
   pairDecide(a: number, b: number): boolean {
     if (!this.run(b) || !this.run(a)) return false;
@@ -153,30 +154,32 @@ export class MergeValidity {
     const e = this.leftEdges();
     const last = e.start[b + 1] - 1;
     if (danger[e.ids[last]] !== NO_RANK) return true;
-    const maxRank = e.maxRank[b];
-    for (let k = e.start[b]; k < last; k++) if (danger[e.ids[k]] <= maxRank) return true;
+    for (let k = e.start[b]; k < last; k++) if (danger[e.ids[k]] <= e.maxRank[k]) return true;
     return false;
   }
 
   /**
-   * Every reachable token's run, flat: the distinct left-edge tokens ids[start[t] .. start[t + 1])
-   * (the last one is t itself) and the largest merge rank (-1 for a single byte).
+   * Every reachable token's run, flat: its distinct left-edge tokens ids[start[t] .. start[t + 1])
+   * in order (the last one is t itself), each with the largest rank of the merges made while it
+   * is the left edge (maxRank; -1 for none).
    */
   leftEdges(): { start: Int32Array; ids: Int32Array; maxRank: Int32Array } {
     if (!this.edges) {
       const V = this.runs.length;
       const start = new Int32Array(V + 1);
-      const maxRank = new Int32Array(V).fill(-1);
       const ids: number[] = [];
+      const maxRank: number[] = [];
       for (let t = 0; t < V; t++) {
         const r = this.bytes[t].length > 0 ? this.run(t) : null;
         if (r) {
-          for (let j = 0; j < r.lefts.length; j++) if (j === 0 || r.lefts[j] !== r.lefts[j - 1]) ids.push(r.lefts[j]);
-          for (const k of r.ranks) maxRank[t] = Math.max(maxRank[t], k);
+          for (let j = 0; j < r.lefts.length; j++) {
+            if (j === 0 || r.lefts[j] !== r.lefts[j - 1]) ids.push(r.lefts[j]), maxRank.push(-1);
+            if (j < r.ranks.length) maxRank[maxRank.length - 1] = Math.max(maxRank[maxRank.length - 1], r.ranks[j]);
+          }
         }
         start[t + 1] = ids.length;
       }
-      this.edges = { start, ids: Int32Array.from(ids), maxRank };
+      this.edges = { start, ids: Int32Array.from(ids), maxRank: Int32Array.from(maxRank) };
     }
     return this.edges;
   }
