@@ -46,17 +46,23 @@ test('after a commit, kept rows answer the branches after the committed tokens',
 test('a guessed row is scored only when a due branch is a prefix of it', () => {
   const p = utf8Encode('abc');
   const due = [tok.encodeBytes(p)];
-  assert.deepEqual(guessedRows(tok, p, utf8Encode(' ab'), due, 8, 100), [tok.encodeBytes(utf8Encode('abc ab'))]);
+  assert.deepEqual(guessedRows(tok, p, [utf8Encode(' ab')], due, 8, 100), [tok.encodeBytes(utf8Encode('abc ab'))]);
   // "a" ++ "bc": the due row [a] is not a prefix of enc("abc").
-  assert.deepEqual(guessedRows(tok, utf8Encode('a'), utf8Encode('bc'), [ids('a')], 8, 100), []);
+  assert.deepEqual(guessedRows(tok, utf8Encode('a'), [utf8Encode('bc')], [ids('a')], 8, 100), []);
+});
+
+test('of several guesses, the first that a due branch is a prefix of gives the row', () => {
+  // "a" ++ "bc": enc("abc") does not start with the due row [a]; "a" ++ " ab" does.
+  const rows = guessedRows(tok, utf8Encode('a'), [utf8Encode('bc'), utf8Encode(' ab')], [ids('a')], 8, 100);
+  assert.deepEqual(rows, [ids('a ab')]);
 });
 
 test('a guessed row is cut to maxTokens more tokens than the due row, and to the room left', () => {
   const p = utf8Encode('abc');
   const due = [tok.encodeBytes(p)];
   const guess = utf8Encode(' ab ab ab');
-  assert.equal(guessedRows(tok, p, guess, due, 1, 100)[0].length, due[0].length + 1);
-  assert.deepEqual(guessedRows(tok, p, guess, due, 8, due[0].length), []);
+  assert.equal(guessedRows(tok, p, [guess], due, 1, 100)[0].length, due[0].length + 1);
+  assert.deepEqual(guessedRows(tok, p, [guess], due, 8, due[0].length), []);
 });
 
 /** Next-byte distributions along `text`, and the forwards used, with the given speculation. */
@@ -65,7 +71,7 @@ async function walk(text: string, guess: ((pos: number) => Uint8Array) | null): 
   const lm = new SyntheticLM(tok.vocabSize);
   let pos = 0;
   const opts: ByteStreamOptions = { stopIds: new Set([0]), lazyMass: 1e-3 };
-  if (guess) opts.speculate = { guess: () => guess(pos), maxTokens: 4 };
+  if (guess) opts.speculate = { guesses: () => [guess(pos)], maxTokens: 4 };
   const s = await ByteStream.create(lm, tok, index, lm.ctx(CONTEXT), CONTEXT, new Uint8Array(0), opts);
   const dists = [s.nextByteDistribution()];
   for (const b of x) {

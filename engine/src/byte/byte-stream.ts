@@ -284,7 +284,7 @@ export class ByteStream {
     const o = this.opts.speculate;
     if (!this.spec || !o) return this.lm.score(ctx, branches, signal);
     const room = this.lm.maxPositions - ctx.length;
-    return this.spec.score(this.lm, ctx, branches, () => guessedRows(this.tok, this.covers.pending, o.guess(), branches, o.maxTokens, room), signal);
+    return this.spec.score(this.lm, ctx, branches, () => guessedRows(this.tok, this.covers.pending, o.guesses(), branches, o.maxTokens, room), signal);
   }
 
   /** Scores rows (batched, heaviest first) until the unscored ones cannot matter. */

@@ -15,8 +15,8 @@ import { BranchLM, isPrefix, LMContext, ScoredBranch, stepLogps } from './lm';
 import { CoverSet, Row } from './covers';
 
 export interface Speculation {
-  /** Guessed bytes after the stream's history (empty: no guess). */
-  guess(): Uint8Array;
+  /** Guesses of the bytes after the stream's history, best first (the first that fits is used). */
+  guesses(): Iterable<Uint8Array>;
   /** Tokens a due row is lengthened by at most. */
   maxTokens: number;
 }
@@ -102,17 +102,22 @@ export class SpeculativeRows {
 }
 
 /**
- * The guessed row for a batch of due rows: enc(pending ++ guess), when a due row is a prefix of it
- * (so it rides in that row's batch entry), cut to maxTokens more tokens than that row and to
- * `room` tokens in all; none otherwise (a batch entry of its own would cost a forward's worth).
+ * The guessed row for a batch of due rows: enc(pending ++ guess) for the first guess that a due row
+ * is a prefix of (so it rides in that row's batch entry), cut to maxTokens more tokens than that
+ * row and to `room` tokens in all; none otherwise (a batch entry of its own would cost about a
+ * forward: the time of a forward grows with its batch entries, each reading the context's KV).
  */
-export function guessedRows(tok: Tokenizer, pending: Uint8Array, guess: Uint8Array, due: readonly (readonly number[])[], maxTokens: number, room: number): number[][] {
-  if (guess.length === 0 || maxTokens <= 0) return [];
-  const ids = tok.encodeBytes(concatBytes(pending, guess));
-  let base = -1;
-  for (const d of due) if (d.length > base && d.length < ids.length && isPrefix(d, ids)) base = d.length;
-  const n = Math.min(ids.length, base + maxTokens, room);
-  return base >= 0 && n > base ? [ids.slice(0, n)] : [];
+export function guessedRows(tok: Tokenizer, pending: Uint8Array, guesses: Iterable<Uint8Array>, due: readonly (readonly number[])[], maxTokens: number, room: number): number[][] {
+  if (maxTokens <= 0) return [];
+  for (const guess of guesses) {
+    if (guess.length === 0) continue;
+    const ids = tok.encodeBytes(concatBytes(pending, guess));
+    let base = -1;
+    for (const d of due) if (d.length > base && d.length < ids.length && isPrefix(d, ids)) base = d.length;
+    const n = Math.min(ids.length, base + maxTokens, room);
+    if (base >= 0 && n > base) return [ids.slice(0, n)];
+  }
+  return [];
 }
 
 /**

@@ -120,7 +120,7 @@ export async function completeEnsembleWith(members: EnsembleMember[], req: Ensem
       promptTokens += prompt.length;
       cachedTokens += pre.reused;
       const lm = new OnnxBranchLM(b.model);
-      const speculate = speculateTokens > 0 ? { guess: () => guessNextBytes(streams, pushed, out, k, lookup), maxTokens: speculateTokens } : undefined;
+      const speculate = speculateTokens > 0 ? { guesses: () => guessNextBytes(streams, pushed, out, k, lookup), maxTokens: speculateTokens } : undefined;
       const stream = await ByteStream.create(lm, b.tok, b.index, lm.context(pre.state, pre.lastLogits), prompt, pending, { stopIds: b.template.stopIds, ...streamOpts, speculate }, signal);
       streams.push(stream);
       stats.push({ name: b.name, pendingAtStart: pending.length, promptTokens: prompt.length, forwards: 0, forwardMs: 0, speculativeHits: 0, commits: 0, validityChecks: 0 });
