@@ -55,6 +55,13 @@ export interface ByteStreamOptions {
   lookahead?: boolean;
   /** Lengthen due rows by the tokens of guessed next bytes (byte/speculation.ts). Default: off. */
   speculate?: Speculation;
+  /**
+   * Scoring a known document under one model: push() scores no rows; telescopedLogProb() scores
+   * the rows alive at the end (and a window restart those alive at the restart) in one batched
+   * call each. See telescopedLogProb. The next-byte distribution covers only the rows scored by
+   * the last telescopedLogProb (none after a push).
+   */
+  rowsOnDemand?: boolean;
 }
 
 export interface ByteStreamStats {
@@ -82,6 +89,9 @@ export class ByteStream {
   private readonly focusEps: number;
   private readonly counts = { commits: 0, restarts: 0, lazyRows: 0 };
   private readonly spec: SpeculativeRows | null;
+  /** rowsOnDemand: Σ over closed windows of log(prefix mass at its end / at its start), and the open window's start. */
+  private closedLog = 0;
+  private openLog: number | null = null;
 
   get stats(): ByteStreamStats {
     const v = this.covers.validity;
@@ -124,7 +134,8 @@ export class ByteStream {
     s.historyBytes.push(history.slice());
     s.historyLen = history.length;
     await s.commitStable(signal);
-    await s.ensureRows(signal);
+    if (opts.rowsOnDemand) s.openLog = await s.prefixLogMass(signal);
+    else await s.ensureRows(signal);
     return s;
   }
 
@@ -167,7 +178,8 @@ export class ByteStream {
     this.historyLen++;
     this.dist = null;
     await this.commitStable(signal);
-    await this.ensureRows(signal);
+    if (this.opts.rowsOnDemand) this.rows = [];
+    else await this.ensureRows(signal);
   }
 
   /**
@@ -237,6 +249,25 @@ export class ByteStream {
   logPrefixProb(): number {
     const { mass } = this.computeDistribution();
     return this.committedLogP + Math.log(mass);
+  }
+
+  /**
+   * rowsOnDemand: Σ over the context windows since create of log(P(history so far is a prefix |
+   * window) / P(history at the window's start | window)), each window closed when its context
+   * restarts (after the commit that triggered it). Within a window this is the product of the
+   * next-byte probabilities only when the valid covers keep all their mass; a real model puts some
+   * on invalid continuations of the covers that end exactly at a byte, which the per-byte
+   * distribution renormalises away, so the per-byte product is at most this (docs/DESIGN.md).
+   */
+  async telescopedLogProb(signal?: AbortSignal): Promise<number> {
+    if (this.openLog === null) throw new Error('telescopedLogProb needs rowsOnDemand');
+    return this.closedLog + (await this.prefixLogMass(signal)) - this.openLog;
+  }
+
+  /** logPrefixProb after scoring the rows alive now (batched, lazyMass applies). */
+  private async prefixLogMass(signal?: AbortSignal): Promise<number> {
+    await this.ensureRows(signal);
+    return this.logPrefixProb();
   }
 
   private computeDistribution(focus = -1): { dist: Float64Array; mass: number } {
@@ -337,11 +368,13 @@ export class ByteStream {
 
   /** Window restart: a fresh context from the last keepTokens context tokens. */
   private async restart(signal?: AbortSignal): Promise<void> {
+    if (this.openLog !== null) this.closedLog += (await this.prefixLogMass(signal)) - this.openLog;
     const keep = Math.max(1, Math.min(this.opts.keepTokens ?? 256, this.ctxIds.length));
     this.ctxIds = this.ctxIds.slice(-keep);
     const old = this.covers.context;
     this.spec?.clear();
     this.covers.restart(this.lm.restart ? await this.lm.restart(old, this.ctxIds, signal) : await this.lm.start(this.ctxIds, signal));
     this.counts.restarts++;
+    if (this.openLog !== null) this.openLog = await this.prefixLogMass(signal);
   }
 }

@@ -1,7 +1,8 @@
 // bench --byte-level: the byte layer's speed next to the same models' token-level speed, measured
 // in one run (the machine's load affects both alike; compare the ratios).
 //   scoring:  bytes/s of exact byte-level scoring (`score`) against token-level scoring (the
-//             log-likelihood of encode(text), windows of teacher-forced forwards);
+//             log-likelihood of encode(text), windows of teacher-forced forwards), per byte and
+//             telescoped (`score --telescoped`, with its bits above the per-byte bits);
 //   decoding: single-line completion latency (p50/p95) and bytes/s of the byte-level ensemble of
 //             all loaded models against each model's token-mode completion, on mid-token prompts
 //             (a keystroke: the previous prefix was completed just before);
@@ -35,6 +36,11 @@ export interface ScoringSpeed {
   /** byte-level / token-level. */
   ratio: number;
   forwards: number;
+  /** score --telescoped: bytes/s, its ratio to token level, forwards, bits minus the per-byte bits. */
+  telescopedBytesPerSecond: number;
+  telescopedRatio: number;
+  telescopedForwards: number;
+  telescopedExtraBits: number;
 }
 
 export interface DecodingSpeed {
@@ -127,13 +133,21 @@ export async function runByteBench(engineOpts: EngineOptions, o: ByteBenchOption
       let tokMs = 0;
       let byteMs = 0;
       let forwards = 0;
+      let telMs = 0;
+      let telForwards = 0;
+      let extraBits = 0;
       for (const x of texts) {
         const t0 = performance.now();
         const lm = new ensemble.TeacherForcedLM(b.model, [ensemble.documentStartId(b), ...b.tok.encodeBytes(x)], 900);
         await lm.first();
         await lm.tokenLogLikelihood();
         tokMs += performance.now() - t0;
-        const r = await ensemble.scoreBytes([{ bundle: b, weight: 1 }], null, x, { uncheckedMass: o.tolerance, lazyMass: o.tolerance, tokenLevel: false });
+        const opts = { uncheckedMass: o.tolerance, lazyMass: o.tolerance, tokenLevel: false };
+        const t = await ensemble.scoreBytes([{ bundle: b, weight: 1 }], null, x, { ...opts, telescoped: true });
+        telMs += t.ms;
+        telForwards += t.forwards[0];
+        const r = await ensemble.scoreBytes([{ bundle: b, weight: 1 }], null, x, opts);
+        extraBits += t.bits - r.bits;
         byteMs += r.ms;
         forwards += r.forwards[0];
         bytes += x.length;
@@ -141,7 +155,8 @@ export async function runByteBench(engineOpts: EngineOptions, o: ByteBenchOption
       }
       const tok = bytes / (tokMs / 1000);
       const byt = bytes / (byteMs / 1000);
-      scoring.push({ model: b.name, bytes, tokenLevelBytesPerSecond: tok, byteLevelBytesPerSecond: byt, ratio: byt / tok, forwards });
+      const tel = bytes / (telMs / 1000);
+      scoring.push({ model: b.name, bytes, tokenLevelBytesPerSecond: tok, byteLevelBytesPerSecond: byt, ratio: byt / tok, forwards, telescopedBytesPerSecond: tel, telescopedRatio: tel / tok, telescopedForwards: telForwards, telescopedExtraBits: extraBits });
     }
     // Decoding: each model in token mode, and the byte-level ensemble of all of them.
     const cases = o.parts.includes('decoding') ? o.cases : [];
@@ -186,8 +201,8 @@ export function formatByteBench(r: ByteBenchResult): string {
   const lines: string[] = [];
   if (r.validity.length > 0) lines.push('validity of every token after a tail (ms per row):', 'model          tail      tokens   re-encoding  merge ranks  speed-up  re-encoded');
   for (const v of r.validity) lines.push(`${v.model.padEnd(14)} ${JSON.stringify(v.tail).padEnd(8)} ${String(v.tokens).padStart(7)}  ${v.reencodeMs.toFixed(0).padStart(11)}  ${v.mergeRanksMs.toFixed(0).padStart(11)}  ${(v.reencodeMs / v.mergeRanksMs).toFixed(1).padStart(8)}  ${String(v.reencoded).padStart(10)}`);
-  if (r.scoring.length > 0) lines.push('scoring (bytes/s):', 'model          token-level  byte-level  ratio  forwards');
-  for (const s of r.scoring) lines.push(`${s.model.padEnd(14)} ${s.tokenLevelBytesPerSecond.toFixed(0).padStart(11)}  ${s.byteLevelBytesPerSecond.toFixed(1).padStart(10)}  ${s.ratio.toFixed(3).padStart(5)}  ${String(s.forwards).padStart(8)}`);
+  if (r.scoring.length > 0) lines.push('scoring (bytes/s; telescoped: score --telescoped, +bits: its bits minus the per-byte bits):', 'model          token-level  byte-level  ratio  forwards  telescoped  ratio  forwards  +bits');
+  for (const s of r.scoring) lines.push(`${s.model.padEnd(14)} ${s.tokenLevelBytesPerSecond.toFixed(0).padStart(11)}  ${s.byteLevelBytesPerSecond.toFixed(1).padStart(10)}  ${s.ratio.toFixed(3).padStart(5)}  ${String(s.forwards).padStart(8)}  ${s.telescopedBytesPerSecond.toFixed(1).padStart(10)}  ${s.telescopedRatio.toFixed(3).padStart(5)}  ${String(s.telescopedForwards).padStart(8)}  ${s.telescopedExtraBits.toFixed(3).padStart(5)}`);
   if (r.nextByte.length > 0) lines.push('exact next-byte distribution (cold: first walk; warm: a second walk over the next bytes):', 'model          vocab   ms/byte  step ms  steps/byte  forwards/byte  warm ms/byte  warm steps/byte');
   for (const c of r.nextByte) lines.push(`${c.model.padEnd(14)} ${String(c.vocabSize).padStart(6)}  ${c.msPerByte.toFixed(1).padStart(7)}  ${c.decodeStepMs.toFixed(2).padStart(7)}  ${c.stepsPerByte.toFixed(2).padStart(10)}  ${c.forwardsPerByte.toFixed(2).padStart(13)}  ${c.warmMsPerByte.toFixed(1).padStart(12)}  ${c.warmStepsPerByte.toFixed(2).padStart(15)}`);
   if (r.decoding.length > 0) lines.push('single-line completion:', 'run                          p50 ms   p95 ms  bytes  bytes/s  forwards/byte');
