@@ -89,7 +89,7 @@ for (const variant of variants) {
   };
   // The first bytefill load of a variant also writes its optimised-graph cache: load time from later rounds only.
   line('load (second load)', (x) => (rounds > 1 && x.round === 0 ? [] : [x.loadMs]));
-  line('prefill 512', (x) => x.prefillMs);
+  line(`prefill ${args.get('prefill') ?? 512}`, (x) => x.prefillMs);
   line('decode step', (x) => [x.decodeMs]);
   line('keystroke, cached prefix, 16 tokens (token mode)', (x) => x.keystroke.tokenMs);
   rows.push(`| ${variant} | same request, bytefill byte mode | ${fmt(stat(b, (x) => x.keystroke.byteMs))} | | ${(stat(b, (x) => x.keystroke.byteMs) / stat(l, (x) => x.keystroke.tokenMs)).toFixed(2)} |`);

@@ -1,8 +1,17 @@
 // Bits per byte of a document under one model or an ensemble, byte by byte:
 //   bits = -Σ_i log2 p(x_i | x_<i)
-// with p the member's exact next-byte distribution (ByteStream) or the combined one. For one
-// model the product telescopes to -log2 P(text is a prefix of the document), the marginal over
-// every valid tokenization (docs/DESIGN.md, "The byte layer").
+// with p the member's exact next-byte distribution (ByteStream) or the combined one.
+//
+// Telescoped (one model, `telescoped`): -log2 of the prefix mass M(text) / M(start), M the total
+// that ByteStream's distribution normalises (committed tokens' probability times the valid covers
+// of the pending bytes), per context window. Rows are scored only where a window ends (one
+// batched call), so it costs about the token level's forwards. It is NOT the per-byte product of
+// a real model: p(x_i) = (M(i+1) + D(i+1)) / M(i), where D(i+1) is the mass the covers ending
+// exactly at byte i+1 put on invalid next tokens (the per-byte distribution renormalises it away).
+// So the telescoped bits are at least the per-byte bits (0.1-0.6% more on the bundled models;
+// BENCHMARKS.md 17); they are equal only for a model with no mass on invalid sequences (tests:
+// synthetic canonical LM). Recovering D needs the next-token distribution after every plausible
+// mid-token split, i.e. the per-byte path's rows (docs/DESIGN.md, "Prefix mass and the per-byte product").
 //
 // Document start: the text is scored as a whole file. An empty context is not possible, so the
 // context is the end-of-text token <|endoftext|> (the model's eos when the vocabulary has none):
@@ -24,7 +33,8 @@
 // slow). The defaults (1e-4 each) leave rows unscored and candidates unchecked only below 1e-4 of
 // the row's / the observed byte's own mass (ByteStream.distributionFor); on 1000 bytes of
 // textwrap.py with tiny-code-a the total moved by 0.001 bits against 1e-6 (1e-6 bits per byte)
-// while running 4x faster.
+// while running 4x faster. Telescoped, the same tolerances apply to the rows and candidates at the
+// window ends only.
 import { MAX_INPUT_FILE_BYTES } from '../core/limits';
 import { BoundedReadError, readBounded } from '../core/bounded-read';
 import * as path from 'node:path';
@@ -56,6 +66,13 @@ export interface ScoreOptions {
    * (ByteStream.prefetch; the document is known). 0 = one call per needed row. Default 8.
    */
   prefetchBytes?: number;
+  /**
+   * One model only: the bits from the model's prefix mass at the ends of the context windows
+   * (telescoped; no per-byte distribution, rows scored only where a window ends). An upper bound
+   * of the per-byte bits, by the mass the model puts on invalid continuations (see the header).
+   * Default false.
+   */
+  telescoped?: boolean;
   /** Score only the first maxBytes bytes. */
   maxBytes?: number;
   signal?: AbortSignal;
@@ -99,6 +116,8 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
   const streamOpts = { uncheckedMass: opts.uncheckedMass ?? 1e-4, lazyMass: opts.lazyMass ?? 1e-4, maxContext, keepTokens };
   const signal = opts.signal;
   const prefetchBytes = opts.prefetchBytes ?? 8;
+  const telescoped = opts.telescoped === true;
+  if (telescoped && members.length !== 1) throw new BytefillError('BAD_ARGUMENT', 'telescoped scoring is for one model (a mixture of conditionals does not telescope)');
 
   const lms: TeacherForcedLM[] = [];
   const streams: ByteStream[] = [];
@@ -108,24 +127,10 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
     const lm = new TeacherForcedLM(b.model, [start, ...b.tok.encodeBytes(x)], maxContext);
     const ctx = await lm.first(signal);
     lms.push(lm);
-    streams.push(await ByteStream.create(lm, b.tok, b.index, ctx, [start], new Uint8Array(0), { stopIds: b.template.stopIds, ...streamOpts }, signal));
+    streams.push(await ByteStream.create(lm, b.tok, b.index, ctx, [start], new Uint8Array(0), { stopIds: b.template.stopIds, ...streamOpts, rowsOnDemand: telescoped }, signal));
   }
 
-  let bits = 0;
-  const probOf = async (byte: number): Promise<number> => {
-    const dists: Float64Array[] = [];
-    for (const s of streams) dists.push(await s.distributionFor(byte, signal));
-    return combine(cmode, dists, weights)[byte];
-  };
-  for (let i = 0; i < x.length; i++) {
-    const p = await probOf(x[i]);
-    bits -= Math.log2(p);
-    for (const s of streams) {
-      if (prefetchBytes > 0) await s.prefetch(x.subarray(i, i + prefetchBytes), signal);
-      await s.push(x[i], signal);
-    }
-  }
-  if (opts.countEnd) bits -= Math.log2(await probOf(END));
+  const bits = telescoped ? await telescopedBits(streams[0], x, opts.countEnd === true, signal) : await perByteBits(streams, x, cmode, weights, opts.countEnd === true, prefetchBytes, signal);
 
   const result: ScoreResult = {
     models: members.map((m) => m.bundle.name),
@@ -149,6 +154,33 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
   result.ms = performance.now() - t0;
   result.bytesPerSecond = x.length / (result.ms / 1000);
   return result;
+}
+
+/** -Σ log2 of the combined next-byte probabilities of the bytes (and of END with countEnd). */
+async function perByteBits(streams: ByteStream[], x: Uint8Array, mode: EnsembleMode, weights: number[], countEnd: boolean, prefetchBytes: number, signal?: AbortSignal): Promise<number> {
+  const probOf = async (byte: number): Promise<number> => {
+    const dists: Float64Array[] = [];
+    for (const s of streams) dists.push(await s.distributionFor(byte, signal));
+    return combine(mode, dists, weights)[byte];
+  };
+  let bits = 0;
+  for (let i = 0; i < x.length; i++) {
+    bits -= Math.log2(await probOf(x[i]));
+    for (const s of streams) {
+      if (prefetchBytes > 0) await s.prefetch(x.subarray(i, i + prefetchBytes), signal);
+      await s.push(x[i], signal);
+    }
+  }
+  if (countEnd) bits -= Math.log2(await probOf(END));
+  return bits;
+}
+
+/** One model (a rowsOnDemand stream): the bytes pushed without scoring rows, then the prefix mass. */
+async function telescopedBits(s: ByteStream, x: Uint8Array, countEnd: boolean, signal?: AbortSignal): Promise<number> {
+  for (const byte of x) await s.push(byte, signal);
+  let bits = -(await s.telescopedLogProb(signal)) / Math.LN2;
+  if (countEnd) bits -= Math.log2(s.nextByteDistribution()[END]);
+  return bits;
 }
 
 export interface ScoreFilesOptions extends ScoreOptions {

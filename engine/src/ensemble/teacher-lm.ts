@@ -15,6 +15,9 @@ import { OnnxModel } from '../model/onnx-model';
 import { BranchLM, LMContext, newStats, ScoredBranch, stepLogps } from '../byte/lm';
 import { OnnxBranchLM } from '../byte/onnx-lm';
 
+/** Bounds the log-softmax cache (a position is V doubles: 1.2 MB for a 151k vocabulary). */
+const RECENT_POSITIONS = 16;
+
 interface Window {
   s: number;
   len: number;
@@ -37,6 +40,8 @@ export class TeacherForcedLM implements BranchLM {
   private readonly plain: OnnxBranchLM;
   private readonly W: number;
   private view: { w: Window; a: number; ctx: LMContext } | null = null;
+  /** Recent log-softmaxed window positions: a committed branch is looked up, then its context made. */
+  private recent: { w: Window; at: Map<number, Float64Array> } | null = null;
 
   constructor(
     readonly model: OnnxModel,
@@ -68,7 +73,19 @@ export class TeacherForcedLM implements BranchLM {
   }
 
   private ctxAt(win: Window, a: number): TFContext {
-    return { a, win, next: logSoftmax(win.logits[a - 1 - win.s]), length: a - win.s };
+    return { a, win, next: this.logpAt(win, a - 1 - win.s), length: a - win.s };
+  }
+
+  /** log p(next token) after window position i (kept for the last RECENT_POSITIONS positions asked). */
+  private logpAt(w: Window, i: number): Float64Array {
+    if (this.recent?.w !== w) this.recent = { w, at: new Map() };
+    const at = this.recent.at;
+    let v = at.get(i);
+    if (!v) {
+      at.set(i, (v = logSoftmax(w.logits[i])));
+      if (at.size > RECENT_POSITIONS) at.delete(at.keys().next().value!);
+    }
+    return v;
   }
 
   /** The context T[:1] (the start token). */
@@ -122,7 +139,7 @@ export class TeacherForcedLM implements BranchLM {
       const k = along[i];
       let out: ScoredBranch;
       if (looked[i]) {
-        const nexts = ids.map((_, t) => logSoftmax(w.logits[a + t - w.s]));
+        const nexts = ids.map((_, t) => this.logpAt(w, a + t - w.s));
         out = { ids, stepLogp: stepLogps(ctx, ids, nexts), nexts, extend: () => ctx };
       } else out = plain[o++];
       // Extensions along T stay teacher-forced contexts (so later branches are looked up again).
