@@ -4,15 +4,21 @@
 // logits of every position, so a branch that is a prefix of another is read off the longer one and
 // every prefix of a branch is scored at once. extend(m) masks the slots after the kept tokens (no
 // forward); a row of a batch is gathered out of it only when the new context is first used.
-import { logSoftmax } from '../decode/distribution';
+import { logSoftmaxWithProbs } from '../decode/distribution';
 import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';
-import { BranchLM, branchRows, LMContext, newStats, ScoredBranch, stepLogps } from './lm';
+import { BranchLM, branchRows, keepProbabilities, LMContext, newStats, ScoredBranch, stepLogps } from './lm';
 
 interface OnnxContext extends LMContext {
   /** The KV state; null until `row` has been gathered out of its batch. */
   state: KVState | null;
   row?: { batch: KVState; index: number; contextSlots: number; keep: number; nextPos: number };
+}
+
+/** log p(next token), with p kept for the byte layer's mass pass (byte/lm.ts: keptProbabilities). */
+function logDistribution(logits: Float32Array): Float64Array {
+  const { logp, p } = logSoftmaxWithProbs(logits);
+  return keepProbabilities(logp, p);
 }
 
 /** Masked slots kept in a context before it is compacted (copied without them). */
@@ -33,7 +39,7 @@ export class OnnxBranchLM implements BranchLM {
 
   /** Wraps an already computed state (e.g. from PrefixCache.prefill). */
   context(state: KVState, lastLogits: Float32Array): LMContext {
-    return this.wrap(state, logSoftmax(lastLogits));
+    return this.wrap(state, logDistribution(lastLogits));
   }
 
   /** A context from a state and its next-token log-distribution. */
@@ -80,7 +86,7 @@ export class OnnxBranchLM implements BranchLM {
       const r = await this.model.forward(await past.expandAsync(rows.length), rows, { allLogits: true, signal });
       this.count(rows.reduce((a, b) => a + b.length, 0), t0);
       batch = r.state;
-      nexts = r.logits.map((row) => row.map((l) => logSoftmax(l)));
+      nexts = r.logits.map((row) => row.map((l) => logDistribution(l)));
     }
     return branches.map((ids, i): ScoredBranch => {
       const k = rowOf[i];
