@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { MergeValidity, RowValidity } from '../src/byte/validity';
 import { extendable } from '../src/byte/lookahead';
+import { VocabIndex } from '../src/byte/vocab-index';
 import { bytesToByteLevel } from '../src/tokenizer/byte-level';
 import { concatBytes, utf8Encode } from '../src/tokenizer/utf8';
 import { mulberry32 } from '../src/core/rng';
@@ -118,6 +119,36 @@ for (const [name, make] of TOKENIZERS) {
     }
     // Some sequences are valid only through a continuation (the case the rule exists for).
     assert.ok(probedValid > 0, 'no token was valid only through a probe continuation');
+  });
+
+  test(`validity ${name}: whole-vocabulary rows decided a class at a time equal re-encoding on random (tail, token) pairs`, () => {
+    const t = load();
+    const index = new VocabIndex(t);
+    const text = corpus();
+    const rnd = mulberry32(0xc1a55);
+    let valid = 0;
+    let invalid = 0;
+    for (let s = 0; s < 60; s++) {
+      const end = 1 + Math.floor(rnd() * (text.length - 1));
+      const tail = text.subarray(Math.max(0, end - 1 - Math.floor(rnd() * 10)), end);
+      const ids = t.encodeBytes(tail);
+      for (const lookahead of [false, true]) {
+        const { pos } = new RowValidity(t, tail, ids, lookahead).invalidPositions(index.sorted, 0, index.sorted.length);
+        const bad = new Set(pos);
+        // Random tokens, and as many of those found invalid (whole classes and pair walks).
+        const ks: number[] = [];
+        for (let k = 0; k < 150; k++) ks.push(Math.floor(rnd() * index.sorted.length));
+        for (let k = 0; k < 150 && pos.length > 0; k++) ks.push(pos[Math.floor(rnd() * pos.length)]);
+        for (const k of ks) {
+          const c = index.sorted[k];
+          const want = extendable(t, tail, ids, c, t.tokenBytes(c), lookahead);
+          if (want === bad.has(k)) assert.fail(`tail ${JSON.stringify(new TextDecoder().decode(tail))} lookahead ${lookahead} token ${c} ${JSON.stringify(t.decode([c]))}: row ${!want}, re-encoding ${want}`);
+          if (want) valid++;
+          else invalid++;
+        }
+      }
+    }
+    assert.ok(valid > 1000 && invalid > 1000, `valid ${valid}, invalid ${invalid}`);
   });
 
   test(`validity ${name}: pair test equals BPE on the two tokens' bytes`, () => {

@@ -24,8 +24,9 @@ import { Tokenizer } from '../tokenizer/tokenizer';
 import { concatBytes } from '../tokenizer/utf8';
 import { VocabIndex } from './vocab-index';
 import { stableCommitPoint, tokensBefore } from './lookahead';
-import { BranchLM, LMContext } from './lm';
+import { BranchLM, LMContext, ScoredBranch } from './lm';
 import { CoverSet, Row } from './covers';
+import { guessedRows, heaviestContinuation, Speculation, SpeculationStats, SpeculativeRows } from './speculation';
 
 export interface ByteStreamOptions {
   /** Ids that end the text (their mass is END). */
@@ -52,6 +53,8 @@ export interface ByteStreamOptions {
    * (prefix-closed validity), which misses that mass.
    */
   lookahead?: boolean;
+  /** Lengthen due rows by the tokens of guessed next bytes (byte/speculation.ts). Default: off. */
+  speculate?: Speculation;
   /**
    * Scoring a known document under one model: push() scores no rows; telescopedLogProb() scores
    * the rows alive at the end (and a window restart those alive at the restart) in one batched
@@ -85,6 +88,7 @@ export class ByteStream {
   private readonly lazy: number;
   private readonly focusEps: number;
   private readonly counts = { commits: 0, restarts: 0, lazyRows: 0 };
+  private readonly spec: SpeculativeRows | null;
   /** rowsOnDemand: Σ over closed windows of log(prefix mass at its end / at its start), and the open window's start. */
   private closedLog = 0;
   private openLog: number | null = null;
@@ -107,6 +111,17 @@ export class ByteStream {
     this.eps = opts.uncheckedMass ?? 0;
     this.lazy = opts.lazyMass ?? 0;
     this.focusEps = opts.focusMass ?? this.eps;
+    this.spec = opts.speculate ? new SpeculativeRows() : null;
+  }
+
+  /** Speculation's counts (null without speculation). */
+  get speculation(): SpeculationStats | null {
+    return this.spec?.stats ?? null;
+  }
+
+  /** A guess of the next bytes: the stream's heaviest scored continuation (byte/speculation.ts). */
+  continuation(maxBytes: number): Uint8Array {
+    return heaviestContinuation(this.covers, this.covers.rows(), this.spec, this.tok, maxBytes);
   }
 
   /**
@@ -290,8 +305,17 @@ export class ByteStream {
   /** One batched call for the rows' branches (the context row is always scored). */
   private async scoreRows(rows: Row[], signal?: AbortSignal): Promise<void> {
     if (rows.some((r) => r.ids.length === 0)) throw new Error('internal: the context row is always scored');
-    const scored = await this.lm.score(this.covers.context, rows.map((r) => r.ids), signal);
+    const scored = await this.scoreBranches(rows.map((r) => r.ids), signal);
     rows.forEach((r, k) => this.covers.record(r.ids, scored[k]));
+  }
+
+  /** lm.score on the context, or through the speculative rows. */
+  private scoreBranches(branches: number[][], signal?: AbortSignal): Promise<ScoredBranch[]> {
+    const ctx = this.covers.context;
+    const o = this.opts.speculate;
+    if (!this.spec || !o) return this.lm.score(ctx, branches, signal);
+    const room = this.lm.maxPositions - ctx.length;
+    return this.spec.score(this.lm, ctx, branches, () => guessedRows(this.tok, this.covers.pending, o.guesses(), branches, o.maxTokens, room), signal);
   }
 
   /** Scores rows (batched, heaviest first) until the unscored ones cannot matter. */
@@ -328,12 +352,13 @@ export class ByteStream {
     // Reuse the KV of a scored branch when the committed tokens were scored.
     let path = this.covers.scoredPath(cIds);
     if (!path) {
-      const [b] = await this.lm.score(this.covers.context, [cIds], signal);
+      const [b] = await this.scoreBranches([cIds], signal);
       this.covers.record(cIds, b);
       path = { logP: b.stepLogp.reduce((a, x) => a + x, 0), ctx: b.extend(cIds.length) };
     }
     this.committedLogP += path.logP;
     this.covers.commit(c, cIds, path.ctx);
+    this.spec?.commit(cIds);
     this.ctxIds.push(...cIds);
     this.counts.commits++;
     this.dist = null;
@@ -347,6 +372,7 @@ export class ByteStream {
     const keep = Math.max(1, Math.min(this.opts.keepTokens ?? 256, this.ctxIds.length));
     this.ctxIds = this.ctxIds.slice(-keep);
     const old = this.covers.context;
+    this.spec?.clear();
     this.covers.restart(this.lm.restart ? await this.lm.restart(old, this.ctxIds, signal) : await this.lm.start(this.ctxIds, signal));
     this.counts.restarts++;
     if (this.openLog !== null) this.openLog = await this.prefixLogMass(signal);

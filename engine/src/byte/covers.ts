@@ -22,8 +22,8 @@ import { Tokenizer } from '../tokenizer/tokenizer';
 import { concatBytes } from '../tokenizer/utf8';
 import { VocabIndex } from './vocab-index';
 import { altTails, stableCommitPoint, tokensBefore } from './lookahead';
-import { RowValidity, rowValidity, ValidityStats } from './validity';
-import { LMContext, ScoredBranch } from './lm';
+import { lowerBound, RowValidity, rowValidity, ValidityStats } from './validity';
+import { keptProbabilities, LMContext, ScoredBranch } from './lm';
 
 export const END = 256; // index of end-of-text in next-byte distributions
 
@@ -51,9 +51,26 @@ interface Node {
   next: Float64Array | null;
   /** As the row at the end of p: candidate mass by next byte, its sum, candidates, mass by bucket. */
   end?: EndData;
+  /** Candidate mass in vocabulary ranges (the exact path). */
+  mass?: NodeMass;
+  /** Prefix sums of the invalid candidates' mass, over a row validity's invalid positions. */
+  inv?: { pos: Int32Array; cum: Float64Array };
   /** Where the path's context comes from (a scored branch and how many of its tokens). */
   src: { branch: ScoredBranch; m: number } | null;
   children: Map<number, Node>;
+}
+
+/**
+ * One pass over a scored distribution: prefix sums of the probabilities in the vocabulary's
+ * sorted order (VocabIndex.cumulativeMass), so the mass of the tokens extending any byte string,
+ * and of those sharing any next byte, is a difference of two entries.
+ */
+interface NodeMass {
+  cum: Float64Array;
+  /** Σ p of the stop ids (END). */
+  stop: number;
+  /** Σ p of the stop ids that also have bytes (in `cum` as well; at the end of p they are END only). */
+  stopWithBytes: number;
 }
 
 interface EndData {
@@ -292,20 +309,38 @@ export class CoverSet {
 
   /** Σ of candidate weights of a scored row (validity not checked). */
   rowMass(r: Row): number {
-    const next = r.node!.next!;
-    const n = this.p.length;
-    let s = 0;
-    if (r.j < n) {
-      const suf = this.p.subarray(r.j);
-      const [lo, hi] = this.index.range(suf);
-      for (let k = lo; k < hi; k++) {
-        const id = this.index.sorted[k];
-        if (this.tokBytes[id].length > suf.length) s += Math.exp(next[id]);
-      }
-    } else {
-      s = this.endData(r.node!).total;
-    }
+    const m = this.massOf(r.node!);
+    const [lo, hi] = this.candidateRange(r.j);
+    let s = m.cum[hi] - m.cum[lo];
+    if (r.j === this.p.length) s += m.stop - m.stopWithBytes;
     return Math.exp(r.logP) * s;
+  }
+
+  /** Positions in VocabIndex.sorted of the candidates of the row at split point j (tokens longer than p[j:] extending it). */
+  private candidateRange(j: number): [number, number] {
+    const at = this.p.length - j;
+    if (at === 0) return [0, this.index.sorted.length];
+    let [lo, hi] = this.index.range(this.p.subarray(j));
+    // The token equal to p[j:] sorts first in its range and is no candidate.
+    if (lo < hi && this.index.length(this.index.sorted[lo]) === at) lo++;
+    return [lo, hi];
+  }
+
+  /** The node's candidate mass by vocabulary range (one pass over its distribution, once). */
+  private massOf(node: Node): NodeMass {
+    if (!node.mass) {
+      const next = node.next!;
+      let stop = 0;
+      let stopWithBytes = 0;
+      for (const id of this.opts.stopIds) {
+        if (id >= next.length) continue;
+        const p = Math.exp(next[id]);
+        stop += p;
+        if (this.index.firstByte[id] >= 0) stopWithBytes += p;
+      }
+      node.mass = { cum: this.index.cumulativeMass(next, keptProbabilities(next)), stop, stopWithBytes };
+    }
+    return node.mass;
   }
 
   /** Whether row r has candidates whose next byte is `byte` (END: only a canonical row at the end). */
@@ -319,14 +354,13 @@ export class CoverSet {
 
   /** Σ of candidate weights of a scored row whose next byte is `byte` (validity not checked). */
   byteMass(r: Row, byte: number): number {
-    const next = r.node!.next!;
-    const n = this.p.length;
+    const m = this.massOf(r.node!);
     let s = 0;
     if (byte === END) {
-      if (r.j === n && !r.alt) for (const id of this.opts.stopIds) if (id < next.length) s += Math.exp(next[id]);
+      if (r.j === this.p.length && !r.alt) s = m.stop;
     } else {
       const [lo, hi] = this.index.range(concatBytes(this.p.subarray(r.j), Uint8Array.of(byte)));
-      for (let k = lo; k < hi; k++) s += Math.exp(next[this.index.sorted[k]]);
+      s = m.cum[hi] - m.cum[lo];
     }
     return Math.exp(r.logP) * s;
   }
@@ -356,6 +390,11 @@ export class CoverSet {
    * matters, so the check is cached per tokenizer by that tail (byte/validity.ts).
    */
   isValid(r: Row, token: number): boolean {
+    return this.validityOf(r).valid(token, this.validity);
+  }
+
+  /** The row's validity cache (shared by rows with the same unstable tail). */
+  private validityOf(r: Row): RowValidity {
     let tv = r.tv;
     if (!tv) {
       const key = `${r.j}|${r.ids.join(',')}`;
@@ -366,7 +405,7 @@ export class CoverSet {
       }
       r.tv = tv;
     }
-    return tv.valid(token, this.validity);
+    return tv;
   }
 
   /** Bytes a cover adds after p. */
@@ -375,6 +414,72 @@ export class CoverSet {
   }
 
   // ---------------------------------------------------------------- the distribution
+
+  /**
+   * The exact distribution (every candidate checked) by vocabulary range: for each row and each
+   * next byte b, the candidates extending p[j:] ++ b are one range of the sorted vocabulary, so
+   * their mass is a difference of the node's prefix sums, less the mass of the invalid ones among
+   * them (a difference of the prefix sums over the row validity's invalid positions). No loop
+   * over candidates here: a row's validity is decided once per tail (and kept across rows and
+   * bytes, byte/validity.ts), the prefix sums once per scored node.
+   */
+  private exactDistribution(rows: Row[]): { dist: Float64Array; mass: number } {
+    const n = this.p.length;
+    const dist = new Float64Array(257);
+    let mass = 0;
+    for (const r of rows) {
+      const eL = Math.exp(r.logP);
+      const m = this.massOf(r.node!);
+      const at = n - r.j;
+      const [lo, hi] = this.candidateRange(r.j);
+      const inv = this.invalidMass(r, lo, hi);
+      for (let k = lo; k < hi; ) {
+        const end = this.index.byteRunEnd(k, hi, at);
+        const w = eL * (m.cum[end] - m.cum[k] - inv(k, end));
+        dist[this.index.byteAt(k, at)] += w;
+        mass += w;
+        k = end;
+      }
+      if (at === 0) {
+        // At the end of p the stop ids are END only (and never checked): take back the byte mass
+        // of those that have bytes and were counted valid.
+        for (const id of this.opts.stopIds) {
+          const b = this.index.firstByte[id];
+          if (b < 0 || id >= r.node!.next!.length || !this.isValid(r, id)) continue;
+          const w = eL * Math.exp(r.node!.next![id]);
+          dist[b] -= w;
+          mass -= w;
+        }
+        // A non-canonical tokenization of the whole text cannot be followed by its end.
+        if (!r.alt) {
+          dist[END] += eL * m.stop;
+          mass += eL * m.stop;
+        }
+      }
+    }
+    for (let b = 0; b < 257; b++) if (dist[b] < 0) dist[b] = 0;
+    if (mass > 0) for (let b = 0; b < 257; b++) dist[b] /= mass;
+    return { dist, mass };
+  }
+
+  /**
+   * The mass of the row's invalid candidates between two positions of the sorted vocabulary
+   * (within [lo, hi)), from prefix sums over the row validity's invalid positions, kept on the
+   * node while the positions are the same.
+   */
+  private invalidMass(r: Row, lo: number, hi: number): (a: number, b: number) => number {
+    const { pos, from, to } = this.validityOf(r).invalidPositions(this.index.sorted, lo, hi, this.validity);
+    const node = r.node!;
+    if (node.inv?.pos !== pos) {
+      const cum = node.mass!.cum;
+      const ic = new Float64Array(pos.length + 1);
+      for (let i = 0; i < pos.length; i++) ic[i + 1] = ic[i] + (cum[pos[i] + 1] - cum[pos[i]]);
+      node.inv = { pos, cum: ic };
+    }
+    const ic = node.inv.cum;
+    if (from === to) return () => 0;
+    return (a, b) => ic[lowerBound(pos, b, from, to)] - ic[lowerBound(pos, a, from, to)];
+  }
 
   /**
    * Per-node data of a row at the end of p (every token is a candidate): mass by next byte, the
@@ -413,6 +518,7 @@ export class CoverSet {
    * checked down to `focusEps` of that byte's own mass.
    */
   distribution(rows: Row[], eps: number, focus = -1, focusEps = eps): { dist: Float64Array; mass: number } {
+    if (eps === 0) return this.exactDistribution(rows);
     const n = this.p.length;
     const dist = new Float64Array(257);
     let mass = 0;

@@ -43,6 +43,20 @@ export interface BranchLM {
   restart?(ctx: LMContext, ids: number[], signal?: AbortSignal): Promise<LMContext>;
 }
 
+/** Probabilities kept with a next-token log-distribution by the LM that computed both (see keptProbabilities). */
+const kept = new WeakMap<Float64Array, Float64Array>();
+
+/** Keeps p = exp(logp), computed in the same pass as logp, so the byte layer's mass pass needs no exp. */
+export function keepProbabilities(logp: Float64Array, p: Float64Array): Float64Array {
+  kept.set(logp, p);
+  return logp;
+}
+
+/** exp(logp) when its LM kept it, else undefined. */
+export function keptProbabilities(logp: Float64Array): Float64Array | undefined {
+  return kept.get(logp);
+}
+
 export function newStats(): LMStats {
   return { forwards: 0, forwardTokens: 0, forwardMs: 0 };
 }

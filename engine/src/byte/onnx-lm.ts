@@ -7,15 +7,21 @@
 // With `tree` (and a graph that takes a tree mask, model/tree-mask-rewrite.ts) the branches run
 // instead as ONE sequence of their token trie on the context's past: no copy of the past per
 // branch, which is what a padded batch costs on a long context (BENCHMARKS.md 17).
-import { logSoftmax } from '../decode/distribution';
+import { logSoftmaxWithProbs } from '../decode/distribution';
 import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';
-import { BranchLM, branchRows, LMContext, newStats, ScoredBranch, stepLogps } from './lm';
+import { BranchLM, branchRows, keepProbabilities, LMContext, newStats, ScoredBranch, stepLogps } from './lm';
 
 interface OnnxContext extends LMContext {
   /** The KV state; null until `row` has been gathered out of its batch. */
   state: KVState | null;
   row?: { batch: KVState; index: number; contextSlots: number; keep: number; nextPos: number };
+}
+
+/** log p(next token), with p kept for the byte layer's mass pass (byte/lm.ts: keptProbabilities). */
+function logDistribution(logits: Float32Array): Float64Array {
+  const { logp, p } = logSoftmaxWithProbs(logits);
+  return keepProbabilities(logp, p);
 }
 
 /** Masked slots kept in a context before it is compacted (copied without them). */
@@ -79,7 +85,7 @@ export class OnnxBranchLM implements BranchLM {
 
   /** Wraps an already computed state (e.g. from PrefixCache.prefill). */
   context(state: KVState, lastLogits: Float32Array): LMContext {
-    return this.wrap(state, logSoftmax(lastLogits));
+    return this.wrap(state, logDistribution(lastLogits));
   }
 
   /** A context from a state and its next-token log-distribution. */
@@ -127,7 +133,7 @@ export class OnnxBranchLM implements BranchLM {
       const r = await this.model.forward(await past.expandAsync(rows.length), rows, { allLogits: true, signal });
       this.count(rows.reduce((a, b) => a + b.length, 0), t0);
       batch = r.state;
-      nexts = r.logits.map((row) => row.map((l) => logSoftmax(l)));
+      nexts = r.logits.map((row) => row.map((l) => logDistribution(l)));
     }
     return branches.map((ids, i): ScoredBranch => {
       const k = rowOf[i];
@@ -150,7 +156,7 @@ export class OnnxBranchLM implements BranchLM {
     const nextOf = new Map<number, Float64Array>();
     const logp = (t: number): Float64Array => {
       let v = nextOf.get(t);
-      if (!v) nextOf.set(t, (v = logSoftmax(r.logits[t])));
+      if (!v) nextOf.set(t, (v = logDistribution(r.logits[t])));
       return v;
     };
     const S = past.length;

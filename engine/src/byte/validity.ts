@@ -16,6 +16,9 @@ import { concatBytes, utf8DecodeLenient } from '../tokenizer/utf8';
 import { extendable, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
 
 const MAX_PAIR_ROWS = 512;
+const MAX_SPLIT_TABLES = 4096;
+/** No merge rank (larger than every rank). */
+const NO_RANK = 0x7fffffff;
 
 /** One token's own BPE run: the rank of each step's merge and the edge tokens after each step. */
 interface MergeRun {
@@ -47,6 +50,10 @@ export class MergeValidity {
   readonly classRep: number[] = [];
   /** By class sequence: a token of that class alone is one piece. */
   private readonly onePiece: boolean[] = [];
+  /** Tokens grouped by class sequence, by guard distance (see ClassGroups). */
+  private readonly groupsBySince: Array<ClassGroups | undefined> = [];
+  /** By token: its bytes end in whitespace (the lookahead rule may apply). */
+  private endsWsArr: Uint8Array | null = null;
   /** The string the pre-tokenizer splits for each token (plain or with invalid-byte markers). */
   private readonly classTexts: Array<string | null | undefined>;
   readonly ignoreMerges: boolean;
@@ -113,40 +120,172 @@ export class MergeValidity {
    * depends on parity: then the two tokens' bytes are merged outright).
    */
   pairValid(a: number, b: number): boolean {
+    const row = this.pairRow(a);
+    let c = row[b];
+    if (c === 0) row[b] = c = this.pairDecide(a, b) ? 1 : 2;
+    return c === 1;
+  }
+
+  /** The cached pair validity of left token a against every right token (0 unknown, 1 valid, 2 invalid). */
+  pairRow(a: number): Int8Array {
     let row = this.pairs.get(a);
     if (!row) {
       if (this.pairs.size >= MAX_PAIR_ROWS) this.pairs = new Map();
       this.pairs.set(a, (row = new Int8Array(this.runs.length)));
     }
-    let c = row[b];
-    if (c === 0) row[b] = c = this.walk(a, b) ? 1 : 2;
-    return c === 1;
+    return row;
   }
 
-  private walk(a: number, b: number): boolean {
-    const A = this.run(a);
-    const B = this.run(b);
-    if (!A || !B) return false;
+  /**
+   * pairValid uncached. The walk below can only find a crossing merge (x, y) with x one of a's
+   * right-edge tokens, y one of b's left-edge tokens, and rank(x, y) at most both sides' next
+   * merges: at most a's next merge after x (so (x, y) is in a's danger set: y with its least
+   * such rank, dangerOf), and, while b's run is not finished (y is not b itself), at most the
+   * largest of b's merges made while y is its left edge. When no left edge of b passes that
+   * test, nothing crosses: no walk.
+   */
+  pairDecide(a: number, b: number): boolean {
+    if (!this.run(b) || !this.run(a)) return false;
+    return !this.mayCross(this.dangerOf(a), b) || this.walk(a, b);
+  }
+
+  /** The test of pairDecide (b reachable; danger: dangerOf the left token). */
+  mayCross(danger: Int32Array, b: number): boolean {
+    const e = this.leftEdges();
+    const last = e.start[b + 1] - 1;
+    if (danger[e.ids[last]] !== NO_RANK) return true;
+    for (let k = e.start[b]; k < last; k++) if (danger[e.ids[k]] <= e.maxRank[k]) return true;
+    return false;
+  }
+
+  /**
+   * Every reachable token's run, flat: its distinct left-edge tokens ids[start[t] .. start[t + 1])
+   * in order (the last one is t itself), each with the largest rank of the merges made while it
+   * is the left edge (maxRank; -1 for none).
+   */
+  leftEdges(): { start: Int32Array; ids: Int32Array; maxRank: Int32Array } {
+    if (!this.edges) {
+      const V = this.runs.length;
+      const start = new Int32Array(V + 1);
+      const ids: number[] = [];
+      const maxRank: number[] = [];
+      for (let t = 0; t < V; t++) {
+        const r = this.bytes[t].length > 0 ? this.run(t) : null;
+        if (r) {
+          for (let j = 0; j < r.lefts.length; j++) {
+            if (j === 0 || r.lefts[j] !== r.lefts[j - 1]) ids.push(r.lefts[j]), maxRank.push(-1);
+            if (j < r.ranks.length) maxRank[maxRank.length - 1] = Math.max(maxRank[maxRank.length - 1], r.ranks[j]);
+          }
+        }
+        start[t + 1] = ids.length;
+      }
+      this.edges = { start, ids: Int32Array.from(ids), maxRank: Int32Array.from(maxRank) };
+    }
+    return this.edges;
+  }
+
+  private edges: { start: Int32Array; ids: Int32Array; maxRank: Int32Array } | null = null;
+
+  /**
+   * The danger set of a (see pairDecide): by token y, the least rank of a merge (x, y) with x on
+   * a's right edge at most a's next merge after x, NO_RANK when there is none; kept for the last a.
+   */
+  dangerOf(a: number): Int32Array {
+    if (this.dangerA !== a) {
+      const d = this.danger ?? (this.danger = new Int32Array(this.runs.length).fill(NO_RANK));
+      for (const y of this.dangerList) d[y] = NO_RANK;
+      this.dangerList = [];
+      const A = this.run(a)!;
+      const m = this.tok.bpe.mergesByLeft();
+      for (let i = 0; i < A.rights.length; i++) {
+        const x = A.rights[i];
+        const hl = i < A.ranks.length ? A.ranks[i] : Infinity;
+        if (x + 1 >= m.start.length) continue;
+        for (let k = m.start[x]; k < m.start[x + 1]; k++) {
+          const y = m.ys[k];
+          const r = m.ranks[k];
+          if (r > hl || y >= d.length) continue;
+          if (d[y] === NO_RANK) this.dangerList.push(y);
+          if (r < d[y]) d[y] = r;
+        }
+      }
+      this.dangerA = a;
+    }
+    return this.danger!;
+  }
+
+  private danger: Int32Array | null = null;
+
+  /** Split outcomes by class, shared by tails with the same key (RowValidity.splitKey). */
+  splitTable(key: string): { byClass: Int8Array } {
+    let t = this.splitTables.get(key);
+    if (!t) {
+      if (this.splitTables.size >= MAX_SPLIT_TABLES) this.splitTables.clear();
+      this.splitTables.set(key, (t = { byClass: new Int8Array(0) }));
+    }
+    return t;
+  }
+
+  private readonly splitTables = new Map<string, { byClass: Int8Array }>();
+  private dangerA = -1;
+  private dangerList: number[] = [];
+
+  /** The merge-rank walk of pairValid (a and b reachable). */
+  walk(a: number, b: number): boolean {
+    if (!this.run(a) || !this.run(b)) return false;
+    // The runs in flat typed arrays (NO_RANK: no next merge on that side).
+    const f = this.flatRuns();
     const bpe = this.tok.bpe;
+    const a0 = f.off[a];
+    const aSteps = f.off[a + 1] - a0 - 1;
+    const b0 = f.off[b];
+    const bSteps = f.off[b + 1] - b0 - 1;
     let i = 0;
     let j = 0;
     for (;;) {
-      const x = A.rights[i];
-      const y = B.lefts[j];
-      const hl = i < A.ranks.length ? A.ranks[i] : Infinity;
-      const hr = j < B.ranks.length ? B.ranks[j] : Infinity;
-      const next = Math.min(hl, hr);
-      const c = bpe.pairRank(x, y);
-      if (c !== undefined && c <= next) {
+      const x = f.rights[a0 + i];
+      const y = f.lefts[b0 + j];
+      const hl = i < aSteps ? f.ranks[a0 + i] : NO_RANK;
+      const hr = j < bSteps ? f.ranks[b0 + j] : NO_RANK;
+      const next = hl < hr ? hl : hr;
+      const c = bpe.rankOf(x, y);
+      if (c >= 0 && c <= next) {
         if (c < hl || x !== y) return false;
         const m = this.merge(concatBytes(this.bytes[a], this.bytes[b]))!;
         return m.ids.length === 2 && m.ids[0] === a && m.ids[1] === b;
       }
-      if (next === Infinity) return true;
+      if (next === NO_RANK) return true;
       if (hl === next) i++;
       if (hr === next) j++;
     }
   }
+
+  /**
+   * Every reachable token's run in flat arrays: for token t, step i (0 <= i <= steps) at
+   * off[t] + i has the edge tokens after i merges, and for i < steps the rank of merge i + 1;
+   * steps = off[t + 1] - off[t] - 1 (an unreachable token has one empty entry).
+   */
+  private flatRuns(): { off: Int32Array; lefts: Int32Array; rights: Int32Array; ranks: Int32Array } {
+    if (!this.flat) {
+      const V = this.runs.length;
+      const off = new Int32Array(V + 1);
+      for (let t = 0; t < V; t++) off[t + 1] = off[t] + ((this.bytes[t].length > 0 ? this.run(t)?.lefts.length : 0) || 1);
+      const lefts = new Int32Array(off[V]);
+      const rights = new Int32Array(off[V]);
+      const ranks = new Int32Array(off[V]).fill(NO_RANK);
+      for (let t = 0; t < V; t++) {
+        const r = this.bytes[t].length > 0 ? this.run(t) : null;
+        if (!r) continue;
+        lefts.set(r.lefts, off[t]);
+        rights.set(r.rights, off[t]);
+        ranks.set(r.ranks, off[t]);
+      }
+      this.flat = { off, lefts, rights, ranks };
+    }
+    return this.flat;
+  }
+
+  private flat: { off: Int32Array; lefts: Int32Array; rights: Int32Array; ranks: Int32Array } | null = null;
 
   /** encodePiece(bytes(t)) == [t]: t is the whole encoding of a piece made of its bytes. */
   wholePiece(t: number): boolean {
@@ -183,6 +322,51 @@ export class MergeValidity {
 
   tokenBytes(t: number): Uint8Array {
     return this.bytes[t];
+  }
+
+  /** Whether the token's bytes end in whitespace, for every token (computed once). */
+  endsWs(): Uint8Array {
+    if (!this.endsWsArr) {
+      const a = new Uint8Array(this.bytes.length);
+      for (let t = 0; t < a.length; t++) a[t] = endsInWhitespace(this.bytes[t]) ? 1 : 0;
+      this.endsWsArr = a;
+    }
+    return this.endsWsArr;
+  }
+
+  /**
+   * Every token with bytes, grouped by its class sequence at guard distance `since` (textClass),
+   * the members of a group that BPE makes whole from their own bytes (wholePiece) first; tokens
+   * without a class sequence apart. Computed once per tokenizer and guard distance.
+   */
+  groups(since: number): ClassGroups {
+    const g = since <= 2 ? since : 0;
+    let out = this.groupsBySince[g];
+    if (!out) {
+      const V = this.bytes.length;
+      const cls = new Int32Array(V);
+      let nCls = 0;
+      for (let t = 0; t < V; t++) {
+        cls[t] = this.bytes[t].length > 0 ? this.textClass(t, since) : -2;
+        nCls = Math.max(nCls, cls[t] + 1);
+      }
+      // Counting sort by class; within a class, whole pieces first.
+      const start = new Int32Array(nCls + 1);
+      const wholeEnd = new Int32Array(nCls);
+      const unclassed: number[] = [];
+      for (let t = 0; t < V; t++) {
+        if (cls[t] >= 0) start[cls[t] + 1]++;
+        else if (cls[t] === -1) unclassed.push(t);
+      }
+      for (let c = 0; c < nCls; c++) start[c + 1] += start[c];
+      const ids = new Int32Array(start[nCls]);
+      const fill = start.slice(0, nCls);
+      for (let t = 0; t < V; t++) if (cls[t] >= 0 && this.wholePiece(t)) ids[fill[cls[t]]++] = t;
+      wholeEnd.set(fill);
+      for (let t = 0; t < V; t++) if (cls[t] >= 0 && !this.wholePiece(t)) ids[fill[cls[t]]++] = t;
+      this.groupsBySince[g] = out = { ids, start, wholeEnd, unclassed: Int32Array.from(unclassed) };
+    }
+    return out;
   }
 
   /**
@@ -246,6 +430,17 @@ export class MergeValidity {
 const instances = new WeakMap<Tokenizer, MergeValidity>();
 
 /**
+ * Tokens by class sequence: class c's members are ids[start[c] .. start[c + 1]), those before
+ * wholeEnd[c] whole pieces (encodePiece(bytes(t)) == [t]); `unclassed` have no class sequence.
+ */
+export interface ClassGroups {
+  ids: Int32Array;
+  start: Int32Array;
+  wholeEnd: Int32Array;
+  unclassed: Int32Array;
+}
+
+/**
  * A first character that normalization can combine with or reorder against the character before
  * it: combining marks (every character with a non-zero combining class is one) and Hangul jamo
  * (the vowels and trailing consonants compose with a preceding syllable).
@@ -282,11 +477,13 @@ export class RowValidity {
   private readonly byClassOk: boolean;
   /** Characters from the tail's last guard character (see CharClasses.key). */
   private readonly since: number;
-  /** The split's outcome (see Split) by the token's class sequence id (0: not yet computed). */
-  private byClass = new Int8Array(64);
+  /** The split's outcome (see Split) by the token's class sequence id (0: not yet computed), shared by tails with one splitKey. */
+  private splits: { byClass: Int8Array } = { byClass: new Int8Array(0) };
   /** Lookahead: the split's outcome by the token's class sequence id, per probe continuation. */
   private readonly probeOuts = new Map<number, Int8Array>();
   readonly stats: ValidityStats = { fast: 0, exact: 0 };
+  /** Invalid positions of a token order over [lo, hi) (see invalidPositions). */
+  private invalid: { order: Int32Array; lo: number; hi: number; pos: Int32Array } | null = null;
   /** Checks every fast decision against re-encoding and throws on a difference (tests). */
   static audit = false;
 
@@ -319,6 +516,133 @@ export class RowValidity {
     this.lastByShortcut = this.mv.ignoreMerges && k === 1 && ids.length > 0 && !this.mv.reachable(ids[ids.length - 1]);
     this.byClassOk = this.tailText !== null && tok.charClasses !== null && tok.isNormalized(this.tailText);
     this.since = this.byClassOk ? tok.charClasses!.guardDistance(this.tailText!) : Infinity;
+    if (this.byClassOk) this.splits = this.mv.splitTable(this.splitKey());
+  }
+
+  /**
+   * The positions k in [lo, hi) of `order` (a token order, e.g. VocabIndex.sorted) whose token is
+   * invalid, ascending. The list is kept for the widest range asked, so a narrower range later
+   * (a row whose suffix grew) is a slice of it found by binary search; the caller bounds it.
+   */
+  invalidPositions(order: Int32Array, lo: number, hi: number, stats?: ValidityStats): { pos: Int32Array; from: number; to: number } {
+    let inv = this.invalid;
+    if (!inv || inv.order !== order || lo < inv.lo || hi > inv.hi) {
+      const byClass = lo === 0 && hi === order.length && this.byClassOk && this.canonical && this.tail.length > 0 && !RowValidity.audit;
+      const pos = byClass ? this.invalidByClass(order, stats) : this.invalidByToken(order, lo, hi, stats);
+      this.invalid = inv = { order, lo, hi, pos };
+    }
+    return { pos: inv.pos, from: lowerBound(inv.pos, lo), to: lowerBound(inv.pos, hi) };
+  }
+
+  private invalidByToken(order: Int32Array, lo: number, hi: number, stats?: ValidityStats): Int32Array {
+    const pos: number[] = [];
+    for (let k = lo; k < hi; k++) if (!this.valid(order[k], stats)) pos.push(k);
+    return Int32Array.from(pos);
+  }
+
+  /**
+   * The invalid positions of the whole vocabulary, a class sequence at a time (the same
+   * decisions as fast()): a class whose tokens start a piece of their own is valid for its whole
+   * pieces and invalid for the rest, a class that the split makes invalid is invalid throughout,
+   * and in a class that joins the tail's last piece the whole pieces are decided by their pair
+   * with the last token (cached per last token), the rest invalid. Only tokens ending in
+   * whitespace under lookahead (the probe rule), classes the split leaves undecided and tokens
+   * without a class sequence go through valid() one by one; valid whole pieces of a starting
+   * class cost nothing.
+   */
+  private invalidByClass(order: Int32Array, stats?: ValidityStats): Int32Array {
+    const g = this.mv.groups(this.since);
+    const at = positionsOf(order, this.arr.length);
+    const bad = new Uint8Array(order.length);
+    const ws = this.lookahead ? this.mv.endsWs() : null;
+    // Joining tokens are decided by the pair (last token, τ) when only merges make tokens.
+    const a = this.ids[this.ids.length - 1];
+    const pairs = !this.mv.ignoreMerges && this.mv.reachable(a) ? this.mv.pairRow(a) : null;
+    const danger = pairs ? this.mv.dangerOf(a) : null;
+    let decided = 0;
+    for (let c = 0; c + 1 < g.start.length; c++) {
+      const split = this.splitOfClass(c);
+      const s0 = g.start[c];
+      const e = g.start[c + 1];
+      if (split === Split.Undecided || (split === Split.Joins && !pairs)) {
+        for (let i = s0; i < e; i++) if (!this.valid(g.ids[i], stats)) bad[at[g.ids[i]]] = 1;
+        continue;
+      }
+      let we = g.wholeEnd[c];
+      if (split === Split.Starts) decided += we - s0;
+      else if (split === Split.Invalid) we = s0;
+      else {
+        for (let i = s0; i < we; i++) {
+          const t = g.ids[i];
+          let p = pairs![t];
+          if (p === 0) {
+            // pairDecide (τ is reachable: a whole piece).
+            pairs![t] = p = !this.mv.mayCross(danger!, t) || this.mv.walk(a, t) ? 1 : 2;
+          }
+          if (p === 1) decided++;
+          else if (ws !== null && ws[t] === 1) {
+            if (!this.valid(t, stats)) bad[at[t]] = 1;
+          } else {
+            bad[at[t]] = 1;
+            decided++;
+          }
+        }
+      }
+      // The rest of the class is invalid as it stands (the probe rule may save a whitespace end).
+      for (let i = we; i < e; i++) {
+        const t = g.ids[i];
+        if (ws !== null && ws[t] === 1) {
+          if (!this.valid(t, stats)) bad[at[t]] = 1;
+        } else {
+          bad[at[t]] = 1;
+          decided++;
+        }
+      }
+    }
+    for (const t of g.unclassed) if (at[t] >= 0 && !this.valid(t, stats)) bad[at[t]] = 1;
+    this.stats.fast += decided;
+    if (stats) stats.fast += decided;
+    let n = 0;
+    for (let k = 0; k < bad.length; k++) n += bad[k];
+    const pos = new Int32Array(n);
+    n = 0;
+    for (let k = 0; k < bad.length; k++) if (bad[k] === 1) pos[n++] = k;
+    return pos;
+  }
+
+  /**
+   * What the split outcomes by class depend on: the tail's class sequence (so the pieces of
+   * tail ++ τ, in characters), its token boundaries and its own pieces, in characters. Tails
+   * with the same key share one table of outcomes (startsOutcome reads nothing else).
+   */
+  private splitKey(): string {
+    const text = this.tailText!;
+    const bounds: number[] = [];
+    const starts = new Set(this.tailStarts);
+    const pieces: number[] = [];
+    let off = 0;
+    let ch = 0;
+    for (const c of text) {
+      if (this.bound[off]) bounds.push(ch);
+      if (starts.has(off)) pieces.push(ch);
+      const cp = c.codePointAt(0)!;
+      off += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+      ch++;
+    }
+    return `${this.tok.charClasses!.key(text)}|${this.since}|${bounds}|${pieces}|${off === this.tail.length}`;
+  }
+
+  /** The split of tail ++ (a token of class sequence cls), cached per class. */
+  private splitOfClass(cls: number): Split {
+    const sp = this.splits;
+    if (cls >= sp.byClass.length) {
+      const grown = new Int8Array(Math.max(cls + 1, 64, 2 * sp.byClass.length));
+      grown.set(sp.byClass);
+      sp.byClass = grown;
+    }
+    let split = sp.byClass[cls];
+    if (split === 0) sp.byClass[cls] = split = this.startsOutcome(this.tok.splitOffsets(this.tailText + this.mv.classText(this.mv.classRep[cls])!), -1);
+    return split;
   }
 
   /** Validity of ids ++ [token]; `stats` counts the uncached decisions by how they were made. */
@@ -363,17 +687,13 @@ export class RowValidity {
     const cls = this.byClassOk ? this.mv.textClass(token, this.since) : -1;
     if (cls >= 0) {
       // The pieces of tail ++ τ depend only on τ's class sequence: split once per class.
-      if (cls >= this.byClass.length) {
-        const grown = new Int8Array(Math.max(cls + 1, 2 * this.byClass.length));
-        grown.set(this.byClass);
-        this.byClass = grown;
-      }
-      split = this.byClass[cls];
-      if (split === 0) this.byClass[cls] = split = this.startsOutcome(this.tok.splitOffsets(this.tailText + this.mv.classText(this.mv.classRep[cls])!), -1);
+      split = this.splitOfClass(cls);
     } else {
       const tt = this.tailText !== null ? this.mv.text(token) : null;
       const text = tt !== null ? this.tailText + tt : null;
-      const starts = text !== null && this.tok.isNormalized(text) ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
+      // The encoding of a text the normalizer changes decodes to other bytes than tail ++ τ.
+      if (text !== null && !this.tok.isNormalized(text)) return false;
+      const starts = text !== null ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
       split = starts ? this.startsOutcome(starts, -1) : Split.Undecided;
     }
     if (split === Split.Invalid) return false;
@@ -465,6 +785,29 @@ export class RowValidity {
     if (!xStarts) return Split.Undecided;
     return atEnd || n === 0 ? Split.Starts : Split.Joins;
   }
+}
+
+const positionCaches = new WeakMap<Int32Array, Int32Array>();
+
+/** The inverse of a token order: position by token id (-1 for ids not in it). */
+function positionsOf(order: Int32Array, V: number): Int32Array {
+  let at = positionCaches.get(order);
+  if (!at) {
+    at = new Int32Array(Math.max(V, order.length)).fill(-1);
+    for (let k = 0; k < order.length; k++) at[order[k]] = k;
+    positionCaches.set(order, at);
+  }
+  return at;
+}
+
+/** The first index in [lo, hi) of a sorted array whose value is >= x (hi if none). */
+export function lowerBound(a: Int32Array, x: number, lo = 0, hi = a.length): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The pre-tokenizer's verdict on tail ++ bytes(τ) (values are stored in an Int8Array; 0: unknown). */

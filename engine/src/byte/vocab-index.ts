@@ -56,14 +56,17 @@ export class VocabIndex {
   /**
    * Cumulative probability in sorted order: out[k] = Σ exp(logp[sorted[i]]) for i < k. One pass
    * over the vocabulary; afterwards the mass of every token extending a prefix is
-   * rangeMass(out, range(prefix)) in O(log V) (the range is contiguous in sorted order).
+   * rangeMass(out, range(prefix)) in O(log V) (the range is contiguous in sorted order). `p`: exp(logp)
+   * when already computed (no exp here).
    */
-  cumulativeMass(logp: Float64Array): Float64Array {
+  cumulativeMass(logp: Float64Array, p?: Float64Array): Float64Array {
     const s = this.sorted;
     const out = new Float64Array(s.length + 1);
     let acc = 0;
     for (let k = 0; k < s.length; k++) {
-      acc += Math.exp(logp[s[k]]);
+      // A model whose output is narrower than the tokenizer gives its extra ids no mass.
+      const id = s[k];
+      if (id < logp.length) acc += p ? p[id] : Math.exp(logp[id]);
       out[k + 1] = acc;
     }
     return out;
@@ -79,6 +82,33 @@ export class VocabIndex {
     let from = lo;
     if (longer && this.bytes[this.sorted[lo]].length === prefix.length) from++;
     return cum[hi] - cum[from];
+  }
+
+  /** Byte length of a token (0 for specials). */
+  length(id: number): number {
+    return this.bytes[id].length;
+  }
+
+  /**
+   * Within [lo, hi), a range of tokens sharing their first `at` bytes and all longer than that:
+   * the end of the run that shares byte `at` with the token at lo (tokens are sorted by bytes,
+   * so that byte only grows along the range).
+   */
+  byteRunEnd(lo: number, hi: number, at: number): number {
+    const s = this.sorted;
+    const b = this.bytes[s[lo]][at];
+    let a = lo + 1;
+    while (a < hi) {
+      const mid = (a + hi) >> 1;
+      if (this.bytes[s[mid]][at] <= b) a = mid + 1;
+      else hi = mid;
+    }
+    return a;
+  }
+
+  /** Byte `at` of the token at position k of `sorted`. */
+  byteAt(k: number, at: number): number {
+    return this.bytes[this.sorted[k]][at];
   }
 
   /** Ids of tokens that start with `prefix` and are strictly longer than it. */

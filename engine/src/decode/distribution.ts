@@ -27,6 +27,27 @@ export function logSoftmax(logits: Float32Array): Float64Array {
   return out;
 }
 
+/**
+ * logSoftmax and the probabilities themselves from the same exp pass (for a caller that needs
+ * both: the byte layer sums probabilities over vocabulary ranges).
+ */
+export function logSoftmaxWithProbs(logits: Float32Array): { logp: Float64Array; p: Float64Array } {
+  const n = logits.length;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
+  const p = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += p[i] = Math.exp(logits[i] - max);
+  const lse = max + Math.log(sum);
+  const logp = new Float64Array(n);
+  const inv = 1 / sum;
+  for (let i = 0; i < n; i++) {
+    logp[i] = logits[i] - lse;
+    p[i] *= inv;
+  }
+  return { logp, p };
+}
+
 export function argmax(v: ArrayLike<number>, allowed?: (i: number) => boolean): number {
   let best = -1;
   let bv = -Infinity;

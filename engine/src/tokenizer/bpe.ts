@@ -37,11 +37,27 @@ export class BpeModel {
     return r < 0 ? undefined : r;
   }
 
+  /** Rank of the merge (a, b), -1 when the pair does not merge (pairRank without undefined, for hot loops). */
+  rankOf(a: number, b: number): number {
+    return this.pairs.rank(a, b);
+  }
+
   /** Id of the token the merge (a, b) makes (only for pairs that merge). */
   pairMerged(a: number, b: number): number | undefined {
     const m = this.pairs.merged(a, b);
     return m < 0 ? undefined : m;
   }
+
+  /**
+   * Every merge grouped by its left token: the merges (x, y) are ys[start[x] .. start[x + 1])
+   * with their ranks (x below start.length - 1; computed once).
+   */
+  mergesByLeft(): MergesByLeft {
+    if (!this.byLeft) this.byLeft = this.pairs.byLeft();
+    return this.byLeft;
+  }
+
+  private byLeft: MergesByLeft | null = null;
 
   /** Id of the single-byte token of byte b (-1 when the vocabulary lacks it). */
   byteId(b: number): number {
@@ -153,6 +169,30 @@ class PairTable {
     const h = this.slot(a, b);
     return this.as[h] === -1 ? -1 : this.merges[h];
   }
+
+  byLeft(): MergesByLeft {
+    let n = 0;
+    for (let h = 0; h < this.as.length; h++) n = Math.max(n, this.as[h] + 1);
+    const start = new Int32Array(n + 1);
+    for (let h = 0; h < this.as.length; h++) if (this.as[h] >= 0) start[this.as[h] + 1]++;
+    for (let x = 0; x < n; x++) start[x + 1] += start[x];
+    const fill = start.slice(0, n);
+    const ys = new Int32Array(start[n]);
+    const ranks = new Int32Array(start[n]);
+    for (let h = 0; h < this.as.length; h++) {
+      const x = this.as[h];
+      if (x < 0) continue;
+      ys[fill[x]] = this.bs[h];
+      ranks[fill[x]++] = this.ranks[h];
+    }
+    return { start, ys, ranks };
+  }
+}
+
+export interface MergesByLeft {
+  start: Int32Array;
+  ys: Int32Array;
+  ranks: Int32Array;
 }
 
 function splitMerge(m: string): [string, string] {
