@@ -30,7 +30,7 @@
 // non-canonical splits that can matter run a forward of their own. The branches of one such forward
 // run as one sequence, their token trie, on the context's shared past (treeBranches; a padded batch
 // would copy up to 900 tokens of past per branch), and the rows of the next 32 bytes join them:
-// 3.6x faster on 8000 bytes (BENCHMARKS.md 17).
+// 2.4-3.6x faster on 8000 bytes (BENCHMARKS.md 17).
 //
 // Precision: with uncheckedMass = lazyMass = 0 every cover is scored and checked (exact, and
 // slow). The defaults (1e-4 each) leave rows unscored and candidates unchecked only below 1e-4 of
