@@ -4,6 +4,9 @@
 // logits of every position, so a branch that is a prefix of another is read off the longer one and
 // every prefix of a branch is scored at once. extend(m) masks the slots after the kept tokens (no
 // forward); a row of a batch is gathered out of it only when the new context is first used.
+// With `tree` (and a graph that takes a tree mask, model/tree-mask-rewrite.ts) the branches run
+// instead as ONE sequence of their token trie on the context's past: no copy of the past per
+// branch, which is what a padded batch costs on a long context (BENCHMARKS.md 17).
 import { logSoftmaxWithProbs } from '../decode/distribution';
 import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';
@@ -24,10 +27,53 @@ function logDistribution(logits: Float32Array): Float64Array {
 /** Masked slots kept in a context before it is compacted (copied without them). */
 const MAX_DEAD_SLOTS = 32;
 
+export interface OnnxBranchLMOptions {
+  /** Several branches as one token-tree forward where the model allows it (default false). */
+  tree?: boolean;
+}
+
+/** The token trie of rows: tokens in order with their parents, and each row's path of trie indices. */
+export function tokenTrie(rows: readonly (readonly number[])[]): { tokens: number[]; parents: number[]; paths: number[][] } {
+  const tokens: number[] = [];
+  const parents: number[] = [];
+  const child = new Map<string, number>();
+  const paths = rows.map((r) => {
+    let at = -1;
+    return r.map((id) => {
+      const key = `${at}:${id}`;
+      let t = child.get(key);
+      if (t === undefined) {
+        t = tokens.length;
+        tokens.push(id);
+        parents.push(at);
+        child.set(key, t);
+      }
+      return (at = t);
+    });
+  });
+  return { tokens, parents, paths };
+}
+
+/** A scored branch whose context after its first m > 0 tokens is after(m). */
+function scoredBranch(ctx: LMContext, ids: number[], own: Float64Array[], after: (m: number) => LMContext): ScoredBranch {
+  return {
+    ids,
+    stepLogp: stepLogps(ctx, ids, own),
+    nexts: own,
+    extend: (m: number): LMContext => {
+      if (!(Number.isInteger(m) && m >= 0 && m <= ids.length)) throw new Error(`extend(${m}) outside 0..${ids.length}`);
+      return m === 0 ? ctx : after(m);
+    },
+  };
+}
+
 export class OnnxBranchLM implements BranchLM {
   readonly stats = newStats();
 
-  constructor(readonly model: OnnxModel) {}
+  constructor(
+    readonly model: OnnxModel,
+    readonly opts: OnnxBranchLMOptions = {},
+  ) {}
 
   get vocabSize(): number {
     return this.model.config.vocabSize;
@@ -82,6 +128,7 @@ export class OnnxBranchLM implements BranchLM {
         past = await past.compactAsync();
         c.state = past; // same tokens, fewer slots
       }
+      if (rows.length > 1 && this.opts.tree && !past.onDevice && (await this.model.treeSupported())) return this.scoreTree(c, past, branches, rows, rowOf, signal);
       const t0 = performance.now();
       const r = await this.model.forward(await past.expandAsync(rows.length), rows, { allLogits: true, signal });
       this.count(rows.reduce((a, b) => a + b.length, 0), t0);
@@ -91,19 +138,37 @@ export class OnnxBranchLM implements BranchLM {
     return branches.map((ids, i): ScoredBranch => {
       const k = rowOf[i];
       const own = k < 0 ? [] : nexts[k].slice(0, ids.length);
-      return {
-        ids,
-        stepLogp: stepLogps(ctx, ids, own),
-        nexts: own,
-        extend: (m: number): LMContext => {
-          if (!(Number.isInteger(m) && m >= 0 && m <= ids.length)) throw new Error(`extend(${m}) outside 0..${ids.length}`);
-          if (m === 0) return ctx;
-          const next: OnnxContext = { next: own[m - 1], length: ctx.length + m, state: null };
-          if (batch!.batch === 1 && m === rows[k].length) next.state = batch;
-          else next.row = { batch: batch!, index: k, contextSlots: past!.length, keep: m, nextPos: past!.nextPos[0] + m };
-          return next;
-        },
-      };
+      return scoredBranch(ctx, ids, own, (m) => {
+        const next: OnnxContext = { next: own[m - 1], length: ctx.length + m, state: null };
+        if (batch!.batch === 1 && m === rows[k].length) next.state = batch;
+        else next.row = { batch: batch!, index: k, contextSlots: past!.length, keep: m, nextPos: past!.nextPos[0] + m };
+        return next;
+      });
+    });
+  }
+
+  /** score() as one forward of the rows' token trie; a context after a branch prefix is a masked view (no copy). */
+  private async scoreTree(ctx: OnnxContext, past: KVState, branches: number[][], rows: number[][], rowOf: number[], signal?: AbortSignal): Promise<ScoredBranch[]> {
+    const { tokens, parents, paths } = tokenTrie(rows);
+    const t0 = performance.now();
+    const r = await this.model.forwardTree(past, tokens, parents, { signal });
+    this.count(tokens.length, t0);
+    const nextOf = new Map<number, Float64Array>();
+    const logp = (t: number): Float64Array => {
+      let v = nextOf.get(t);
+      if (!v) nextOf.set(t, (v = logDistribution(r.logits[t])));
+      return v;
+    };
+    const S = past.length;
+    return branches.map((ids, i): ScoredBranch => {
+      const path = rowOf[i] < 0 ? [] : paths[rowOf[i]].slice(0, ids.length);
+      const own = path.map(logp);
+      return scoredBranch(ctx, ids, own, (m) => {
+        const mask = r.state.mask.slice();
+        for (let k = 0; k < m; k++) mask[S + path[k]] = 1;
+        const next: OnnxContext = { next: own[m - 1], length: ctx.length + m, state: r.state.withMask(mask, Int32Array.of(past.nextPos[0] + m)) };
+        return next;
+      });
     });
   }
 

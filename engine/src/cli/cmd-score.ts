@@ -7,10 +7,12 @@ import { COMMON_FLAGS, ENGINE_OPTIONS, engineOptions } from './options';
  * probabilities, under one model or the ensemble; for one model also the token-level bits of
  * encode(file) (byte-level <= token-level: the byte level also counts non-canonical tokenizations).
  * --telescoped (one model): the bits from the prefix mass at the context windows' ends, much
- * faster and at least the per-byte bits (scoreBytes' `telescoped`).
+ * faster and at least the per-byte bits (scoreBytes' `telescoped`). --padded-batches: branches as
+ * left-padded batches, not one token-tree sequence (scoreBytes' `treeBranches: false`; slower on long
+ * files, the same bits up to float rounding).
  */
 export async function runScore(argv: string[], log: Logger): Promise<number> {
-  const a = parseArgs(argv, { flags: [...COMMON_FLAGS, 'exact', 'telescoped'], options: [...ENGINE_OPTIONS, 'files', 'max-bytes', 'tolerance'] });
+  const a = parseArgs(argv, { flags: [...COMMON_FLAGS, 'exact', 'telescoped', 'padded-batches'], options: [...ENGINE_OPTIONS, 'files', 'max-bytes', 'tolerance'] });
   const files = [...(a.options.get('files') ?? []), ...a.positional];
   if (files.length === 0) throw new BytefillError('BAD_ARGUMENT', 'score needs --files PATH...');
   const tolerance = a.flags.has('exact') ? 0 : numOpt(a, 'tolerance', 1e-4, [0, 1]);
@@ -24,6 +26,7 @@ export async function runScore(argv: string[], log: Logger): Promise<number> {
       uncheckedMass: tolerance,
       lazyMass: tolerance,
       telescoped: a.flags.has('telescoped'),
+      treeBranches: !a.flags.has('padded-batches'),
       onFile: json ? undefined : (f) => process.stderr.write(`${f.file}: ${f.bitsPerByte.toFixed(4)} bits/byte over ${f.bytes} bytes (${f.bytesPerSecond.toFixed(0)} B/s)\n`),
     });
     const info = engine.info();

@@ -28,6 +28,7 @@ commands:
                                       (--parts validity,scoring,decoding,next-byte  --max-bytes N  --next-byte-bytes N)
   score --files PATH...               exact bits per byte of files under a model or an ensemble
                                       (--telescoped: one model, from the prefix mass at window ends; faster, >= per-byte)
+                                      (--padded-batches: branches as padded batches, not one token tree; slower)
   compare A.json B.json               two eval --json outputs side by side with 95% bootstrap CIs
   report modes|ensemble|uscd          BENCHMARKS.md tables from the eval --out files in --dir (.bench)
   pull ID [--variant V]               download a Hub model (org/name[@revision]) into the Hugging Face cache

@@ -27,7 +27,10 @@
 //
 // Speed: committed tokens follow the document's canonical tokenization, so the model runs over
 // the document in windows once (TeacherForcedLM) and a branch that follows it is looked up; only
-// non-canonical splits that can matter run a forward of their own.
+// non-canonical splits that can matter run a forward of their own. The branches of one such forward
+// run as one sequence, their token trie, on the context's shared past (treeBranches; a padded batch
+// would copy up to 900 tokens of past per branch), and the rows of the next 32 bytes join them:
+// 2.4-3.6x faster on 8000 bytes (BENCHMARKS.md 17).
 //
 // Precision: with uncheckedMass = lazyMass = 0 every cover is scored and checked (exact, and
 // slow). The defaults (1e-4 each) leave rows unscored and candidates unchecked only below 1e-4 of
@@ -63,7 +66,9 @@ export interface ScoreOptions {
   tokenLevel?: boolean;
   /**
    * Rows of up to this many bytes ahead are scored in one batched call whenever a forward is due
-   * (ByteStream.prefetch; the document is known). 0 = one call per needed row. Default 8.
+   * (ByteStream.prefetch; the document is known). 0 = one call per needed row. Default 32 with
+   * token-tree forwards (a wasted row costs a few tokens of one sequence), else 8 (a padded batch
+   * copies the past per row).
    */
   prefetchBytes?: number;
   /**
@@ -73,6 +78,12 @@ export interface ScoreOptions {
    * Default false.
    */
   telescoped?: boolean;
+  /**
+   * Branches of one forward as a single token-tree sequence sharing the context's past (default
+   * true, where the model's graph takes a tree mask); false: left-padded batches, a copy of the
+   * past per branch. The same bits up to float rounding (BENCHMARKS.md 17).
+   */
+  treeBranches?: boolean;
   /** Score only the first maxBytes bytes. */
   maxBytes?: number;
   signal?: AbortSignal;
@@ -105,8 +116,11 @@ export function documentStartId(b: ModelBundle): number {
 }
 
 export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | null, text: string | Uint8Array, opts: ScoreOptions = {}): Promise<ScoreResult> {
-  const t0 = performance.now();
   if (members.length === 0) throw new BytefillError('BAD_ARGUMENT', 'scoreBytes needs at least one model');
+  // The tree-mask session loads once per model and process (0.2-0.5 s), like the model: not timed.
+  let trees = opts.treeBranches !== false;
+  if (trees) for (const m of members) trees = (await m.bundle.model.treeSupported()) && trees;
+  const t0 = performance.now();
   let x = typeof text === 'string' ? utf8Encode(text) : text;
   if (opts.maxBytes !== undefined) x = x.subarray(0, opts.maxBytes);
   const weights = normalizeWeights(members.map((m) => m.weight), members.length);
@@ -115,7 +129,7 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
   const keepTokens = opts.keepTokens ?? 256;
   const streamOpts = { uncheckedMass: opts.uncheckedMass ?? 1e-4, lazyMass: opts.lazyMass ?? 1e-4, maxContext, keepTokens };
   const signal = opts.signal;
-  const prefetchBytes = opts.prefetchBytes ?? 8;
+  const prefetchBytes = opts.prefetchBytes ?? (trees ? 32 : 8);
   const telescoped = opts.telescoped === true;
   if (telescoped && members.length !== 1) throw new BytefillError('BAD_ARGUMENT', 'telescoped scoring is for one model (a mixture of conditionals does not telescope)');
 
@@ -124,7 +138,7 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
   for (const m of members) {
     const b = m.bundle;
     const start = documentStartId(b);
-    const lm = new TeacherForcedLM(b.model, [start, ...b.tok.encodeBytes(x)], maxContext);
+    const lm = new TeacherForcedLM(b.model, [start, ...b.tok.encodeBytes(x)], maxContext, { tree: opts.treeBranches });
     const ctx = await lm.first(signal);
     lms.push(lm);
     streams.push(await ByteStream.create(lm, b.tok, b.index, ctx, [start], new Uint8Array(0), { stopIds: b.template.stopIds, ...streamOpts, rowsOnDemand: telescoped }, signal));

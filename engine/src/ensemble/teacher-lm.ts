@@ -3,7 +3,8 @@
 // follows T from a context that is a prefix of T (the common case: committed tokens are canonical,
 // and so is the most likely split of the pending bytes) is looked up instead of run. Any other
 // branch (a non-canonical split) runs on the window's KV state with the slots after the context
-// masked out (OnnxBranchLM: one batched forward for all of them). Results are the same as
+// masked out (OnnxBranchLM: one forward for all of them, their token trie as one sequence unless
+// `tree` is false, a padded batch then). Results are the same as
 // OnnxBranchLM's on the same context (up to float rounding).
 //
 // Windows: window k holds T[s_k : s_k + W] with W = min(maxPositions, maxContext + 64). ByteStream
@@ -47,8 +48,9 @@ export class TeacherForcedLM implements BranchLM {
     readonly model: OnnxModel,
     readonly T: number[],
     maxContext: number,
+    opts: { tree?: boolean } = {},
   ) {
-    this.plain = new OnnxBranchLM(model);
+    this.plain = new OnnxBranchLM(model, { tree: opts.tree !== false });
     this.W = Math.min(model.config.maxPositions, maxContext + 64);
   }
 

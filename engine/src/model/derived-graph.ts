@@ -51,7 +51,7 @@ export function derivedDir(file: string): string {
   try {
     fs.mkdirSync(out, { recursive: true });
     for (const name of fs.readdirSync(dir)) {
-      if (name.endsWith('.onnx') || name.includes('.keep-') || name.includes('.ort-') || name.includes('.a4-')) continue;
+      if (name.endsWith('.onnx') || name.includes('.keep-') || name.includes('.ort-') || name.includes('.a4-') || name.includes('.tree-')) continue;
       const real = fs.realpathSync(path.join(dir, name));
       if (!fs.statSync(real).isFile()) continue;
       const link = path.join(out, name);

@@ -16,6 +16,7 @@ import { DeviceKV } from './device-kv';
 import { prepareKeepLogitsGraph } from './logits-rewrite';
 import { int8ActivationsOn, prepareInt8ActivationGraph } from './int8-activations';
 import { CpuTuning, createSession } from './session';
+import { prepareTreeMaskGraph, TREE_MASK_INPUT } from './tree-mask-rewrite';
 
 export interface LoadOptions {
   device?: Device;
@@ -52,6 +53,14 @@ export interface ForwardOptions {
   /** Logits of every real token of each row (default: only the last real token's). */
   allLogits?: boolean;
   signal?: AbortSignal;
+}
+
+/** forwardTree's result: the state holds the past then the tree's tokens (slot S + t is token t). */
+export interface TreeForwardResult {
+  /** Batch 1, S + T slots; its mask is the past's (tree slots masked out): see pathState. */
+  state: KVState;
+  /** logits[t]: after the past and the path from the root to token t. */
+  logits: Float32Array[];
 }
 
 export interface ForwardResult {
@@ -97,6 +106,10 @@ export class OnnxModel {
   /** Ids whose logits are forced to -Infinity (padding rows of the embedding: no token). */
   private banned = new Int32Array(0);
   private disposed = false;
+  /** The tree-mask session (forwardTree): loaded on first use; null when the graph cannot take one. */
+  private tree?: Promise<ort.InferenceSession | null>;
+  /** How load() made the session, for the tree-mask one. */
+  private treeSource?: { threads?: number; log?: Logger; cpu?: CpuTuning; int8: boolean };
 
   private constructor(
     readonly dir: string,
@@ -201,7 +214,9 @@ export class OnnxModel {
       cpuFile: int8ActivationsOn(opts.int8Activations) ? (f) => prepareInt8ActivationGraph(f, opts.log, file).file : undefined,
     });
     try {
-      return new OnnxModel(abs, opts.name ?? path.basename(abs), config, provider, file, session);
+      const m = new OnnxModel(abs, opts.name ?? path.basename(abs), config, provider, file, session);
+      m.treeSource = { threads: opts.threads, log: opts.log, cpu: opts.cpu, int8: int8ActivationsOn(opts.int8Activations) };
+      return m;
     } catch (e) {
       await session.release().catch(() => undefined);
       throw e;
@@ -362,6 +377,105 @@ export class OnnxModel {
     return { state, logits };
   }
 
+  /**
+   * Whether forwardTree can run: a CPU model whose graph takes a tree mask (tree-mask-rewrite.ts).
+   * The first call loads that second session (the graph's weights once more in memory).
+   */
+  async treeSupported(): Promise<boolean> {
+    if (this.provider !== 'cpu' || !this.treeSource) return false;
+    this.tree ??= (async () => {
+      const log = this.treeSource!.log;
+      const g = prepareTreeMaskGraph(this.file, log);
+      if (!g.rewritten) {
+        log?.('info', `${this.name}: no tree-mask graph (${g.reason}); branches run as padded batches`);
+        return null;
+      }
+      try {
+        // The same activations as the model's own session, so both give the same logits.
+        const src = this.treeSource!;
+        const cpuFile = src.int8 ? (f: string) => prepareInt8ActivationGraph(f, log, this.file).file : undefined;
+        return (await createSession(g.file, { device: 'cpu', threads: src.threads, log, hostOutputs: ['logits'], cpu: src.cpu, cpuFile })).session;
+      } catch (e) {
+        log?.('warn', `${this.name}: the tree-mask graph did not load (${errMsg(e)}); branches run as padded batches`);
+        return null;
+      }
+    })();
+    return (await this.tree) !== null;
+  }
+
+  /**
+   * One forward of a token tree on a batch-1 past: token t follows the past and its ancestors
+   * (parents[t] < t, or -1 for a child of the past), at position past.nextPos + its depth. The
+   * tokens share one copy of the past (a padded batch would copy it per branch). Needs
+   * treeSupported(). Same logits as a forward of each root-to-token path (up to float rounding).
+   */
+  async forwardTree(past: KVState, tokens: number[], parents: number[], opts: { signal?: AbortSignal } = {}): Promise<TreeForwardResult> {
+    if (opts.signal?.aborted) throw new BytefillError('ABORTED', 'Model forward aborted before it ran');
+    if (this.disposed) throw new BytefillError('BAD_ARGUMENT', `Model ${this.name} was disposed`);
+    const session = this.tree ? await this.tree : null;
+    if (!session) throw new BytefillError('UNSUPPORTED', `forwardTree: ${this.name} has no tree-mask graph (call treeSupported first)`);
+    if (past.batch !== 1) throw new BytefillError('BAD_ARGUMENT', `forwardTree needs a batch-1 past (got ${past.batch})`);
+    const T = tokens.length;
+    if (T === 0 || parents.length !== T) throw new BytefillError('BAD_ARGUMENT', `forwardTree: ${T} tokens, ${parents.length} parents`);
+    const V = this.config.vocabSize;
+    const S = past.length;
+    const N = S + T;
+    const p0 = past.nextPos[0];
+    const depth = new Int32Array(T);
+    const tree = new Uint8Array(T * N);
+    for (let t = 0; t < T; t++) {
+      const id = tokens[t];
+      if (!Number.isInteger(id) || id < 0 || id >= V) throw new BytefillError('BAD_ARGUMENT', `Token id ${id} out of range [0, ${V}) for model ${this.name}`);
+      const p = parents[t];
+      if (!(Number.isInteger(p) && p >= -1 && p < t)) throw new BytefillError('BAD_ARGUMENT', `forwardTree: parent ${p} of token ${t} is not an earlier token`);
+      const row = tree.subarray(t * N, (t + 1) * N);
+      row.set(past.mask);
+      if (p >= 0) {
+        row.set(tree.subarray(p * N + S, p * N + S + p + 1), S);
+        depth[t] = depth[p] + 1;
+      }
+      row[S + t] = 1;
+      if (p0 + depth[t] >= this.config.maxPositions) throw new BytefillError('BAD_ARGUMENT', `Sequence too long for model ${this.name}: position ${p0 + depth[t]} >= max ${this.config.maxPositions}`);
+    }
+    const mask = new Uint8Array(N);
+    mask.set(past.mask);
+    mask.fill(1, S);
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: this.intTensor(this.idType, tokens, [1, T]),
+      attention_mask: this.intTensor(this.maskType, mask, [1, N]),
+      position_ids: this.intTensor(this.idType, Array.from(depth, (d) => p0 + d), [1, T]),
+      [TREE_MASK_INPUT]: new ort.Tensor('bool', tree, [1, 1, T, N]),
+    };
+    const keep = LOGITS_TO_KEEP_INPUTS.find((n) => session.inputNames.includes(n));
+    if (keep && this.keepInput) feeds[keep] = this.intTensor(this.keepInput.type, [T], this.keepInput.dims);
+    if (session.inputNames.includes('use_cache_branch')) feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(S > 0 ? 1 : 0), [1]);
+    for (let i = 0; i < this.config.numLayers; i++) {
+      feeds[`past_key_values.${i}.key`] = past.tensors[2 * i];
+      feeds[`past_key_values.${i}.value`] = past.tensors[2 * i + 1];
+    }
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await session.run(feeds);
+    } catch (e) {
+      throw new BytefillError('MODEL_INVALID', `onnxruntime failed running the tree-mask graph of ${this.name} (${T} tree tokens, ${S} past slots): ${errMsg(e)}`);
+    }
+    const tensors: ort.Tensor[] = [];
+    for (let i = 0; i < this.config.numLayers; i++) tensors.push(out[`present.${i}.key`], out[`present.${i}.value`]);
+    const stateMask = new Uint8Array(N);
+    stateMask.set(past.mask);
+    const state = new KVState(this.kvShape, 1, N, stateMask, Int32Array.of(p0), tensors);
+    const raw = out.logits.data as Float32Array | Uint16Array;
+    let all: Float32Array;
+    if (this.logitsType === 'float16') {
+      all = new Float32Array(raw.length);
+      halfToFloat(raw as Uint16Array, all);
+    } else all = raw as Float32Array;
+    if (all.length !== T * V) throw new BytefillError('MODEL_INVALID', `the tree-mask graph of ${this.name} returned ${all.length} logits for ${T} positions of ${V}`);
+    const logits: Float32Array[] = [];
+    for (let t = 0; t < T; t++) logits.push(this.ban(all.subarray(t * V, (t + 1) * V)));
+    return { state, logits };
+  }
+
   private ban(v: Float32Array): Float32Array {
     const ids = this.banned;
     for (let i = 0; i < ids.length; i++) v[ids[i]] = -Infinity;
@@ -390,5 +504,7 @@ export class OnnxModel {
     this.disposed = true;
     await this.deviceKV?.dispose();
     await this.session.release();
+    const tree = this.tree ? await this.tree : null;
+    await tree?.release();
   }
 }

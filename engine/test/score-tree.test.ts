@@ -1,0 +1,129 @@
+// Branches of one forward as a single token-tree sequence (model/tree-mask-rewrite.ts,
+// OnnxModel.forwardTree, OnnxBranchLM `tree`): the same logits and bits as left-padded batches,
+// without a copy of the context's past per branch.
+import { after, before, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { ModelBundle } from '../src/bundle/model-bundle';
+import { scoreBytes, ScoreOptions } from '../src/ensemble/score';
+import { tokenTrie } from '../src/byte/onnx-lm';
+import { rewriteTreeMask } from '../src/model/tree-mask-rewrite';
+import { KVState } from '../src/model/kv-state';
+import { encodeModel } from '../src/model/onnx-graph';
+import { modelDir } from './helpers';
+
+test('tokenTrie shares common prefixes and gives each row its path', () => {
+  const t = tokenTrie([
+    [5, 6, 7],
+    [5, 6, 9],
+    [4],
+    [5, 8],
+  ]);
+  assert.deepEqual(t.tokens, [5, 6, 7, 9, 4, 8]);
+  assert.deepEqual(t.parents, [-1, 0, 1, 1, -1, 0]);
+  assert.deepEqual(t.paths, [
+    [0, 1, 2],
+    [0, 1, 3],
+    [4],
+    [0, 5],
+  ]);
+});
+
+test('the tree-mask rewrite leaves a graph without a padding-and-causal And alone', () => {
+  const g = encodeModel({
+    name: 'plain',
+    inputs: [
+      { name: 'attention_mask', type: 'int64', dims: ['b', 'n'] },
+      { name: 'position_ids', type: 'int64', dims: ['b', 't'] },
+    ],
+    outputs: [{ name: 'y', type: 'int64', dims: ['b', 'n'] }],
+    nodes: [{ op: 'Identity', inputs: ['attention_mask'], outputs: ['y'] }],
+  });
+  const r = rewriteTreeMask(g);
+  assert.equal(r.ok, false);
+});
+
+const EXACT: ScoreOptions = { uncheckedMass: 0, lazyMass: 0, tokenLevel: false };
+/** Several context windows of a short text (exact). */
+const LONG: ScoreOptions = { ...EXACT, maxContext: 60, keepTokens: 20 };
+const LONG_TEXT = 'result = compute(alpha, beta)  # step\n    if result:\n        total += result\n'.repeat(6);
+
+describe('token-tree forwards of the bundled models', () => {
+  let bundle: ModelBundle;
+  before(async () => {
+    bundle = await ModelBundle.load(modelDir('tiny-code-b'), { device: 'cpu' });
+  });
+  after(async () => {
+    await bundle.dispose();
+  });
+
+  test('the bundled graph takes a tree mask', async () => {
+    assert.equal(await bundle.model.treeSupported(), true);
+  });
+
+  test('forwardTree gives each token the logits of a plain forward of its root-to-token path', async () => {
+    const m = bundle.model;
+    const ctx = bundle.tok.encode('def add(a, b):\n    return');
+    const { state } = await m.forward(null, [ctx]);
+    const rows = [
+      [10, 11, 12],
+      [10, 11, 13],
+      [14],
+    ];
+    const { tokens, parents, paths } = tokenTrie(rows);
+    const tree = await m.forwardTree(state, tokens, parents);
+    assert.equal(tree.state.length, state.length + tokens.length);
+    for (let k = 0; k < rows.length; k++) {
+      const plain = await m.forward(state, [rows[k]], { allLogits: true });
+      rows[k].forEach((_, i) => {
+        const a = plain.logits[0][i];
+        const b = tree.logits[paths[k][i]];
+        let d = 0;
+        for (let v = 0; v < a.length; v++) d = Math.max(d, Math.abs(a[v] - b[v]));
+        assert.ok(d < 1e-3, `row ${k} position ${i}: logits differ by ${d}`);
+      });
+    }
+  });
+
+  test('long-text scoring (several windows, exact) gives the padded batches bits without copying the past per branch', async () => {
+    const opts: ScoreOptions = { ...LONG, prefetchBytes: 8 };
+    const m = bundle.model;
+    // Count the batch rows of every padded forward and the tree forwards (real calls, passed through).
+    const batchRows: number[] = [];
+    let trees = 0;
+    const forward = m.forward.bind(m);
+    const forwardTree = m.forwardTree.bind(m);
+    m.forward = (past: KVState | null, rows: number[][], o?: Parameters<typeof forward>[2]) => {
+      batchRows.push(rows.length);
+      return forward(past, rows, o);
+    };
+    m.forwardTree = (...a: Parameters<typeof forwardTree>) => {
+      trees++;
+      return forwardTree(...a);
+    };
+    try {
+      const padded = await scoreBytes([{ bundle, weight: 1 }], null, LONG_TEXT, { ...opts, treeBranches: false });
+      const paddedRows = batchRows.splice(0);
+      assert.equal(trees, 0);
+      const tree = await scoreBytes([{ bundle, weight: 1 }], null, LONG_TEXT, opts);
+      assert.ok(paddedRows.some((b) => b > 1), 'the padded path copies the past for several rows');
+      assert.ok(trees > 0, 'the tree path runs tree forwards');
+      assert.deepEqual(
+        batchRows.filter((b) => b > 1),
+        [],
+        'the tree path never expands the past to several rows',
+      );
+      assert.equal(tree.forwards[0], padded.forwards[0]);
+      assert.ok(Math.abs(tree.bits - padded.bits) <= 1e-9 * padded.bits, `${tree.bits} vs ${padded.bits}`);
+    } finally {
+      m.forward = forward;
+      m.forwardTree = forwardTree;
+    }
+  });
+
+  test("with tree forwards the default prefetch (32 bytes) runs fewer forwards than padded batches' 8, the same bits", async () => {
+    const padded = await scoreBytes([{ bundle, weight: 1 }], null, LONG_TEXT, { ...LONG, treeBranches: false });
+    const tree = await scoreBytes([{ bundle, weight: 1 }], null, LONG_TEXT, LONG);
+    assert.ok(tree.forwards[0] < padded.forwards[0], `${tree.forwards[0]} vs ${padded.forwards[0]} forwards`);
+    assert.ok(Math.abs(tree.bits - padded.bits) <= 1e-9 * padded.bits, `${tree.bits} vs ${padded.bits}`);
+  });
+});
