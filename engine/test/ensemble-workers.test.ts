@@ -111,6 +111,24 @@ describe('Engine.ensembleWorkers', () => {
     }
   });
 
+  test('a warm-up in a member worker stops when its signal fires, and the worker goes on serving', async () => {
+    const e = await Engine.create({ models: [modelDir('tiny-code-a'), modelDir('tiny-code-b')], device: 'cpu', ensembleWorkers: false });
+    const b = e.bundles[0];
+    const w = await MemberWorker.start(b.name, { dir: b.model.dir, variant: b.model.file, prefillChunkTokens: 16 });
+    try {
+      const ids = b.tok.encode('def f(x):\n    return x + 1\n\n'.repeat(20));
+      const ac = new AbortController();
+      const warm = w.warm(ids, ac.signal);
+      ac.abort();
+      await assert.rejects(warm, (err: Error & { code?: string }) => err.code === 'ABORTED');
+      const again = await w.warm(ids);
+      assert.equal(again.reused + again.computed, ids.length);
+    } finally {
+      await w.dispose();
+      await e.dispose();
+    }
+  });
+
   test('ensembleWorkers false keeps every forward on the engine thread', async () => {
     const e = await Engine.create({ models: [modelDir('tiny-code-a'), modelDir('tiny-code-b')], device: 'cpu', ensembleWorkers: false });
     try {

@@ -83,11 +83,19 @@ export class MemberWorker {
     if (!this.failure) this.worker.postMessage(n);
   }
 
-  /** Prefills ids into the worker's prefix cache (Engine.warm); no context is kept. */
+  /** Prefills ids into the worker's prefix cache (Engine.warm; the signal stops it between chunks); no context is kept. */
   async warm(ids: number[], signal?: AbortSignal): Promise<{ reused: number; computed: number }> {
     if (signal?.aborted) throw new BytefillError('ABORTED', 'warm-up cancelled before it started');
-    const r = await this.call({ op: 'warm', ids });
-    return { reused: r.reused!, computed: r.computed! };
+    const pending = this.call({ op: 'warm', ids });
+    const id = this.nextId - 1;
+    const cancel = () => this.note({ op: 'cancel', id });
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      const r = await pending;
+      return { reused: r.reused!, computed: r.computed! };
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
   }
 
   /** Contexts and scored sets the worker holds, over all sessions. */
