@@ -15,15 +15,16 @@ const CURSORS: CompletionRequest[] = [
   { prefix: 'x = {"alpha": 1, "beta": 2}\nprint(x["alpha"], x["be', suffix: '' },
 ];
 
-/** Calls `f` on the n-th scoring call the worker receives (counts calls; changes nothing). */
-function onScoreCall(w: MemberWorker, n: number, f: () => void): void {
+/** Calls `f` on the n-th call of kind `op` the worker receives (counts calls; changes nothing). */
+function onCall(w: MemberWorker, op: string, n: number, f: (body: { ids?: number[] }) => void): void {
   const call = w.call.bind(w);
   let seen = 0;
   w.call = (body) => {
-    if (body.op === 'score' && ++seen === n) f();
+    if (body.op === op && ++seen === n) f(body as { ids?: number[] });
     return call(body);
   };
 }
+const onScoreCall = (w: MemberWorker, n: number, f: () => void) => onCall(w, 'score', n, f);
 
 describe('ensemble members in worker threads (tiny-code-a + tiny-code-b)', () => {
   let engine: Engine | undefined;
@@ -32,7 +33,8 @@ describe('ensemble members in worker threads (tiny-code-a + tiny-code-b)', () =>
   before(async () => {
     engine = await Engine.create({ models: [modelDir('tiny-code-a'), modelDir('tiny-code-b')], device: 'cpu', ensembleWorkers: false });
     members = engine.bundles.map((bundle) => ({ bundle, weight: 1 }));
-    workers = await startMemberWorkers(engine.bundles, {});
+    // Small prefill chunks: a cancel can land inside a prompt's prefill.
+    workers = await startMemberWorkers(engine.bundles, { prefillChunkTokens: 16 });
   });
   after(async () => {
     for (const w of workers) await w.dispose();
@@ -77,6 +79,25 @@ describe('ensemble members in worker threads (tiny-code-a + tiny-code-b)', () =>
       delete (workers[0] as Partial<MemberWorker>).call; // back to the prototype's
     }
     assert.equal(await held(), 0);
+  });
+
+  test('a completion cancelled during its prompt prefill stops the prefill and leaves no KV handles', async () => {
+    const ac = new AbortController();
+    let prompt: number[] = [];
+    onCall(workers[0], 'prefill', 1, (body) => {
+      prompt = body.ids!;
+      setImmediate(() => ac.abort()); // after the prefill's first chunk has started
+    });
+    const prefix = Array.from({ length: 30 }, (_, i) => `value_${i} = compute(${i}, scale=${i * 3})\n`).join('') + 'total = val';
+    try {
+      const r = await run({ prefix, suffix: '\n', signal: ac.signal }, { workers });
+      assert.equal(r.stopReason, 'aborted');
+    } finally {
+      delete (workers[0] as Partial<MemberWorker>).call;
+    }
+    assert.equal(await held(), 0);
+    // Part of the prompt was never computed: the prefill stopped between chunks.
+    assert.ok((await workers[0].warm(prompt)).computed > 0);
   });
 });
 

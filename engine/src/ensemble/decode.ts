@@ -132,7 +132,7 @@ export async function completeEnsembleWith(members: EnsembleMember[], req: Ensem
       if (w) {
         const remote = w.open();
         remotes.push(remote);
-        const pre = await remote.prefill(prompt);
+        const pre = await remote.prefill(prompt, signal);
         lm = remote;
         ctx = pre.ctx;
         cachedTokens += pre.reused;

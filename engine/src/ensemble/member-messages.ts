@@ -30,7 +30,7 @@ export type MemberNote =
   | { op: 'extend'; session: number; set: number; i: number; m: number; h: number }
   /** Contexts and scored sets no longer referenced by the decoding thread (no reply). */
   | { op: 'release'; session: number; handles: number[] }
-  /** Stops warm-up `id` between its prefill chunks (it then fails with ABORTED; no reply). */
+  /** Stops prefill or warm-up `id` between its prefill chunks (it then fails with ABORTED; no reply). */
   | { op: 'cancel'; id: number }
   /** Everything of a session: the completion ended (no reply). */
   | { op: 'close'; session: number };

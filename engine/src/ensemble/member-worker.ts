@@ -43,17 +43,18 @@ async function main(load: MemberLoad): Promise<void> {
   let queue = Promise.resolve();
   // The forwards a request ran (the decoding thread counts them per completion).
   const since = (f0: LMStats): LMStats => ({ forwards: lm.stats.forwards - f0.forwards, forwardTokens: lm.stats.forwardTokens - f0.forwardTokens, forwardMs: lm.stats.forwardMs - f0.forwardMs });
-  // Warm-ups running or queued, by request id: a cancel lands between prefill chunks, not in the queue.
-  const warmups = new Map<number, AbortController>();
+  // Prefills running or queued, by request id: a cancel lands between prefill chunks, not in the queue.
+  const prefills = new Map<number, AbortController>();
+  const prefill = (id: number, ids: number[]) => bundle.cache.prefill(ids, prefills.get(id)!.signal).finally(() => prefills.delete(id));
   port.on('message', (m: MemberRequest) => {
-    if (m.op === 'cancel') return warmups.get(m.id)?.abort();
-    if (m.op === 'warm') warmups.set(m.id, new AbortController());
+    if (m.op === 'cancel') return prefills.get(m.id)?.abort();
+    if (m.op === 'warm' || m.op === 'prefill') prefills.set(m.id, new AbortController());
     queue = queue.then(async () => {
       const f0 = { ...lm.stats };
       try {
         switch (m.op) {
           case 'prefill': {
-            const pre = await bundle.cache.prefill(m.ids);
+            const pre = await prefill(m.id, m.ids);
             const c = lm.context(pre.state, pre.lastLogits);
             sessionOf(m.session).contexts.set(m.h, c);
             return reply({ id: m.id, ok: true, stats: since(f0), next: c.next, length: c.length, reused: pre.reused });
@@ -71,7 +72,7 @@ async function main(load: MemberLoad): Promise<void> {
             return reply({ id: m.id, ok: true, stats: since(f0), scored: set }, [set.packed.buffer as ArrayBuffer]);
           }
           case 'warm': {
-            const pre = await bundle.cache.prefill(m.ids, warmups.get(m.id)!.signal).finally(() => warmups.delete(m.id));
+            const pre = await prefill(m.id, m.ids);
             return reply({ id: m.id, ok: true, stats: since(f0), reused: pre.reused, computed: pre.computed });
           }
           case 'count': {

@@ -79,6 +79,19 @@ export class MemberWorker {
     });
   }
 
+  /** A prefill call that the signal stops between chunks in the worker (it then fails with ABORTED). */
+  async cancellable(body: Extract<CallBody, { op: 'warm' | 'prefill' }>, signal?: AbortSignal): Promise<Reply> {
+    const pending = this.call(body);
+    const id = this.nextId - 1;
+    const cancel = () => this.note({ op: 'cancel', id });
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      return await pending;
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
+  }
+
   note(n: MemberNote): void {
     if (!this.failure) this.worker.postMessage(n);
   }
@@ -86,16 +99,8 @@ export class MemberWorker {
   /** Prefills ids into the worker's prefix cache (Engine.warm; the signal stops it between chunks); no context is kept. */
   async warm(ids: number[], signal?: AbortSignal): Promise<{ reused: number; computed: number }> {
     if (signal?.aborted) throw new BytefillError('ABORTED', 'warm-up cancelled before it started');
-    const pending = this.call({ op: 'warm', ids });
-    const id = this.nextId - 1;
-    const cancel = () => this.note({ op: 'cancel', id });
-    signal?.addEventListener('abort', cancel, { once: true });
-    try {
-      const r = await pending;
-      return { reused: r.reused!, computed: r.computed! };
-    } finally {
-      signal?.removeEventListener('abort', cancel);
-    }
+    const r = await this.cancellable({ op: 'warm', ids }, signal);
+    return { reused: r.reused!, computed: r.computed! };
   }
 
   /** Contexts and scored sets the worker holds, over all sessions. */
@@ -144,9 +149,9 @@ export class WorkerBranchLM implements BranchLM {
   }
 
   /** The prompt's context through the worker's prefix cache (as ModelBundle.cache.prefill). */
-  async prefill(ids: number[]): Promise<{ ctx: LMContext; reused: number }> {
+  async prefill(ids: number[], signal?: AbortSignal): Promise<{ ctx: LMContext; reused: number }> {
     const h = this.handle();
-    const r = await this.call({ op: 'prefill', session: this.session, h, ids });
+    const r = await this.call({ op: 'prefill', session: this.session, h, ids }, signal);
     return { ctx: this.context(h, r.next!, r.length!), reused: r.reused! };
   }
 
@@ -207,7 +212,7 @@ export class WorkerBranchLM implements BranchLM {
       this.member.note({ op: 'release', session: this.session, handles: this.dropped });
       this.dropped = [];
     }
-    const r = await this.member.call(body);
+    const r = body.op === 'prefill' ? await this.member.cancellable(body, signal) : await this.member.call(body);
     this.stats.forwards += r.stats.forwards;
     this.stats.forwardTokens += r.stats.forwardTokens;
     this.stats.forwardMs += r.stats.forwardMs;
