@@ -230,7 +230,7 @@ export async function completeEnsembleWith(members: EnsembleMember[], req: Ensem
     steps: out.length,
     cachedTokens,
     bytes: out.length,
-    members: stats,
+    members: stats.filter((s) => s !== undefined), // members whose prompt was cancelled have none
   };
 }
 
