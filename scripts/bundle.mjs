@@ -3,6 +3,7 @@
 //   dist/extension.js   extension host code (vscode external)
 //   dist/server.js      language server (+ engine, for engineThread 'main'; onnxruntime-node external)
 //   dist/engineWorker.js the engine worker thread the server starts (beside server.js)
+//   dist/member-worker.js an ensemble member's model thread the engine starts (beside it)
 //   dist/node_modules/  onnxruntime-node (+ onnxruntime-common) with the native binaries of
 //                       the chosen platforms only (BYTEFILL_ORT_PLATFORMS, default linux/x64)
 //   syntaxes/*.wasm     web-tree-sitter runtime + grammars, loaded from disk at run time
@@ -50,6 +51,13 @@ await Promise.all([
     entryPoints: [path.join(root, 'language-server/src/worker/engineWorker.ts')],
     outfile: path.join(dist, 'engineWorker.js'),
     // It loads onnxruntime itself (as a thread or a child process).
+    banner: { js: "process.env.ORT_DISABLE_TELEMETRY = '1';" },
+  }),
+  // An ensemble member's model thread: the engine starts it with new Worker(path.join(__dirname, 'member-worker.js')).
+  esbuild.build({
+    ...common,
+    entryPoints: [path.join(root, 'engine/src/ensemble/member-worker.ts')],
+    outfile: path.join(dist, 'member-worker.js'),
     banner: { js: "process.env.ORT_DISABLE_TELEMETRY = '1';" },
   }),
 ]);

@@ -11,7 +11,7 @@ import { completeSingle } from '../complete/single-model';
 import { DEFAULT_BUDGET, PromptBudget } from '../complete/prompt';
 import { middleBitsPerByte } from '../complete/middle-score';
 import { warmBundle } from '../complete/warm';
-import { completeEnsemble } from '../ensemble/index';
+import { completeEnsemble, MemberWorker, startMemberWorkers, warmMemberWorker } from '../ensemble/index';
 import { completeUscdWith } from '../uscd/index';
 import { formatHubId, resolveModel } from '../hub/index';
 import type { PrefixCacheStats } from '../model/prefix-cache';
@@ -51,6 +51,8 @@ export class Engine {
     readonly bundles: ModelBundle[],
     readonly opts: EngineOptions,
     readonly log: Logger,
+    /** The ensemble members' worker threads (EngineOptions.ensembleWorkers), in the bundles' order. */
+    readonly memberWorkers?: readonly MemberWorker[],
   ) {
     this.budget = {
       prefixTokens: opts.prefixTokens ?? DEFAULT_BUDGET.prefixTokens,
@@ -105,7 +107,17 @@ export class Engine {
       for (const b of bundles) await b.dispose();
       throw e;
     }
-    return new Engine(bundles, opts, log);
+    // Ensembles on the CPU: one worker thread per member (its forwards overlap the others').
+    let workers: MemberWorker[] | undefined;
+    if (bundles.length > 1 && (opts.ensembleWorkers ?? true) && bundles.every((b) => b.model.provider === 'cpu')) {
+      try {
+        workers = await startMemberWorkers(bundles, opts);
+      } catch (e) {
+        for (const b of bundles) await b.dispose();
+        throw e;
+      }
+    }
+    return new Engine(bundles, opts, log, workers);
   }
 
   get isEnsemble(): boolean {
@@ -141,7 +153,10 @@ export class Engine {
       if (signal.aborted) throw new BytefillError('ABORTED', 'warm-up cancelled before it started');
       const t0 = performance.now();
       const models = [];
-      for (const b of this.bundles) models.push(await warmBundle(b, { ...asked, signal }, this.budget));
+      for (const [k, b] of this.bundles.entries()) {
+        const w = this.memberWorkers?.[k];
+        models.push(w ? await warmMemberWorker(w, b, { ...asked, signal }, this.budget) : await warmBundle(b, { ...asked, signal }, this.budget));
+      }
       return { models, ms: performance.now() - t0 };
     });
     this.queue = run.catch(() => undefined);
@@ -200,7 +215,7 @@ export class Engine {
     }
     if (this.isEnsemble) {
       if (req.uscd?.enabled) throw new BytefillError('UNSUPPORTED', 'USCD with an ensemble is not supported: use one model, or turn USCD off');
-      return completeEnsemble(this.bundles, this.opts, this.budget, req);
+      return completeEnsemble(this.bundles, this.opts, this.budget, req, this.memberWorkers);
     }
     if (req.uscd?.enabled) return completeUscdWith(this.bundles[0], req, this.budget);
     return completeSingle(this.bundles[0], req, this.budget);
@@ -232,6 +247,7 @@ export class Engine {
 
   async dispose(): Promise<void> {
     await this.queue;
+    for (const w of this.memberWorkers ?? []) await w.dispose();
     for (const b of this.bundles) await b.dispose();
   }
 }

@@ -36,6 +36,7 @@ commands:
 
 engine options:  --model DIR|ORG/NAME[@REV] (repeat for an ensemble)  --weights 0.6,0.4  --ensemble mixture|product
                  --device auto|cpu|webgpu|cuda  --threads N  --offline  --no-int8-activations (CPU: 4-bit layers on float activations)
+                 --no-ensemble-workers (ensembles: every member's forwards on the main thread)
                  --variant auto|fp32|fp16|q4|q4f16|int8|uint8|bnb4|quantized|FILE.onnx
                  --fim-format PSM|SPM  --no-fim  --prefix-tokens N  --suffix-tokens N
 request options: --mode byte|heal|token (default byte)  --max-tokens N  --max-time MS  --stop STR

@@ -8,7 +8,7 @@ const MAX_TIME_RANGE: Range = [0, 86_400_000];
 
 export const ENGINE_OPTIONS = ['model', 'weights', 'ensemble', 'device', 'variant', 'threads', 'fim-format', 'prefix-tokens', 'suffix-tokens'];
 export const REQUEST_OPTIONS = ['mode', 'max-tokens', 'max-time', 'temperature', 'top-p', 'top-k', 'seed', 'stop', 'uscd-alpha', 'uscd-threshold', 'uscd-beta'];
-export const COMMON_FLAGS = ['json', 'uscd', 'verbose', 'no-fim', 'offline', 'no-int8-activations'];
+export const COMMON_FLAGS = ['json', 'uscd', 'verbose', 'no-fim', 'offline', 'no-int8-activations', 'no-ensemble-workers'];
 
 export function engineOptions(a: ParsedArgs, log: Logger): EngineOptions {
   const weights = opt(a, 'weights')?.split(',').map(Number);
@@ -24,6 +24,7 @@ export function engineOptions(a: ParsedArgs, log: Logger): EngineOptions {
     onDownload: process.stderr.isTTY && !a.flags.has('json') ? (p) => process.stderr.write(`\r${p.file}: ${(p.bytes / 1e6).toFixed(1)} / ${(p.total / 1e6).toFixed(1)} MB`.padEnd(79)) : undefined,
     threads: intOpt(a, 'threads', undefined, OPTION_RANGES.threads),
     int8Activations: a.flags.has('no-int8-activations') ? false : undefined,
+    ensembleWorkers: a.flags.has('no-ensemble-workers') ? false : undefined,
     fim: { format: opt(a, 'fim-format') ? oneOf(a, 'fim-format', ['PSM', 'SPM'] as const, 'PSM') : undefined, disabled: a.flags.has('no-fim') },
     prefixTokens: intOpt(a, 'prefix-tokens', undefined, TOKEN_BUDGET_RANGE),
     suffixTokens: intOpt(a, 'suffix-tokens', undefined, TOKEN_BUDGET_RANGE),

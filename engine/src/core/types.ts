@@ -194,6 +194,12 @@ export interface EngineOptions {
   kvCacheMB?: number;
   /** Prompt tokens per prefill forward; cancellation lands between chunks (default 256). */
   prefillChunkTokens?: number;
+  /**
+   * Ensembles on the CPU: each member's model runs in its own worker thread, so that the members'
+   * forwards for a byte run at the same time (default true; see BENCHMARKS.md, section 3). Each
+   * member's model is then loaded twice (the worker's session decodes; the engine's own scores).
+   */
+  ensembleWorkers?: boolean;
   log?: Logger;
 }
 

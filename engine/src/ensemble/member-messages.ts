@@ -1,0 +1,58 @@
+// The messages between an ensemble member's worker thread (member-worker.ts) and the BranchLM that
+// speaks for it on the decoding thread (worker-lm.ts). Contexts and scored branch sets live in the
+// worker; the decoding thread holds numbers (handles) for them, chosen by the decoding thread so
+// that extend() can name its new context without waiting for a reply (messages arrive in order).
+import { LMStats } from '../byte/lm';
+
+/** How the worker loads the member: the same ModelBundle.load options as the engine's bundle. */
+export interface MemberLoad {
+  dir: string;
+  /** The bundle's ONNX file (a path), so that both load the same graph. */
+  variant: string;
+  threads?: number;
+  int8Activations?: boolean;
+  kvCacheMB?: number;
+  prefillChunkTokens?: number;
+}
+
+export type MemberCall =
+  /** A context from the prompt through the member's prefix cache. */
+  | { op: 'prefill'; id: number; session: number; h: number; ids: number[] }
+  | { op: 'start'; id: number; session: number; h: number; ids: number[] }
+  /** Scores branches on context h; the scored set is kept as `set` for extend. */
+  | { op: 'score'; id: number; session: number; h: number; set: number; branches: number[][] }
+  /** Prefills the prompt into the worker's prefix cache (a warm-up); keeps no context. */
+  | { op: 'warm'; id: number; ids: number[] }
+  | { op: 'count'; id: number };
+
+export type MemberNote =
+  /** Context h = the first m tokens of branch i of scored set `set` (no reply). */
+  | { op: 'extend'; session: number; set: number; i: number; m: number; h: number }
+  /** Contexts and scored sets no longer referenced by the decoding thread (no reply). */
+  | { op: 'release'; session: number; handles: number[] }
+  /** Stops prefill or warm-up `id` between its prefill chunks (it then fails with ABORTED; no reply). */
+  | { op: 'cancel'; id: number }
+  /** Everything of a session: the completion ended (no reply). */
+  | { op: 'close'; session: number };
+
+export type MemberRequest = MemberCall | MemberNote;
+
+export type MemberReply =
+  | { id: number; ok: true; stats: LMStats; next?: Float64Array; length?: number; reused?: number; computed?: number; scored?: ScoredSet; held?: number }
+  | { id: number; ok: false; code: string; message: string };
+
+/** A scored branch set: distinct next-token distributions packed in one transferred buffer. */
+export interface ScoredSet {
+  vocab: number;
+  packed: Float64Array;
+  /** nexts[i][j]: index into packed (of vocab entries) of branch i's j-th next distribution. */
+  nexts: number[][];
+  stepLogp: number[][];
+}
+
+/** Sent once the model is loaded. */
+export interface MemberReady {
+  ready: true;
+  vocabSize: number;
+  maxPositions: number;
+}
