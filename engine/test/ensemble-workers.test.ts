@@ -3,7 +3,11 @@
 // worker that dies is reported as an error instead of hanging the request.
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { CompletionRequest, Engine } from '../src/index';
+import { ENSEMBLE_WORKERS_DEFAULT_MAX_BYTES, modelFileBytes } from '../src/api/engine';
 import { completeEnsembleWith, EnsembleDecodeOptions, EnsembleMember } from '../src/ensemble/decode';
 import { MemberWorker, startMemberWorkers } from '../src/ensemble/index';
 import { modelDir } from './helpers';
@@ -157,5 +161,25 @@ describe('Engine.ensembleWorkers', () => {
     } finally {
       await e.dispose();
     }
+  });
+});
+
+describe('the default for member workers follows the size of the members', () => {
+  test('modelFileBytes counts an ONNX graph with its external data and nothing else in the folder', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bytefill-size-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'model_q4.onnx'), Buffer.alloc(100));
+      fs.writeFileSync(path.join(dir, 'model_q4.onnx_data'), Buffer.alloc(1000));
+      fs.writeFileSync(path.join(dir, 'model.onnx'), Buffer.alloc(5000));
+      assert.equal(modelFileBytes(path.join(dir, 'model_q4.onnx')), 1100);
+      assert.equal(modelFileBytes(path.join(dir, 'missing', 'model.onnx')), Number.POSITIVE_INFINITY);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the bundled members together are under the limit, so their ensemble uses workers by default', () => {
+    const total = (['tiny-code-a', 'tiny-code-b'] as const).reduce((n, m) => n + modelFileBytes(path.join(modelDir(m), 'onnx', 'model.onnx')), 0);
+    assert.ok(total > 0 && total <= ENSEMBLE_WORKERS_DEFAULT_MAX_BYTES, `${total} bytes`);
   });
 });

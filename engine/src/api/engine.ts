@@ -3,6 +3,8 @@
 // its turn returns at once. Warm-ups (prefix KV cache prefills) run at low priority: every other
 // call cancels the warm-ups queued or running before it, so it waits at most for the prefill
 // chunk in progress.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { BOUNDARY_MODES, BoundaryMode, BytefillError, CompletionRequest, CompletionResult, EngineOptions, ENSEMBLE_MODES, Logger, Provider, WarmRequest, WarmResult } from '../core/types';
 import { MAX_ENSEMBLE_MODELS, OPTION_RANGES } from '../core/limits';
 import { ModelBundle, defaultModelDir } from '../bundle/model-bundle';
@@ -16,6 +18,26 @@ import { completeUscdWith } from '../uscd/index';
 import { formatHubId, resolveModel } from '../hub/index';
 import type { PrefixCacheStats } from '../model/prefix-cache';
 import type { Tokenizer } from '../tokenizer/tokenizer';
+
+/**
+ * Ensemble member workers are on by default only while the members' weights together are at most
+ * this size: each worker holds a second copy of its member (0.5B-class members would double the
+ * memory of the ensemble; `ensembleWorkers: true` still turns them on).
+ */
+export const ENSEMBLE_WORKERS_DEFAULT_MAX_BYTES = 512 * 2 ** 20;
+
+/** Bytes on disk of an ONNX graph and its external data files (model.onnx, model.onnx_data, ...). */
+export function modelFileBytes(file: string): number {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  let n = 0;
+  try {
+    for (const f of fs.readdirSync(dir)) if (f === base || f.startsWith(base + '_data') || f.startsWith(base + '.data')) n += fs.statSync(path.join(dir, f)).size;
+  } catch {
+    return Number.POSITIVE_INFINITY; // unknown size: treated as large
+  }
+  return n;
+}
 
 /** Most candidates one request may ask for (each is a row of the decoding batch). */
 export const MAX_CANDIDATES = 8;
@@ -107,9 +129,11 @@ export class Engine {
       for (const b of bundles) await b.dispose();
       throw e;
     }
-    // Ensembles on the CPU: one worker thread per member (its forwards overlap the others').
+    // Ensembles on the CPU: one worker thread per member (its forwards overlap the others'). Each
+    // worker loads its member a second time, so by default only while that copy is small.
     let workers: MemberWorker[] | undefined;
-    if (bundles.length > 1 && (opts.ensembleWorkers ?? true) && bundles.every((b) => b.model.provider === 'cpu')) {
+    const smallMembers = () => bundles.reduce((n, b) => n + modelFileBytes(b.model.file), 0) <= ENSEMBLE_WORKERS_DEFAULT_MAX_BYTES;
+    if (bundles.length > 1 && (opts.ensembleWorkers ?? smallMembers()) && bundles.every((b) => b.model.provider === 'cpu')) {
       try {
         workers = await startMemberWorkers(bundles, opts);
       } catch (e) {

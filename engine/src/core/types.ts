@@ -196,8 +196,9 @@ export interface EngineOptions {
   prefillChunkTokens?: number;
   /**
    * Ensembles on the CPU: each member's model runs in its own worker thread, so that the members'
-   * forwards for a byte run at the same time (default true; see BENCHMARKS.md, section 3). Each
-   * member's model is then loaded twice (the worker's session decodes; the engine's own scores).
+   * forwards for a byte run at the same time (see BENCHMARKS.md, section 3). Each member's model
+   * is then loaded twice (the worker's session decodes; the engine's own scores), so the default is
+   * on only while the members' weights together are at most 512 MB (ENSEMBLE_WORKERS_DEFAULT_MAX_BYTES).
    */
   ensembleWorkers?: boolean;
   log?: Logger;
