@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Logger } from '../core/types';
 import { derivedDir, PreparedGraph, prepareDerivedGraph } from './derived-graph';
-import { attribute, Field, fields, str, Writer } from './onnx-proto';
+import { attribute, Field, fields, str, Writer, modelWithGraph } from './onnx-proto';
 
 /** Bumped when the rewrite changes, so that old cached graphs are not reused. */
 const REWRITE_VERSION = 1;
@@ -60,11 +60,7 @@ export function rewriteAccuracyLevel(buf: Uint8Array, level = INT8_ACCURACY_LEVE
   }
   if (found === 0) return { ok: false, reason: 'no MatMulNBits nodes' };
   if (changed === 0) return { ok: false, reason: `all ${found} MatMulNBits nodes already set accuracy_level` };
-  const model = new Writer();
-  for (const f of top) {
-    if (f === graphF) model.msg(7, graph);
-    else model.raw(buf.subarray(f.start, f.end));
-  }
+  const model = modelWithGraph(buf, top, graphF, graph);
   return { ok: true, model, nodes: changed };
 }
 

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { Logger } from '../core/types';
 import { PreparedGraph, prepareDerivedGraph } from './derived-graph';
-import { Field, fields, int64Tensor, node, readTensorType, str, strings, tensorValueInfo, Writer } from './onnx-proto';
+import { Field, fields, int64Tensor, node, readTensorType, str, strings, tensorValueInfo, Writer, modelWithGraph } from './onnx-proto';
 
 /** Bumped when the rewrite changes, so that old cached graphs are not reused. */
 const REWRITE_VERSION = 1;
@@ -134,11 +134,7 @@ export function rewriteKeepLogits(buf: Uint8Array): RewriteOutcome {
   graph.msg(5, int64Tensor(`${PREFIX}/axes1`, [1n], [1]));
   graph.msg(11, tensorValueInfo(KEEP_INPUT, 7, []));
 
-  const model = new Writer();
-  for (const f of top) {
-    if (f === graphF) model.msg(7, graph);
-    else model.raw(buf.subarray(f.start, f.end));
-  }
+  const model = modelWithGraph(buf, top, graphF, graph);
   return { ok: true, model };
 }
 

@@ -143,6 +143,19 @@ export class Writer {
 }
 
 /** TensorProto.DataType.INT64. */
+/**
+ * A model with its graph field (ModelProto field 7) replaced by `graph` and every other top-level
+ * field copied as it is (`top`: the model's fields, `graphF` the graph's among them).
+ */
+export function modelWithGraph(buf: Uint8Array, top: readonly Field[], graphF: Field, graph: Writer): Writer {
+  const model = new Writer();
+  for (const f of top) {
+    if (f === graphF) model.msg(7, graph);
+    else model.raw(buf.subarray(f.start, f.end));
+  }
+  return model;
+}
+
 export const INT64 = 7;
 
 /** An int64 initializer (TensorProto: dims 1, data_type 2, name 8, raw_data 9). */

@@ -12,7 +12,7 @@
 import * as path from 'node:path';
 import { Logger } from '../core/types';
 import { PreparedGraph, prepareDerivedGraph } from './derived-graph';
-import { fields, node, str, strings, tensorValueInfo, Writer } from './onnx-proto';
+import { fields, node, str, strings, tensorValueInfo, Writer, modelWithGraph } from './onnx-proto';
 
 /** Bumped when the rewrite changes, so that old cached graphs are not reused. */
 const REWRITE_VERSION = 1;
@@ -63,11 +63,7 @@ export function rewriteTreeMask(buf: Uint8Array): TreeRewriteOutcome {
     graph.raw(buf.subarray(f.start, f.end));
   }
   graph.msg(11, tensorValueInfo(TREE_MASK_INPUT, BOOL, ['batch_size', 1, 'sequence_length', 'total_sequence_length']));
-  const model = new Writer();
-  for (const f of top) {
-    if (f === graphF) model.msg(7, graph);
-    else model.raw(buf.subarray(f.start, f.end));
-  }
+  const model = modelWithGraph(buf, top, graphF, graph);
   return { ok: true, model };
 }
 
