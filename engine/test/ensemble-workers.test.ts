@@ -136,6 +136,21 @@ describe('Engine.ensembleWorkers', () => {
     }
   });
 
+  test("with member workers, the engine's cache status is the workers' caches, which a completion fills", async () => {
+    const e = await Engine.create({ models: [modelDir('tiny-code-a'), modelDir('tiny-code-b')], device: 'cpu' });
+    try {
+      assert.deepEqual(e.cacheInfo().map((c) => c.entries), [0, 0]);
+      await e.complete(CURSORS[0]);
+      const info = e.cacheInfo();
+      assert.deepEqual(info.map((c) => c.model), e.bundles.map((b) => b.name));
+      for (const c of info) assert.ok(c.entries >= 1 && c.bytes > 0, JSON.stringify(c));
+      // The engine's own caches stay empty: decoding ran in the workers.
+      assert.deepEqual(e.bundles.map((b) => b.cache.stats().entries), [0, 0]);
+    } finally {
+      await e.dispose();
+    }
+  });
+
   test('a warm-up in a member worker stops when its signal fires, and the worker goes on serving', async () => {
     const e = await Engine.create({ models: [modelDir('tiny-code-a'), modelDir('tiny-code-b')], device: 'cpu', ensembleWorkers: false });
     const b = e.bundles[0];

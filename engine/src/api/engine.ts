@@ -266,7 +266,8 @@ export class Engine {
 
   /** Prefix KV cache occupancy per model. */
   cacheInfo(): CacheInfo[] {
-    return this.bundles.map((b) => ({ model: b.name, ...b.cache.stats() }));
+    // With member workers, decoding fills the workers' caches, not the engine's own.
+    return this.bundles.map((b, k) => ({ model: b.name, ...(this.memberWorkers?.[k]?.cacheStats ?? b.cache.stats()) }));
   }
 
   async dispose(): Promise<void> {

@@ -3,6 +3,7 @@
 // worker; the decoding thread holds numbers (handles) for them, chosen by the decoding thread so
 // that extend() can name its new context without waiting for a reply (messages arrive in order).
 import { LMStats } from '../byte/lm';
+import type { PrefixCacheStats } from '../model/prefix-cache';
 
 /** How the worker loads the member: the same ModelBundle.load options as the engine's bundle. */
 export interface MemberLoad {
@@ -38,7 +39,8 @@ export type MemberNote =
 export type MemberRequest = MemberCall | MemberNote;
 
 export type MemberReply =
-  | { id: number; ok: true; stats: LMStats; next?: Float64Array; length?: number; reused?: number; computed?: number; scored?: ScoredSet; held?: number }
+  /** cache: the worker's prefix cache after the call (the engine's status reports it). */
+  | { id: number; ok: true; stats: LMStats; cache?: PrefixCacheStats; next?: Float64Array; length?: number; reused?: number; computed?: number; scored?: ScoredSet; held?: number }
   | { id: number; ok: false; code: string; message: string };
 
 /** A scored branch set: distinct next-token distributions packed in one transferred buffer. */
@@ -55,4 +57,5 @@ export interface MemberReady {
   ready: true;
   vocabSize: number;
   maxPositions: number;
+  cache: PrefixCacheStats;
 }

@@ -38,7 +38,7 @@ async function main(load: MemberLoad): Promise<void> {
     if (!c) throw new Error(`member worker: no context ${h}`);
     return c;
   };
-  const reply = (r: MemberReply, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
+  const reply = (r: MemberReply, transfer: ArrayBuffer[] = []) => port.postMessage(r.ok ? { ...r, cache: bundle.cache.stats() } : r, transfer);
   // One request at a time, in arrival order: a later request may name a context an earlier one made.
   let queue = Promise.resolve();
   // The forwards a request ran (the decoding thread counts them per completion).
@@ -102,7 +102,7 @@ async function main(load: MemberLoad): Promise<void> {
       }
     });
   });
-  port.postMessage({ ready: true, vocabSize: vocab, maxPositions: lm.maxPositions });
+  port.postMessage({ ready: true, vocabSize: vocab, maxPositions: lm.maxPositions, cache: bundle.cache.stats() });
 }
 
 if (parentPort) {

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { BranchLM, LMContext, LMStats, newStats, ScoredBranch } from '../byte/lm';
 import { BytefillError, BytefillErrorCode } from '../core/types';
 import { MemberCall, MemberLoad, MemberNote, MemberReady, MemberReply } from './member-messages';
+import type { PrefixCacheStats } from '../model/prefix-cache';
 
 /** The compiled worker entry sits beside this module (tsc output) or beside the bundle's server.js. */
 export const MEMBER_WORKER_ENTRY = path.join(__dirname, 'member-worker.js');
@@ -29,6 +30,8 @@ export class MemberWorker {
   private disposed = false;
   vocabSize = 0;
   maxPositions = 0;
+  /** The worker's prefix cache as of its last reply (this member's decoding uses that cache). */
+  cacheStats?: PrefixCacheStats;
 
   private constructor(
     readonly name: string,
@@ -39,6 +42,7 @@ export class MemberWorker {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
+      if (m.ok && m.cache) this.cacheStats = m.cache;
       if (m.ok) p.resolve(m);
       else p.reject(m.code ? new BytefillError(m.code as BytefillErrorCode, m.message) : new Error(m.message));
     });
@@ -60,6 +64,7 @@ export class MemberWorker {
         worker.off('error', onError);
         w.vocabSize = m.vocabSize;
         w.maxPositions = m.maxPositions;
+        w.cacheStats = m.cache;
         resolve(w);
       });
     });
