@@ -142,7 +142,7 @@ export async function runByteBench(engineOpts: EngineOptions, o: ByteBenchOption
         await lm.first();
         await lm.tokenLogLikelihood();
         tokMs += performance.now() - t0;
-        const opts = { lazyMass: o.tolerance, tokenLevel: false };
+        const opts = { uncheckedMass: o.tolerance, lazyMass: o.tolerance, tokenLevel: false };
         const t = await ensemble.scoreBytes([{ bundle: b, weight: 1 }], null, x, { ...opts, telescoped: true });
         telMs += t.ms;
         telForwards += t.forwards[0];

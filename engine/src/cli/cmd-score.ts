@@ -23,6 +23,7 @@ export async function runScore(argv: string[], log: Logger): Promise<number> {
   try {
     const r = await ensemble.scoreFiles(engine, files, {
       maxBytes,
+      uncheckedMass: tolerance,
       lazyMass: tolerance,
       telescoped: a.flags.has('telescoped'),
       treeBranches: !a.flags.has('padded-batches'),

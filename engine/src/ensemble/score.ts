@@ -33,12 +33,10 @@
 // 2.4-3.6x faster on 8000 bytes (BENCHMARKS.md 17).
 //
 // Precision: with uncheckedMass = lazyMass = 0 every cover is scored and checked (exact, and
-// slow). The default lazyMass 1e-4 leaves rows unscored only below 1e-4 of the observed byte's own
-// mass (ByteStream.distributionFor); on 1000 bytes of textwrap.py with tiny-code-a the total moved
-// by 0.001 bits against 1e-6 (1e-6 bits per byte) while running 4x faster. Candidates are all
-// checked by default (uncheckedMass 0): the byte layer's core then takes a row's mass by
-// vocabulary range (byte/covers.ts), which measured 1.2-1.6x faster than leaving the lightest
-// 1e-4 unchecked one by one (BENCHMARKS.md 19), and is exact. Telescoped, the same tolerances apply to the rows and candidates at the
+// slow). The defaults (1e-4 each) leave rows unscored and candidates unchecked only below 1e-4 of
+// the row's / the observed byte's own mass (ByteStream.distributionFor); on 1000 bytes of
+// textwrap.py with tiny-code-a the total moved by 0.001 bits against 1e-6 (1e-6 bits per byte)
+// while running 4x faster. Telescoped, the same tolerances apply to the rows and candidates at the
 // window ends only.
 import { MAX_INPUT_FILE_BYTES } from '../core/limits';
 import { BoundedReadError, readBounded } from '../core/bounded-read';
@@ -57,9 +55,7 @@ export interface ScoreMember {
 }
 
 export interface ScoreOptions {
-  /** Share of a byte's candidate mass counted without a validity check (default 0: all checked). */
   uncheckedMass?: number;
-  /** Rows below this share of the observed byte's mass are not scored (default 1e-4; 0 = exact). */
   lazyMass?: number;
   /** Add -log2 p(END) after the last byte (default false). */
   countEnd?: boolean;
@@ -131,7 +127,7 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
   const cmode: EnsembleMode = mode ?? 'mixture';
   const maxContext = opts.maxContext ?? 900;
   const keepTokens = opts.keepTokens ?? 256;
-  const streamOpts = { uncheckedMass: opts.uncheckedMass ?? 0, lazyMass: opts.lazyMass ?? 1e-4, maxContext, keepTokens };
+  const streamOpts = { uncheckedMass: opts.uncheckedMass ?? 1e-4, lazyMass: opts.lazyMass ?? 1e-4, maxContext, keepTokens };
   const signal = opts.signal;
   const prefetchBytes = opts.prefetchBytes ?? (trees ? 32 : 8);
   const telescoped = opts.telescoped === true;
