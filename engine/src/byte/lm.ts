@@ -92,3 +92,19 @@ export function branchRows(branches: readonly (readonly number[])[]): { rows: nu
 export function stepLogps(ctx: LMContext, ids: readonly number[], nexts: Float64Array[]): number[] {
   return ids.map((id, i) => (i === 0 ? ctx.next[id] : nexts[i - 1][id]));
 }
+
+/**
+ * A scored branch of `ids` on ctx with its next-token distributions `nexts`: the context after its
+ * first m > 0 tokens is after(m) (each BranchLM says how it keeps that state), after 0 tokens ctx.
+ */
+export function scoredBranch(ctx: LMContext, ids: number[], nexts: Float64Array[], after: (m: number) => LMContext): ScoredBranch {
+  return {
+    ids,
+    stepLogp: stepLogps(ctx, ids, nexts),
+    nexts,
+    extend: (m: number): LMContext => {
+      if (!(Number.isInteger(m) && m >= 0 && m <= ids.length)) throw new Error(`extend(${m}) outside 0..${ids.length}`);
+      return m === 0 ? ctx : after(m);
+    },
+  };
+}

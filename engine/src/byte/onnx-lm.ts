@@ -10,7 +10,7 @@
 import { logSoftmaxWithProbs } from '../decode/distribution';
 import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';
-import { BranchLM, branchRows, keepProbabilities, LMContext, newStats, ScoredBranch, stepLogps } from './lm';
+import { BranchLM, branchRows, keepProbabilities, LMContext, newStats, ScoredBranch, scoredBranch } from './lm';
 
 interface OnnxContext extends LMContext {
   /** The KV state; null until `row` has been gathered out of its batch. */
@@ -52,19 +52,6 @@ export function tokenTrie(rows: readonly (readonly number[])[]): { tokens: numbe
     });
   });
   return { tokens, parents, paths };
-}
-
-/** A scored branch whose context after its first m > 0 tokens is after(m). */
-function scoredBranch(ctx: LMContext, ids: number[], own: Float64Array[], after: (m: number) => LMContext): ScoredBranch {
-  return {
-    ids,
-    stepLogp: stepLogps(ctx, ids, own),
-    nexts: own,
-    extend: (m: number): LMContext => {
-      if (!(Number.isInteger(m) && m >= 0 && m <= ids.length)) throw new Error(`extend(${m}) outside 0..${ids.length}`);
-      return m === 0 ? ctx : after(m);
-    },
-  };
 }
 
 export class OnnxBranchLM implements BranchLM {

@@ -11,7 +11,7 @@
 // of a forward that ran anyway, never a forward of its own.
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { concatBytes } from '../tokenizer/utf8';
-import { BranchLM, isPrefix, LMContext, ScoredBranch, stepLogps } from './lm';
+import { BranchLM, isPrefix, LMContext, ScoredBranch, scoredBranch } from './lm';
 import { CoverSet, Row } from './covers';
 
 export interface Speculation {
@@ -52,16 +52,7 @@ export class SpeculativeRows {
       const rest = k.branch.ids.slice(k.offset);
       if (!isPrefix(ids, rest)) continue;
       const nexts = k.branch.nexts.slice(k.offset, k.offset + ids.length);
-      const own = ids.slice();
-      return {
-        ids: own,
-        stepLogp: stepLogps(ctx, own, nexts),
-        nexts,
-        extend: (m: number): LMContext => {
-          if (!(Number.isInteger(m) && m >= 0 && m <= own.length)) throw new Error(`extend(${m}) outside 0..${own.length}`);
-          return m === 0 ? ctx : k.branch.extend(k.offset + m);
-        },
-      };
+      return scoredBranch(ctx, ids.slice(), nexts, (m) => k.branch.extend(k.offset + m));
     }
     return null;
   }

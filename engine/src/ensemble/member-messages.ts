@@ -49,7 +49,6 @@ export interface ScoredSet {
   packed: Float64Array;
   /** nexts[i][j]: index into packed (of vocab entries) of branch i's j-th next distribution. */
   nexts: number[][];
-  stepLogp: number[][];
 }
 
 /** Sent once the model is loaded. */

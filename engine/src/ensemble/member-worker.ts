@@ -19,7 +19,7 @@ function pack(scored: ScoredBranch[], vocab: number): ScoredSet {
   for (const b of scored) for (const a of b.nexts) if (!index.has(a)) index.set(a, index.size);
   const packed = new Float64Array(index.size * vocab);
   for (const [a, j] of index) packed.set(a, j * vocab);
-  return { vocab, packed, nexts: scored.map((b) => b.nexts.map((a) => index.get(a)!)), stepLogp: scored.map((b) => b.stepLogp) };
+  return { vocab, packed, nexts: scored.map((b) => b.nexts.map((a) => index.get(a)!)) };
 }
 
 async function main(load: MemberLoad): Promise<void> {

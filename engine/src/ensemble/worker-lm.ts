@@ -5,7 +5,7 @@
 // when the completion ends (close), so a completion leaves no KV state behind, cancelled or not.
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { BranchLM, LMContext, LMStats, newStats, ScoredBranch } from '../byte/lm';
+import { BranchLM, LMContext, LMStats, newStats, ScoredBranch, scoredBranch } from '../byte/lm';
 import { BytefillError, BytefillErrorCode } from '../core/types';
 import { MemberCall, MemberLoad, MemberNote, MemberReady, MemberReply } from './member-messages';
 import type { PrefixCacheStats } from '../model/prefix-cache';
@@ -170,26 +170,19 @@ export class WorkerBranchLM implements BranchLM {
     const c = ctx as WorkerContext;
     const set = this.handle();
     const r = await this.call({ op: 'score', session: this.session, h: c.h, set, branches }, signal);
-    const { vocab, packed, nexts, stepLogp } = r.scored!;
+    const { vocab, packed, nexts } = r.scored!;
     const dists = Array.from({ length: packed.length / vocab }, (_, j) => packed.subarray(j * vocab, (j + 1) * vocab));
     // The set stays in the worker while any of its branches (their extend) can be reached.
     const owner = {};
     this.registry.register(owner, set);
     return branches.map((ids, i): ScoredBranch & { owner: object } => {
       const own = nexts[i].map((j) => dists[j]);
-      return {
-        ids,
-        stepLogp: stepLogp[i],
-        nexts: own,
-        owner,
-        extend: (m: number): LMContext => {
-          if (!(Number.isInteger(m) && m >= 0 && m <= ids.length)) throw new Error(`extend(${m}) outside 0..${ids.length}`);
-          if (m === 0) return ctx;
-          const h = this.handle();
-          this.member.note({ op: 'extend', session: this.session, set, i, m, h });
-          return this.context(h, own[m - 1], ctx.length + m);
-        },
-      };
+      const branch = scoredBranch(ctx, ids, own, (m) => {
+        const h = this.handle();
+        this.member.note({ op: 'extend', session: this.session, set, i, m, h });
+        return this.context(h, own[m - 1], ctx.length + m);
+      });
+      return { ...branch, owner };
     });
   }
 
