@@ -15,7 +15,7 @@ import { middleBitsPerByte } from '../complete/middle-score';
 import { warmBundle } from '../complete/warm';
 import { completeEnsemble, MemberWorker, startMemberWorkers, warmMemberWorker } from '../ensemble/index';
 import { completeUscdWith } from '../uscd/index';
-import { formatHubId, resolveModel } from '../hub/index';
+import { externalDataFiles, formatHubId, resolveModel } from '../hub/index';
 import type { PrefixCacheStats } from '../model/prefix-cache';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 
@@ -26,13 +26,13 @@ import type { Tokenizer } from '../tokenizer/tokenizer';
  */
 export const ENSEMBLE_WORKERS_DEFAULT_MAX_BYTES = 512 * 2 ** 20;
 
-/** Bytes on disk of an ONNX graph and its external data files (model.onnx, model.onnx_data, ...). */
+/** Bytes on disk of an ONNX graph and its external data files (hub/variants.ts names them). */
 export function modelFileBytes(file: string): number {
   const dir = path.dirname(file);
   const base = path.basename(file);
   let n = 0;
   try {
-    for (const f of fs.readdirSync(dir)) if (f === base || f.startsWith(base + '_data') || f.startsWith(base + '.data')) n += fs.statSync(path.join(dir, f)).size;
+    for (const f of [base, ...externalDataFiles(base, fs.readdirSync(dir))]) n += fs.statSync(path.join(dir, f)).size;
   } catch {
     return Number.POSITIVE_INFINITY; // unknown size: treated as large
   }
