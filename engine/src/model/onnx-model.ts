@@ -309,15 +309,7 @@ export class OnnxModel {
       attention_mask: this.intTensor(this.maskType, mask, [B, N]),
     };
     if (this.hasPositionIds) feeds.position_ids = this.intTensor(this.idType, pos, [B, T]);
-    if (this.keepInput) {
-      const k = opts.allLogits ? T : 1;
-      feeds[this.keepInput.name] = this.intTensor(this.keepInput.type, [k], this.keepInput.dims);
-    }
-    if (this.hasCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(S > 0 ? 1 : 0), [1]);
-    for (let i = 0; i < this.config.numLayers; i++) {
-      feeds[`past_key_values.${i}.key`] = st.tensors[2 * i];
-      feeds[`past_key_values.${i}.value`] = st.tensors[2 * i + 1];
-    }
+    this.addStateFeeds(feeds, st, opts.allLogits ? T : 1);
 
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
@@ -330,22 +322,8 @@ export class OnnxModel {
       throw new BytefillError(code, `onnxruntime failed running ${this.name} on ${this.provider} (batch ${B}, ${T} new tokens, ${S} past slots): ${errMsg(e)}`);
     }
 
-    const tensors: ort.Tensor[] = [];
-    for (let i = 0; i < this.config.numLayers; i++) tensors.push(out[`present.${i}.key`], out[`present.${i}.value`]);
-    const state = new KVState(this.kvShape, B, N, mask, nextPos, tensors, this.deviceKV);
-
-    // Logits [B,T,V] come to the CPU (hostOutputs). float32 is used in place (subarray views);
-    // float16 is converted once. (getData() on a device tensor would abort the process.)
-    const lt = out.logits;
-    if (lt.location !== 'cpu') throw new BytefillError('DEVICE_FAILED', `logits of ${this.name} came back on '${lt.location}', not on the CPU`);
-    const raw = lt.data as Float32Array | Uint16Array;
-    let all: Float32Array;
-    if (this.logitsType === 'float16') {
-      all = new Float32Array(raw.length);
-      halfToFloat(raw as Uint16Array, all);
-    } else {
-      all = raw as Float32Array;
-    }
+    const state = new KVState(this.kvShape, B, N, mask, nextPos, this.presentTensors(out), this.deviceKV);
+    const all = this.hostLogits(out);
     // The graph may give every position (Tk = T), the last one only (Tk = 1), or what was kept.
     const Tk = all.length / (B * V);
     if (!Number.isInteger(Tk) || Tk < 1 || Tk > T) {
@@ -446,34 +424,51 @@ export class OnnxModel {
       position_ids: this.intTensor(this.idType, Array.from(depth, (d) => p0 + d), [1, T]),
       [TREE_MASK_INPUT]: new ort.Tensor('bool', tree, [1, 1, T, N]),
     };
-    const keep = LOGITS_TO_KEEP_INPUTS.find((n) => session.inputNames.includes(n));
-    if (keep && this.keepInput) feeds[keep] = this.intTensor(this.keepInput.type, [T], this.keepInput.dims);
-    if (session.inputNames.includes('use_cache_branch')) feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(S > 0 ? 1 : 0), [1]);
-    for (let i = 0; i < this.config.numLayers; i++) {
-      feeds[`past_key_values.${i}.key`] = past.tensors[2 * i];
-      feeds[`past_key_values.${i}.value`] = past.tensors[2 * i + 1];
-    }
+    this.addStateFeeds(feeds, past, T); // the tree-mask graph has the model's other inputs
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
       out = await session.run(feeds);
     } catch (e) {
       throw new BytefillError('MODEL_INVALID', `onnxruntime failed running the tree-mask graph of ${this.name} (${T} tree tokens, ${S} past slots): ${errMsg(e)}`);
     }
-    const tensors: ort.Tensor[] = [];
-    for (let i = 0; i < this.config.numLayers; i++) tensors.push(out[`present.${i}.key`], out[`present.${i}.value`]);
     const stateMask = new Uint8Array(N);
     stateMask.set(past.mask);
-    const state = new KVState(this.kvShape, 1, N, stateMask, Int32Array.of(p0), tensors);
-    const raw = out.logits.data as Float32Array | Uint16Array;
-    let all: Float32Array;
-    if (this.logitsType === 'float16') {
-      all = new Float32Array(raw.length);
-      halfToFloat(raw as Uint16Array, all);
-    } else all = raw as Float32Array;
+    const state = new KVState(this.kvShape, 1, N, stateMask, Int32Array.of(p0), this.presentTensors(out));
+    const all = this.hostLogits(out);
     if (all.length !== T * V) throw new BytefillError('MODEL_INVALID', `the tree-mask graph of ${this.name} returned ${all.length} logits for ${T} positions of ${V}`);
     const logits: Float32Array[] = [];
     for (let t = 0; t < T; t++) logits.push(this.ban(all.subarray(t * V, (t + 1) * V)));
     return { state, logits };
+  }
+
+  /** The inputs a run takes beside its tokens and mask: the logits to keep, the cache branch, the past. */
+  private addStateFeeds(feeds: Record<string, ort.Tensor>, past: KVState, keepLogits: number): void {
+    if (this.keepInput) feeds[this.keepInput.name] = this.intTensor(this.keepInput.type, [keepLogits], this.keepInput.dims);
+    if (this.hasCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(past.length > 0 ? 1 : 0), [1]);
+    for (let i = 0; i < this.config.numLayers; i++) {
+      feeds[`past_key_values.${i}.key`] = past.tensors[2 * i];
+      feeds[`past_key_values.${i}.value`] = past.tensors[2 * i + 1];
+    }
+  }
+
+  private presentTensors(out: ort.InferenceSession.OnnxValueMapType): ort.Tensor[] {
+    const tensors: ort.Tensor[] = [];
+    for (let i = 0; i < this.config.numLayers; i++) tensors.push(out[`present.${i}.key`], out[`present.${i}.value`]);
+    return tensors;
+  }
+
+  /**
+   * A run's logits on the host (hostOutputs): float32 is used in place (subarray views), float16 is
+   * converted once. (getData() on a device tensor would abort the process.)
+   */
+  private hostLogits(out: ort.InferenceSession.OnnxValueMapType): Float32Array {
+    const lt = out.logits;
+    if (lt.location !== 'cpu') throw new BytefillError('DEVICE_FAILED', `logits of ${this.name} came back on '${lt.location}', not on the CPU`);
+    const raw = lt.data as Float32Array | Uint16Array;
+    if (this.logitsType !== 'float16') return raw as Float32Array;
+    const all = new Float32Array(raw.length);
+    halfToFloat(raw as Uint16Array, all);
+    return all;
   }
 
   private ban(v: Float32Array): Float32Array {
