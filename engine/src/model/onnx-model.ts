@@ -15,6 +15,7 @@ import { KVDType, KVShape, KVState } from './kv-state';
 import { DeviceKV } from './device-kv';
 import { prepareKeepLogitsGraph } from './logits-rewrite';
 import { int8ActivationsOn, prepareInt8ActivationGraph } from './int8-activations';
+import { mergeMatMulOn, prepareMergedMatMulGraph } from './merge-matmul';
 import { CpuTuning, createSession } from './session';
 import { prepareTreeMaskGraph, TREE_MASK_INPUT } from './tree-mask-rewrite';
 
@@ -38,6 +39,12 @@ export interface LoadOptions {
    * (environment BYTEFILL_INT8_ACTIVATIONS=0 turns it off).
    */
   int8Activations?: boolean;
+  /**
+   * On the CPU provider, merge 4-bit MatMulNBits nodes that read the same input (q/k/v, gate/up)
+   * into one node and a Split (see merge-matmul.ts); cached. Default true (environment
+   * BYTEFILL_MERGE_MATMUL=0 turns it off).
+   */
+  mergeMatMul?: boolean;
   /** Save onnxruntime's optimised graph and load it next time (optimized-cache.ts). Default true (BYTEFILL_CACHE_OPTIMIZED=0: off). */
   cacheOptimized?: boolean;
   /** Graph optimisation level (default 'all'); anything else loads without the optimised-graph cache. */
@@ -86,6 +93,20 @@ function halfToFloat(src: Uint16Array, dst: Float32Array): void {
   for (let i = 0; i < src.length; i++) dst[i] = halfTable[src[i]];
 }
 
+/**
+ * The CPU provider's rewrites of a graph derived from the model file `source` (integer
+ * activations, then merged MatMulNBits nodes), or undefined when both are off.
+ */
+function cpuGraph(source: string, opts: LoadOptions): ((file: string) => string) | undefined {
+  const int8 = int8ActivationsOn(opts.int8Activations);
+  const merge = mergeMatMulOn(opts.mergeMatMul);
+  if (!int8 && !merge) return undefined;
+  return (f) => {
+    const a = int8 ? prepareInt8ActivationGraph(f, opts.log, source).file : f;
+    return merge ? prepareMergedMatMulGraph(a, opts.log, source).file : a;
+  };
+}
+
 function errMsg(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
 }
@@ -109,7 +130,7 @@ export class OnnxModel {
   /** The tree-mask session (forwardTree): loaded on first use; null when the graph cannot take one. */
   private tree?: Promise<ort.InferenceSession | null>;
   /** How load() made the session, for the tree-mask one. */
-  private treeSource?: { threads?: number; log?: Logger; cpu?: CpuTuning; int8: boolean };
+  private treeSource?: { threads?: number; log?: Logger; cpu?: CpuTuning; cpuFile?: (file: string) => string };
 
   private constructor(
     readonly dir: string,
@@ -211,11 +232,11 @@ export class OnnxModel {
       cacheOptimized: (opts.optimizationLevel ?? 'all') === 'all' && (opts.cacheOptimized ?? process.env.BYTEFILL_CACHE_OPTIMIZED !== '0'),
       optimizationLevel: opts.optimizationLevel,
       cpu: opts.cpu,
-      cpuFile: int8ActivationsOn(opts.int8Activations) ? (f) => prepareInt8ActivationGraph(f, opts.log, file).file : undefined,
+      cpuFile: cpuGraph(file, opts),
     });
     try {
       const m = new OnnxModel(abs, opts.name ?? path.basename(abs), config, provider, file, session);
-      m.treeSource = { threads: opts.threads, log: opts.log, cpu: opts.cpu, int8: int8ActivationsOn(opts.int8Activations) };
+      m.treeSource = { threads: opts.threads, log: opts.log, cpu: opts.cpu, cpuFile: cpuGraph(file, opts) };
       return m;
     } catch (e) {
       await session.release().catch(() => undefined);
@@ -371,8 +392,7 @@ export class OnnxModel {
       try {
         // The same activations as the model's own session, so both give the same logits.
         const src = this.treeSource!;
-        const cpuFile = src.int8 ? (f: string) => prepareInt8ActivationGraph(f, log, this.file).file : undefined;
-        return (await createSession(g.file, { device: 'cpu', threads: src.threads, log, hostOutputs: ['logits'], cpu: src.cpu, cpuFile })).session;
+        return (await createSession(g.file, { device: 'cpu', threads: src.threads, log, hostOutputs: ['logits'], cpu: src.cpu, cpuFile: src.cpuFile })).session;
       } catch (e) {
         log?.('warn', `${this.name}: the tree-mask graph did not load (${errMsg(e)}); branches run as padded batches`);
         return null;
