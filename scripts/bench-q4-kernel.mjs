@@ -3,9 +3,9 @@
 // step) at the shapes of a 0.5B Qwen2.5 layer, by block size, accuracy level (0: float activations,
 // 4: int8 activations) and thread count, as GB/s of weights read against the memory bandwidth
 // measured in the same process (before and after; the higher is used). Each case is one graph of
-// `copies` independent nodes with their own
-// random weights (the kernel's speed does not depend on the values), enough of them that the
-// weights do not fit the caches, as a decode step streams every layer's weights from memory once.
+// `copies` independent nodes with their own random weights (the kernel's speed does not depend on
+// the values), enough of them that the weights do not fit the caches, as a decode step streams
+// every layer's weights from memory once.
 // `--groups` also times the layers a step runs one after the other against the same weights
 // concatenated along N into one node (q/k/v projections, gate/up), an exact rewrite.
 // Cases alternate run by run, so a change of machine load hits all of them alike.

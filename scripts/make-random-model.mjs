@@ -9,7 +9,7 @@
 //
 // Options: --preset qwen2.5-0.5b | --model-type llama|qwen2 --layers --hidden --heads --kv-heads
 // --head-dim --ffn --vocab --rope-theta --rms-norm-eps --[no-]bias --[no-]tied --max-positions
-// --seed --variants fp32,fp16,q4,q4f16,int8,uint8,quantized --q4-accuracy-level N --external --last-logits-only
+// --seed --variants fp32,fp16,q4,q4f16,int8,uint8,quantized --q4-accuracy-level N --q4-block 32|64|128 --external --last-logits-only
 // --logits-to-keep --tokenizer FILE --tokenizer-config FILE --eos ID --bos ID --config-json '{...}'
 // --gguf f32,q4_0,q8_0: also write the same weights as GGUF for llama.cpp (qwen2 only) into
 // DIR/gguf/model-<type>.gguf (q4_0 holds the q4 variant's codes, q8_0 the int8 variant's);
@@ -45,6 +45,7 @@ const NUM = {
   '--eos': 'eosTokenId',
   '--bos': 'bosTokenId',
   '--q4-accuracy-level': 'q4AccuracyLevel',
+  '--q4-block': 'q4BlockSize',
 };
 const FLAG = {
   '--external': ['externalData', true],
@@ -93,6 +94,7 @@ if (!out) fail('--out DIR is required');
 for (const k of ['layers', 'hidden', 'heads', 'ffn', 'vocab']) if (opts[k] === undefined) fail(`--${k} is required (or --preset)`);
 
 for (const g of gguf) if (!GGUF_VARIANTS.includes(g)) fail(`unknown --gguf type ${g} (${GGUF_VARIANTS.join(', ')})`);
+if (gguf.includes('q4_0') && (opts.q4BlockSize ?? 32) !== 32) fail('--gguf q4_0 holds the q4 codes in blocks of 32: leave --q4-block at 32');
 
 const t0 = Date.now();
 const m = buildRandomModel(path.resolve(out), opts);

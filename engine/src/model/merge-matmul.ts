@@ -284,8 +284,9 @@ export function prepareMergedMatMulGraph(file: string, log: Logger = () => undef
         }
       },
       // A derived graph already sits in a folder beside its weights; the model's own file gets one.
+      // Without a cache folder the separate nodes load silently (the same logits), as for the
+      // logits rewrite; the int8 rewrite has already said there is none.
       dir: (f) => (f === source ? derivedDir(f) : path.dirname(f)),
-      warnNoDir: true,
       what: 'merged-MatMulNBits graph',
       fallback: 'keeping the separate MatMulNBits nodes',
       done: (r, ms, out) => `merged ${r.nodes} MatMulNBits nodes into ${r.groups} of ${path.basename(file)} (${ms} ms): ${out}`,
