@@ -9,7 +9,7 @@
 // decodeShortMs: a step after 8 tokens; decodeMs: a step after the prefill (both after warm-steps).
 // Environment: BYTEFILL_REWRITE_LOGITS=0 (keep every position's logits), BYTEFILL_CACHE_OPTIMIZED=0,
 // BYTEFILL_INT8_ACTIVATIONS=0 (4-bit layers on float activations, as exported),
-// BYTEFILL_MERGE_MATMUL=0 (q/k/v and gate/up as separate 4-bit nodes, as exported).
+// BYTEFILL_MERGE_MATMUL=1 (q/k/v as one 4-bit node, merge-matmul.ts).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as os from 'node:os';
@@ -81,7 +81,7 @@ console.log(
     rewriteLogits: process.env.BYTEFILL_REWRITE_LOGITS !== '0',
     cacheOptimized: process.env.BYTEFILL_CACHE_OPTIMIZED !== '0',
     int8Activations: process.env.BYTEFILL_INT8_ACTIVATIONS !== '0',
-    mergeMatMul: process.env.BYTEFILL_MERGE_MATMUL !== '0',
+    mergeMatMul: process.env.BYTEFILL_MERGE_MATMUL === '1',
     loadMs: Math.round(loadMs),
     prefillTokens: prompt.length,
     prefillMs: Math.round(prefillMs),

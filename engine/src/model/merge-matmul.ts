@@ -1,10 +1,10 @@
 // One 4-bit matrix product instead of several on the same input. A decoder layer runs its q, k and
-// v projections (and its gate and up projections) as separate MatMulNBits nodes that read the same
-// activation; one node of their weights concatenated along N, followed by a Split, computes the
+// v projections as separate MatMulNBits nodes that read the same activation; one node of their weights concatenated along N, followed by a Split, computes the
 // same outputs (rows along N are independent: the same codes, scales and blocks, the activation
 // quantized once). A decode step's small products are bound by each node's fixed cost, not by
 // memory (BENCHMARKS.md: one q/k/v node took 0.65-0.77x the time of the three), so fewer, larger
-// nodes bring the step closer to the bandwidth floor. The merged weights are copies (a tensor's
+// nodes bring the step closer to the bandwidth floor. Large products (gate/up) are left alone
+// (MAX_MERGED_WEIGHTS). The merged weights are copies (a tensor's
 // external data is one contiguous range), embedded in the derived graph; the originals are dropped
 // from it, so the session does not hold both.
 import * as fs from 'node:fs';
@@ -18,6 +18,15 @@ const REWRITE_VERSION = 1;
 /** Marks derived file names (derivedDir does not link them). */
 export const MERGE_MARK = '.mm-';
 
+/**
+ * Only products of at most this many weights are merged. Small ones cost mostly each node's fixed
+ * overhead (a 896x896 product read its weights at 0.2-0.3 of the memory bandwidth, a 896x4864 one
+ * at 0.5-0.7); merging large ones (gate/up, 2 x 4.4M weights) gained little (0.89-0.97x) and its
+ * larger intermediate grew onnxruntime's arena, and so peak memory, by 250-320 MB during a 512-token
+ * prefill (BENCHMARKS.md).
+ */
+export const MAX_MERGED_WEIGHTS = 1 << 21;
+
 export type MergeRewrite = { ok: true; model: Writer; groups: number; nodes: number } | { ok: false; reason: string };
 
 interface NbitsNode {
@@ -27,6 +36,7 @@ interface NbitsNode {
   /** K, bits, block_size, accuracy_level and any other attribute except N, as one key. */
   attrKey: string;
   N: number;
+  K: number;
 }
 
 interface Initializer {
@@ -175,16 +185,18 @@ export function mergeParallelMatMulNBits(buf: Uint8Array, dir: string): MergeRew
     if (!op || str(buf, op) !== 'MatMulNBits' || !dom || str(buf, dom) !== 'com.microsoft') continue;
     const a = attrs(buf, nf);
     const N = a.get('N');
-    if (N === undefined || a.get('bits') !== 4) continue;
+    const K = a.get('K');
+    if (N === undefined || K === undefined || a.get('bits') !== 4) continue;
     a.delete('N');
     const attrKey = [...a.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',');
-    nbits.push({ field: f, inputs, outputs: nf.filter((x) => x.num === 2).map((x) => str(buf, x)), attrKey, N });
+    nbits.push({ field: f, inputs, outputs: nf.filter((x) => x.num === 2).map((x) => str(buf, x)), attrKey, N, K });
   }
   if (nbits.length === 0) return { ok: false, reason: 'no 4-bit MatMulNBits nodes' };
 
   // Groups: same activation input, same attributes, same optional inputs, weights of their own.
   const mergeable = (n: NbitsNode): boolean =>
     n.outputs.length === 1 &&
+    n.N * n.K <= MAX_MERGED_WEIGHTS &&
     (n.inputs.length === 3 || (n.inputs.length === 4 && n.inputs[3] !== '')) &&
     n.inputs.slice(1).every((w) => inits.has(w) && uses.get(w) === 1);
   const groups = new Map<string, NbitsNode[]>();
@@ -295,7 +307,11 @@ export function prepareMergedMatMulGraph(file: string, log: Logger = () => undef
   );
 }
 
-/** Whether CPU sessions merge parallel MatMulNBits nodes: the option, else BYTEFILL_MERGE_MATMUL (default on). */
+/**
+ * Whether CPU sessions merge parallel MatMulNBits nodes: the option, else BYTEFILL_MERGE_MATMUL=1.
+ * Off by default: the decode step was 2-9% faster, but with int8 activations a 512-token prefill
+ * left the process 336 MiB larger (onnxruntime's doing; not explained) (BENCHMARKS.md).
+ */
 export function mergeMatMulOn(option?: boolean): boolean {
-  return option ?? process.env.BYTEFILL_MERGE_MATMUL !== '0';
+  return option ?? process.env.BYTEFILL_MERGE_MATMUL === '1';
 }

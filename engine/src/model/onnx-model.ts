@@ -41,8 +41,8 @@ export interface LoadOptions {
   int8Activations?: boolean;
   /**
    * On the CPU provider, merge 4-bit MatMulNBits nodes that read the same input (q/k/v, gate/up)
-   * into one node and a Split (see merge-matmul.ts); cached. Default true (environment
-   * BYTEFILL_MERGE_MATMUL=0 turns it off).
+   * into one node and a Split (see merge-matmul.ts); cached. Default false (environment
+   * BYTEFILL_MERGE_MATMUL=1 turns it on): a faster decode step, a larger peak RSS.
    */
   mergeMatMul?: boolean;
   /** Save onnxruntime's optimised graph and load it next time (optimized-cache.ts). Default true (BYTEFILL_CACHE_OPTIMIZED=0: off). */
