@@ -219,6 +219,21 @@ test('q4 variant computes exactly what float32 does with the dequantized 4-bit w
   assert.ok(maxDiff(last(a), last(plain)) > 0.05);
 });
 
+test('q4 with blocks of 128 computes what float32 does with those dequantized weights, and differs from blocks of 32', async () => {
+  // K = 256: two blocks of 128 per row (blocks of 32 would be 8).
+  const shape = { ...SMALL, hidden: 256, ffn: 256 };
+  const ref = buildRandomModel(path.join(root, 'q4-128-reference'), { ...shape, variants: ['fp32'], simulateQuantization: 'q4', q4BlockSize: 128 });
+  const q128 = buildRandomModel(path.join(root, 'q4-128'), { ...shape, variants: ['q4'], q4BlockSize: 128 });
+  const q32 = buildRandomModel(path.join(root, 'q4-32'), { ...shape, variants: ['q4'] });
+  const ids = pseudoIds(10, 9, SMALL.vocab);
+  const a = (await forward(ref.files.fp32!, [ids])).logits[0];
+  const b = (await forward(q128.files.q4!, [ids])).logits[0];
+  const c = (await forward(q32.files.q4!, [ids])).logits[0];
+  for (let t = 0; t < a.length; t++) assert.ok(maxDiff(a[t], b[t]) <= 1e-3, `position ${t}: max |diff| ${maxDiff(a[t], b[t])}`);
+  assert.ok(maxDiff(last(b), last(c)) > 1e-3, 'other scales, other logits');
+  assert.ok(fs.statSync(q128.files.q4!).size < fs.statSync(q32.files.q4!).size, 'fewer scales');
+});
+
 test('external data: the graph file holds no weights and gives the same logits as the embedded one', async () => {
   const dir = path.join(root, 'external');
   const m = buildRandomModel(dir, { ...SMALL, variants: ['fp32', 'q4'], externalData: true });
