@@ -1,12 +1,12 @@
 // One 4-bit matrix product instead of several on the same input. A decoder layer runs its q, k and
-// v projections as separate MatMulNBits nodes that read the same activation; one node of their weights concatenated along N, followed by a Split, computes the
-// same outputs (rows along N are independent: the same codes, scales and blocks, the activation
-// quantized once). A decode step's small products are bound by each node's fixed cost, not by
-// memory (BENCHMARKS.md: one q/k/v node took 0.65-0.77x the time of the three), so fewer, larger
-// nodes bring the step closer to the bandwidth floor. Large products (gate/up) are left alone
-// (MAX_MERGED_WEIGHTS). The merged weights are copies (a tensor's
-// external data is one contiguous range), embedded in the derived graph; the originals are dropped
-// from it, so the session does not hold both.
+// v projections as separate MatMulNBits nodes that read the same activation; one node of their
+// weights concatenated along N, followed by a Split, computes the same outputs (rows along N are
+// independent: the same codes, scales and blocks, the activation quantized once). A decode step's
+// small products are bound by each node's fixed cost, not by memory (BENCHMARKS.md: one q/k/v node
+// took 0.65-0.70x the time of the three), so fewer, larger nodes bring the step closer to the
+// bandwidth floor. The merged weights are copies (a tensor's external data is one contiguous
+// range), embedded in the derived graph; the originals are dropped from it, so the session does
+// not hold both.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Logger } from '../core/types';
@@ -21,9 +21,7 @@ export const MERGE_MARK = '.mm-';
 /**
  * Only products of at most this many weights are merged. Small ones cost mostly each node's fixed
  * overhead (a 896x896 product read its weights at 0.2-0.3 of the memory bandwidth, a 896x4864 one
- * at 0.5-0.7); merging large ones (gate/up, 2 x 4.4M weights) gained little (0.89-0.97x) and its
- * larger intermediate grew onnxruntime's arena, and so peak memory, by 250-320 MB during a 512-token
- * prefill (BENCHMARKS.md).
+ * at 0.5-0.7); merging large ones (gate/up, 2 x 4.4M weights) gained less (0.90-0.93x) (BENCHMARKS.md).
  */
 export const MAX_MERGED_WEIGHTS = 1 << 21;
 
@@ -53,7 +51,7 @@ function attrs(buf: Uint8Array, nf: Field[]): Map<string, number> {
     const af = fields(buf, a.valStart, a.valEnd);
     const name = af.find((x) => x.num === 1);
     const i = af.find((x) => x.num === 3);
-    // Only integer attributes are understood; any other makes the node's key unique (not merged).
+    // Only integer attributes are understood: NaN marks any other (such a node is not merged).
     m.set(name ? str(buf, name) : '', i ? i.value : NaN);
   }
   return m;
@@ -172,6 +170,11 @@ export function mergeParallelMatMulNBits(buf: Uint8Array, dir: string): MergeRew
       const n = fields(buf, f.valStart, f.valEnd).find((x) => x.num === 8);
       if (n) inits.set(str(buf, n), f);
     }
+    if (f.num === 12) {
+      // A graph output is a use too: its producer's output name must stay.
+      const n = fields(buf, f.valStart, f.valEnd).find((x) => x.num === 1);
+      if (n) uses.set(str(buf, n), (uses.get(str(buf, n)) ?? 0) + 1);
+    }
     if (f.num !== 1) continue;
     const nf = fields(buf, f.valStart, f.valEnd);
     const inputs = nf.filter((x) => x.num === 1).map((x) => str(buf, x));
@@ -179,14 +182,17 @@ export function mergeParallelMatMulNBits(buf: Uint8Array, dir: string): MergeRew
     const op = nf.find((x) => x.num === 4);
     if (op && str(buf, op) === 'Add' && inputs.length === 2 && !nf.some((x) => x.num === 7 && x.valEnd > x.valStart)) {
       const outs = nf.filter((x) => x.num === 2).map((x) => str(buf, x));
-      if (outs.length === 1) adds.set(inputs[0], { field: f, bias: inputs[1], output: outs[0] });
+      if (outs.length === 1) {
+        adds.set(inputs[0], { field: f, bias: inputs[1], output: outs[0] });
+        adds.set(inputs[1], { field: f, bias: inputs[0], output: outs[0] });
+      }
     }
     const dom = nf.find((x) => x.num === 7);
     if (!op || str(buf, op) !== 'MatMulNBits' || !dom || str(buf, dom) !== 'com.microsoft') continue;
     const a = attrs(buf, nf);
     const N = a.get('N');
     const K = a.get('K');
-    if (N === undefined || K === undefined || a.get('bits') !== 4) continue;
+    if (N === undefined || K === undefined || a.get('bits') !== 4 || [...a.values()].some(Number.isNaN)) continue;
     a.delete('N');
     const attrKey = [...a.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',');
     nbits.push({ field: f, inputs, outputs: nf.filter((x) => x.num === 2).map((x) => str(buf, x)), attrKey, N, K });
