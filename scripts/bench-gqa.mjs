@@ -7,21 +7,20 @@
 //
 //   node scripts/bench-gqa.mjs [--threads 2] [--pasts 8,512] [--rounds 40]
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const out = new URL('../out/', import.meta.url).pathname;
 const require = createRequire(import.meta.url);
-const { GraphBuilder } = require(path.join(root, 'out', 'engine', 'test', 'fixtures', 'onnx-writer.js'));
-const ort = require(path.join(root, 'out', 'engine', 'src', 'model', 'ort.js'));
+const { GraphBuilder } = require(path.join(out, 'engine', 'test', 'fixtures', 'onnx-writer.js'));
+const ort = require(path.join(out, 'engine', 'src', 'model', 'ort.js'));
 
-const args = new Map();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
-const threads = Number(args.get('threads') ?? 2);
-const pasts = (args.get('pasts') ?? '8,512').split(',').map(Number);
-const rounds = Number(args.get('rounds') ?? 40);
+const { values: opt } = parseArgs({ options: { threads: { type: 'string', default: '2' }, pasts: { type: 'string', default: '8,512' }, rounds: { type: 'string', default: '40' } } });
+const threads = Number(opt.threads);
+const pasts = opt.pasts.split(',').map(Number);
+const rounds = Number(opt.rounds);
 const L = 24, nH = 14, KV = 2, D = 64, MAXP = 4096;
 
 const g = new GraphBuilder();

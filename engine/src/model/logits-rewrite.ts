@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { Logger } from '../core/types';
 import { PreparedGraph, prepareDerivedGraph } from './derived-graph';
-import { Field, fields, int64Tensor, node, readTensorType, str, strings, tensorValueInfo, Writer, modelWithGraph } from './onnx-proto';
+import { defaultOpset, Field, fields, int64Tensor, node, readTensorType, str, strings, tensorValueInfo, Writer, modelWithGraph } from './onnx-proto';
 
 /** Bumped when the rewrite changes, so that old cached graphs are not reused. */
 const REWRITE_VERSION = 1;
@@ -35,13 +35,7 @@ export function rewriteKeepLogits(buf: Uint8Array): RewriteOutcome {
   const top = fields(buf);
   const graphF = top.find((f) => f.num === 7);
   if (!graphF) return { ok: false, reason: 'no graph' };
-  let opset = 0;
-  for (const f of top.filter((x) => x.num === 8)) {
-    const of = fields(buf, f.valStart, f.valEnd);
-    const dom = of.find((x) => x.num === 1);
-    const d = dom ? str(buf, dom) : '';
-    if (d === '' || d === 'ai.onnx') opset = of.find((x) => x.num === 2)?.value ?? 0;
-  }
+  const opset = defaultOpset(buf, top);
   if (opset < 13) return { ok: false, reason: `opset ${opset} < 13` };
 
   const g = fields(buf, graphF.valStart, graphF.valEnd);

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Logger } from '../core/types';
 import { derivedDir, PreparedGraph, prepareDerivedGraph } from './derived-graph';
-import { attribute, Field, fields, int64Tensor, modelWithGraph, node, str, Writer } from './onnx-proto';
+import { attribute, defaultOpset, Field, fields, int64Tensor, modelWithGraph, node, packedVarints, str, Writer } from './onnx-proto';
 
 /** Bumped when the rewrite changes, so that old cached graphs are not reused. */
 const REWRITE_VERSION = 1;
@@ -63,7 +63,7 @@ function readInitializer(buf: Uint8Array, f: Field, dir: string): Initializer | 
   const dims: number[] = [];
   for (const d of tf.filter((x) => x.num === 1)) {
     if (d.wire === 0) dims.push(d.value);
-    else dims.push(...packed(buf, d));
+    else dims.push(...packedVarints(buf, d));
   }
   const dataType = tf.find((x) => x.num === 2)?.value ?? 0;
   const raw = tf.find((x) => x.num === 9);
@@ -104,24 +104,6 @@ function readInitializer(buf: Uint8Array, f: Field, dir: string): Initializer | 
   };
 }
 
-/** The varints of a packed repeated field. */
-function packed(buf: Uint8Array, f: Field): number[] {
-  const out: number[] = [];
-  let pos = f.valStart;
-  while (pos < f.valEnd) {
-    let v = 0;
-    let mul = 1;
-    for (;;) {
-      const b = buf[pos++];
-      v += (b & 0x7f) * mul;
-      if (b < 0x80) break;
-      mul *= 128;
-    }
-    out.push(v);
-  }
-  return out;
-}
-
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
@@ -149,13 +131,7 @@ export function mergeParallelMatMulNBits(buf: Uint8Array, dir: string): MergeRew
   const top = fields(buf);
   const graphF = top.find((f) => f.num === 7);
   if (!graphF) return { ok: false, reason: 'no graph' };
-  let opset = 0;
-  for (const f of top.filter((x) => x.num === 8)) {
-    const of = fields(buf, f.valStart, f.valEnd);
-    const d = of.find((x) => x.num === 1);
-    const domain = d ? str(buf, d) : '';
-    if (domain === '' || domain === 'ai.onnx') opset = of.find((x) => x.num === 2)?.value ?? 0;
-  }
+  const opset = defaultOpset(buf, top);
   if (opset < 13) return { ok: false, reason: `opset ${opset} < 13 (Split takes its sizes as an input from 13)` };
   const g = fields(buf, graphF.valStart, graphF.valEnd);
 

@@ -59,6 +59,30 @@ export function fields(buf: Uint8Array, start = 0, end = buf.length): Field[] {
   return out;
 }
 
+/** The values of a packed repeated varint field (wire type 2). */
+export function packedVarints(buf: Uint8Array, f: Field): number[] {
+  const out: number[] = [];
+  let pos = f.valStart;
+  while (pos < f.valEnd) {
+    let v: number;
+    [v, pos] = readVarint(buf, pos);
+    out.push(v);
+  }
+  return out;
+}
+
+/** The default domain's opset of a model (its top-level fields `top`), 0 when none is imported. */
+export function defaultOpset(buf: Uint8Array, top: readonly Field[]): number {
+  let opset = 0;
+  for (const f of top.filter((x) => x.num === 8)) {
+    const of = fields(buf, f.valStart, f.valEnd);
+    const dom = of.find((x) => x.num === 1);
+    const d = dom ? str(buf, dom) : '';
+    if (d === '' || d === 'ai.onnx') opset = of.find((x) => x.num === 2)?.value ?? 0;
+  }
+  return opset;
+}
+
 const utf8 = new TextDecoder();
 export function str(buf: Uint8Array, f: Field): string {
   return utf8.decode(buf.subarray(f.valStart, f.valEnd));
