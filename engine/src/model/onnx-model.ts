@@ -40,7 +40,7 @@ export interface LoadOptions {
    */
   int8Activations?: boolean;
   /**
-   * On the CPU provider, merge 4-bit MatMulNBits nodes that read the same input (q/k/v, gate/up)
+   * On the CPU provider, merge the small 4-bit MatMulNBits nodes that read the same input (q/k/v)
    * into one node and a Split (see merge-matmul.ts); cached. Default false (environment
    * BYTEFILL_MERGE_MATMUL=1 turns it on): a faster decode step, a larger peak RSS.
    */
