@@ -13,7 +13,7 @@
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { bytesToByteLevel } from '../tokenizer/byte-level';
 import { concatBytes, utf8DecodeLenient } from '../tokenizer/utf8';
-import { extendable, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
+import { extendable, extendsWithProbe, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
 
 const MAX_PAIR_ROWS = 512;
 const MAX_SPLIT_TABLES = 4096;
@@ -735,7 +735,8 @@ export class RowValidity {
    * for some probe continuation X, enc(tail ++ bytes(τ) ++ X) starts with ids ++ [τ]. With X
    * starting a piece of its own right after τ, that is the same merge-rank question as without X,
    * so only the split of tail ++ τ ++ X is needed, and it is cached per (class sequence of τ,
-   * class of X). Undefined when some probe's split needs re-encoding and none decided it.
+   * class of X). A probe whose split leaves it open (X joins τ's piece) is re-encoded alone.
+   * Undefined when τ has no class sequence.
    */
   private probeByClass(token: number, tb: Uint8Array): boolean | undefined {
     if (!this.canonical && !this.byPieces) return undefined;
@@ -770,7 +771,10 @@ export class RowValidity {
       const j = this.joinValid(token, tb);
       if (j !== false) return j;
     }
-    return undecided ? undefined : false;
+    if (!undecided) return false;
+    // Only the probes whose split left it open are re-encoded (one or two, not all of them).
+    for (let k = 0; k < outs.length; k++) if (outs[k] === Split.Undecided && extendsWithProbe(this.tok, this.tail, this.ids, token, tb, k)) return true;
+    return false;
   }
 
   /**
