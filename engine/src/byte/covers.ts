@@ -122,6 +122,26 @@ function uncheckedBucket(buckets: Float64Array, budget: number): number {
   return k;
 }
 
+/**
+ * Which of a row's candidates (weights ws, in range order) are checked: taken heaviest first (ties
+ * in range order), each while the candidates not yet taken weigh more than eps of the row's mass.
+ * They are those heavier than `bound` and the first `ties` of those equal to it (bound -Infinity:
+ * all). One native sort of the weights, no comparator (the remaining mass is subtracted in the
+ * same order, so the same candidates are checked as when sorting the candidates themselves).
+ */
+function heaviestChecked(ws: Float64Array, rowMass: number, eps: number): { bound: number; ties: number } {
+  if (!(eps > 0)) return { bound: -Infinity, ties: 0 };
+  const sorted = Float64Array.from(ws).sort();
+  let rem = rowMass;
+  let taken = 0;
+  for (let i = sorted.length - 1; i >= 0 && rem > eps * rowMass; i--, taken++) rem -= sorted[i];
+  if (taken === sorted.length) return { bound: -Infinity, ties: 0 };
+  const bound = sorted[sorted.length - 1 - taken];
+  let above = 0;
+  for (let i = sorted.length - 1; i >= 0 && sorted[i] > bound; i--) above++;
+  return { bound, ties: taken - above };
+}
+
 const newNode = (next: Float64Array | null): Node => ({ next, src: null, children: new Map() });
 
 /** The trie node after `node` and token `id`, created unscored if new. */
@@ -628,27 +648,28 @@ export class CoverSet {
         const suf = this.p.subarray(r.j);
         const at = n - r.j;
         const [lo, hi] = this.index.range(suf);
-        const ids: number[] = [];
-        const ws: number[] = [];
+        const kept = keptProbabilities(next);
+        const ids = new Int32Array(hi - lo);
+        const ws = new Float64Array(hi - lo);
+        let m = 0;
         let rowMass = 0;
         for (let k = lo; k < hi; k++) {
           const id = this.index.sorted[k];
           if (this.tokBytes[id].length <= at) continue;
-          const w = eL * Math.exp(next[id]);
-          ids.push(id);
-          ws.push(w);
+          const w = eL * (kept ? kept[id] : Math.exp(next[id]));
+          ids[m] = id;
+          ws[m++] = w;
           rowMass += w;
         }
-        const order = ids.map((_, i) => i);
-        if (eps > 0) order.sort((a, b) => ws[b] - ws[a]);
-        let rem = rowMass;
-        for (const i of order) {
+        const { bound, ties } = heaviestChecked(ws.subarray(0, m), rowMass, eps);
+        const tv = this.validityOf(r);
+        let tie = 0;
+        for (let i = 0; i < m; i++) {
           const id = ids[i];
           const w = ws[i];
           const b = this.tokBytes[id][at];
-          const check = eps === 0 || rem > eps * rowMass;
-          rem -= w;
-          if (check && !this.isValid(r, id)) {
+          const check = w > bound || (w === bound && tie++ < ties);
+          if (check && !tv.valid(id, this.validity)) {
             if (focusing) subtracted.add(ri * 4_194_304 + id);
             continue;
           }
