@@ -472,7 +472,7 @@ export class RowValidity {
   private readonly byPieces: boolean;
   /** byPieces: token index of each token boundary of ids, by byte offset in the tail (-1: none). */
   private tokenAt: Int32Array | null = null;
-  /** byPieces: whether a piece tail[a:b] encodes to the row's tokens over it, by a * 65536 + b. */
+  /** byPieces: whether a piece tail[a:b] encodes to the row's tokens over it, by a * (|tail| + 1) + b. */
   private readonly pieceOk = new Map<number, boolean>();
   private readonly tailStarts: number[];
   /** Token boundaries of ids, as a byte-offset bitmap over tail. */
@@ -837,7 +837,7 @@ export class RowValidity {
 
   /** byPieces: encodePiece(tail[a:b]) is the row's tokens between those boundaries (a, b token boundaries). */
   private encodesTo(a: number, b: number): boolean {
-    const key = a * 65536 + b;
+    const key = a * (this.tail.length + 1) + b;
     let ok = this.pieceOk.get(key);
     if (ok === undefined) {
       let at = this.tokenAt;
