@@ -531,7 +531,7 @@ export class CoverSet {
         if (stop[id] === 0 && this.index.firstByte[id] < 0) continue;
         const p = kept ? kept[id] : Math.exp(next[id]);
         marg[stop[id] === 1 ? END : this.index.firstByte[id]] += p;
-        buckets[bucketOf(next[id]) || 0] += p; // NaN: the first bucket
+        buckets[bucketOf(next[id])] += p;
       }
       let total = 0;
       for (let b = 0; b < 257; b++) total += marg[b];
@@ -552,7 +552,7 @@ export class CoverSet {
       const start = new Int32Array(N_BUCKETS + 1);
       for (let id = 0; id < V; id++) {
         if (stop[id] === 1 || this.index.firstByte[id] < 0) continue;
-        const k = bucketOf(next[id]) || 0;
+        const k = bucketOf(next[id]) || 0; // NaN: the first bucket (checked)
         bucketOfId[id] = k;
         start[k + 1]++;
       }
@@ -612,7 +612,7 @@ export class CoverSet {
         if (!r.alt) dist[END] += eL * marg[END];
         mass += rowMass;
         // Candidates in the lightest buckets, together at most eps of the row, stay unchecked:
-        // the checked ones are the buckets before skipFrom, a prefix of byBucket.
+        // the checked ones are those in the buckets before skipFrom.
         const skipFrom = eps > 0 ? uncheckedBucket(buckets, (eps * rowMass) / eL) : N_BUCKETS;
         const tv = this.validityOf(r);
         const subtract = (id: number, p: number): void => {
