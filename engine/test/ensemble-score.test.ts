@@ -5,6 +5,7 @@ import { ModelBundle } from '../src/bundle/model-bundle';
 import { scoreBytes, documentStartId, ScoreResult } from '../src/ensemble/score';
 import { ByteStream } from '../src/byte/byte-stream';
 import { OnnxBranchLM } from '../src/byte/onnx-lm';
+import { RowValidity } from '../src/byte/validity';
 import { utf8Encode } from '../src/tokenizer/utf8';
 import { modelDir } from './helpers';
 
@@ -46,6 +47,20 @@ describe('scoreBytes on a short Python text', () => {
       const fast = await scoreBytes([{ bundle: m(name), weight: 1 }], null, TEXT);
       const r = await exact(name);
       assert.ok(Math.abs(fast.bits - r.bits) < 1e-3, `defaults: ${fast.bits} vs ${r.bits}`);
+    });
+
+    test(`${name}: the default scoring gives the same bits with every checked candidate decided one by one`, async () => {
+      // By default a row at the end of the bytes takes its invalid candidates from the whole
+      // vocabulary's validity, decided a class at a time; audit mode checks them one by one.
+      const byClass = await scoreBytes([{ bundle: m(name), weight: 1 }], null, TEXT, { tokenLevel: false });
+      RowValidity.audit = true;
+      let oneByOne: ScoreResult;
+      try {
+        oneByOne = await scoreBytes([{ bundle: m(name), weight: 1 }], null, TEXT, { tokenLevel: false });
+      } finally {
+        RowValidity.audit = false;
+      }
+      assert.ok(Math.abs(byClass.bits - oneByOne.bits) <= 1e-9 * oneByOne.bits, `by class ${byClass.bits} vs one by one ${oneByOne.bits}`);
     });
 
     test(`${name}: rows of the next bytes scored in one batched call (prefetch) give the exact bits of one call per row`, async () => {

@@ -86,6 +86,37 @@ for (const m of MODELS) {
   });
 }
 
+test('pieces of random bytes, valid UTF-8 or not, are the pre-tokenizer pieces of their text (invalid bytes as markers)', () => {
+  const tok = Tokenizer.fromFile(path.join(repoRoot, 'models', 'tiny-code-b', 'tokenizer.json'));
+  // Characters of every length, cut characters, stray continuations, overlong, surrogate and
+  // out-of-range sequences, a BOM.
+  const frags = [[0x41], [0x20], [0x0a], [0x27], [0x31], [0xc3, 0xa9], [0xe4, 0xb8, 0xad], [0xf0, 0x9f, 0x99, 0x82], [0xc3], [0x80], [0xe4, 0xb8], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xff], [0xef, 0xbb, 0xbf]];
+  const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const MARKER = 0x10ff00;
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  let invalid = 0;
+  for (let s = 0; s < 500; s++) {
+    const bytes = Uint8Array.from(Array.from({ length: 1 + Math.floor(rnd() * 12) }, () => frags[Math.floor(rnd() * frags.length)]).flat());
+    let text: string;
+    try {
+      text = fatal.decode(bytes);
+    } catch {
+      text = tok.markedText(bytes);
+      invalid++;
+    }
+    // The pieces in characters (splitOffsets counts a marker as its 4 UTF-8 bytes), then in input bytes.
+    const chars = Array.from(text);
+    const at = new Map<number, number>();
+    let off = 0;
+    chars.forEach((c, i) => (at.set(off, i), (off += utf8Encode(c).length)));
+    const starts = tok.splitOffsets(text).map((o) => at.get(o)!);
+    const want = starts.map((a, k) => chars.slice(a, starts[k + 1] ?? chars.length).flatMap((c) => (c.codePointAt(0)! >= MARKER ? [c.codePointAt(0)! - MARKER] : Array.from(utf8Encode(c)))));
+    assert.deepEqual(tok.pieces(bytes).map((p) => Array.from(p)), want, `bytes ${Array.from(bytes)}`);
+  }
+  assert.ok(invalid > 100 && invalid < 500, `${invalid} invalid of 500`);
+});
+
 test('lone surrogates are encoded as U+FFFD, not a crash', () => {
   const tok = Tokenizer.fromFile(path.join(repoRoot, 'models', 'tiny-code-b', 'tokenizer.json'));
   assert.equal(tok.decode(tok.encode('a\ud800b')), 'a\ufffdb');

@@ -76,8 +76,20 @@ interface NodeMass {
 interface EndData {
   marg: Float64Array;
   total: number;
-  ids: Int32Array;
   buckets: Float64Array;
+  /** The candidates that are not stop ids by bucket (see bucketOrder), made when first needed. */
+  order?: BucketOrder;
+}
+
+/**
+ * Candidates by log-probability bucket, heaviest bucket first: bucket k's are
+ * ids[start[k] .. start[k + 1]), their probabilities in `probs` (same positions), so the
+ * candidates checked one by one are a prefix and the unchecked ones are never visited.
+ */
+interface BucketOrder {
+  ids: Int32Array;
+  start: Int32Array;
+  probs: Float64Array;
 }
 
 export interface Row {
@@ -108,6 +120,26 @@ function uncheckedBucket(buckets: Float64Array, budget: number): number {
   let k = N_BUCKETS;
   while (k > 0 && cum + buckets[k - 1] <= budget) cum += buckets[--k];
   return k;
+}
+
+/**
+ * Which of a row's candidates (weights ws, in range order) are checked: taken heaviest first (ties
+ * in range order), each while the candidates not yet taken weigh more than eps of the row's mass.
+ * They are those heavier than `bound` and the first `ties` of those equal to it (bound -Infinity:
+ * all). One native sort of the weights, no comparator (the remaining mass is subtracted in the
+ * same order, so the same candidates are checked as when sorting the candidates themselves).
+ */
+function heaviestChecked(ws: Float64Array, rowMass: number, eps: number): { bound: number; ties: number } {
+  if (!(eps > 0)) return { bound: -Infinity, ties: 0 };
+  const sorted = Float64Array.from(ws).sort();
+  let rem = rowMass;
+  let taken = 0;
+  for (let i = sorted.length - 1; i >= 0 && rem > eps * rowMass; i--, taken++) rem -= sorted[i];
+  if (taken === sorted.length) return { bound: -Infinity, ties: 0 };
+  const bound = sorted[sorted.length - 1 - taken];
+  let above = 0;
+  for (let i = sorted.length - 1; i >= 0 && sorted[i] > bound; i--) above++;
+  return { bound, ties: taken - above };
 }
 
 const newNode = (next: Float64Array | null): Node => ({ next, src: null, children: new Map() });
@@ -493,22 +525,62 @@ export class CoverSet {
       const V = Math.min(next.length, this.tokBytes.length);
       const marg = new Float64Array(257);
       const buckets = new Float64Array(N_BUCKETS);
-      const ids = new Int32Array(V);
-      let n = 0;
+      const stop = this.stopMask();
+      const kept = keptProbabilities(next);
       for (let id = 0; id < V; id++) {
-        const stop = this.opts.stopIds.has(id);
-        if (!stop && this.index.firstByte[id] < 0) continue;
-        const p = Math.exp(next[id]);
-        marg[stop ? END : this.index.firstByte[id]] += p;
+        if (stop[id] === 0 && this.index.firstByte[id] < 0) continue;
+        const p = kept ? kept[id] : Math.exp(next[id]);
+        marg[stop[id] === 1 ? END : this.index.firstByte[id]] += p;
         buckets[bucketOf(next[id])] += p;
-        ids[n++] = id;
       }
       let total = 0;
       for (let b = 0; b < 257; b++) total += marg[b];
-      node.end = { marg, total, ids: ids.subarray(0, n), buckets };
+      node.end = { marg, total, buckets };
     }
     return node.end;
   }
+
+  /** The end row's candidates that are not stop ids, by bucket (a counting sort, once per node). */
+  private bucketOrder(node: Node): BucketOrder {
+    const end = this.endData(node);
+    if (!end.order) {
+      const next = node.next!;
+      const V = Math.min(next.length, this.tokBytes.length);
+      const stop = this.stopMask();
+      const kept = keptProbabilities(next);
+      const bucketOfId = new Uint8Array(V);
+      const start = new Int32Array(N_BUCKETS + 1);
+      for (let id = 0; id < V; id++) {
+        if (stop[id] === 1 || this.index.firstByte[id] < 0) continue;
+        const k = bucketOf(next[id]) || 0; // NaN: the first bucket (checked)
+        bucketOfId[id] = k;
+        start[k + 1]++;
+      }
+      for (let k = 0; k < N_BUCKETS; k++) start[k + 1] += start[k];
+      const fill = start.slice();
+      const ids = new Int32Array(start[N_BUCKETS]);
+      const probs = new Float64Array(start[N_BUCKETS]);
+      for (let id = 0; id < V; id++) {
+        if (stop[id] === 1 || this.index.firstByte[id] < 0) continue;
+        const at = fill[bucketOfId[id]]++;
+        ids[at] = id;
+        probs[at] = kept ? kept[id] : Math.exp(next[id]);
+      }
+      end.order = { ids, start, probs };
+    }
+    return end.order;
+  }
+
+  /** 1 for the stop ids, by id (the vocabulary's length). */
+  private stopMask(): Uint8Array {
+    if (!this.stops) {
+      this.stops = new Uint8Array(this.tokBytes.length);
+      for (const id of this.opts.stopIds) if (id < this.stops.length) this.stops[id] = 1;
+    }
+    return this.stops;
+  }
+
+  private stops: Uint8Array | null = null;
 
   /**
    * The next-byte distribution (256 bytes + END, normalised) over the given scored rows, and the
@@ -522,7 +594,9 @@ export class CoverSet {
     const n = this.p.length;
     const dist = new Float64Array(257);
     let mass = 0;
+    // Candidates found invalid, by row and token (only the focus pass reads them).
     const subtracted = new Set<number>();
+    const focusing = focus >= 0 && eps > focusEps;
     // Focus candidates: [row index, token, weight].
     const fr: number[] = [];
     const ft: number[] = [];
@@ -531,24 +605,37 @@ export class CoverSet {
       const next = r.node!.next!;
       const eL = Math.exp(r.logP);
       if (r.j === n) {
-        const { marg, total, ids, buckets } = this.endData(r.node!);
+        const { marg, total, buckets } = this.endData(r.node!);
         // A non-canonical tokenization of the whole text cannot be followed by its end.
         const rowMass = eL * (r.alt ? total - marg[END] : total);
         for (let b = 0; b < END; b++) dist[b] += eL * marg[b];
         if (!r.alt) dist[END] += eL * marg[END];
         mass += rowMass;
-        // Candidates in the lightest buckets, together at most eps of the row, stay unchecked.
+        // Candidates in the lightest buckets, together at most eps of the row, stay unchecked:
+        // the checked ones are those in the buckets before skipFrom.
         const skipFrom = eps > 0 ? uncheckedBucket(buckets, (eps * rowMass) / eL) : N_BUCKETS;
-        for (let k = 0; k < ids.length; k++) {
-          const id = ids[k];
-          if (skipFrom < N_BUCKETS && bucketOf(next[id]) >= skipFrom) continue;
-          if (this.opts.stopIds.has(id)) continue;
-          const w = eL * Math.exp(next[id]);
-          if (!this.isValid(r, id)) {
-            dist[this.index.firstByte[id]] -= w;
-            mass -= w;
-            subtracted.add(ri * 4_194_304 + id);
+        const tv = this.validityOf(r);
+        const subtract = (id: number, p: number): void => {
+          const w = eL * p;
+          dist[this.index.firstByte[id]] -= w;
+          mass -= w;
+          if (focusing) subtracted.add(ri * 4_194_304 + id);
+        };
+        if (tv.decidesOrderByClass) {
+          // The whole vocabulary's validity a class at a time (kept per tail, byte/validity.ts):
+          // only the invalid candidates are visited, those in the checked buckets subtracted.
+          const sorted = this.index.sorted;
+          const { pos } = tv.invalidPositions(sorted, 0, sorted.length, this.validity);
+          const stop = this.stopMask();
+          const kept = keptProbabilities(next);
+          for (let i = 0; i < pos.length; i++) {
+            const id = sorted[pos[i]];
+            if (id >= next.length || stop[id] === 1 || (skipFrom < N_BUCKETS && bucketOf(next[id]) >= skipFrom)) continue;
+            subtract(id, kept ? kept[id] : Math.exp(next[id]));
           }
+        } else {
+          const { ids, start, probs } = this.bucketOrder(r.node!);
+          for (let k = 0, end = start[skipFrom]; k < end; k++) if (!tv.valid(ids[k], this.validity)) subtract(ids[k], probs[k]);
         }
         if (focus >= 0 && focus !== END && eps > focusEps) {
           const [lo, hi] = this.index.range(Uint8Array.of(focus));
@@ -561,28 +648,29 @@ export class CoverSet {
         const suf = this.p.subarray(r.j);
         const at = n - r.j;
         const [lo, hi] = this.index.range(suf);
-        const ids: number[] = [];
-        const ws: number[] = [];
+        const kept = keptProbabilities(next);
+        const ids = new Int32Array(hi - lo);
+        const ws = new Float64Array(hi - lo);
+        let m = 0;
         let rowMass = 0;
         for (let k = lo; k < hi; k++) {
           const id = this.index.sorted[k];
           if (this.tokBytes[id].length <= at) continue;
-          const w = eL * Math.exp(next[id]);
-          ids.push(id);
-          ws.push(w);
+          const w = eL * (kept ? kept[id] : Math.exp(next[id]));
+          ids[m] = id;
+          ws[m++] = w;
           rowMass += w;
         }
-        const order = ids.map((_, i) => i);
-        if (eps > 0) order.sort((a, b) => ws[b] - ws[a]);
-        let rem = rowMass;
-        for (const i of order) {
+        const { bound, ties } = heaviestChecked(ws.subarray(0, m), rowMass, eps);
+        const tv = this.validityOf(r);
+        let tie = 0;
+        for (let i = 0; i < m; i++) {
           const id = ids[i];
           const w = ws[i];
           const b = this.tokBytes[id][at];
-          const check = eps === 0 || rem > eps * rowMass;
-          rem -= w;
-          if (check && !this.isValid(r, id)) {
-            subtracted.add(ri * 4_194_304 + id);
+          const check = w > bound || (w === bound && tie++ < ties);
+          if (check && !tv.valid(id, this.validity)) {
+            if (focusing) subtracted.add(ri * 4_194_304 + id);
             continue;
           }
           dist[b] += w;

@@ -15,16 +15,31 @@ const MAX_TAILS = 4096;
  */
 export function extendable(tok: Tokenizer, tail: Uint8Array, ids: number[], token: number, tb: Uint8Array, lookahead: boolean): boolean {
   const text = concatBytes(tail, tb);
-  const matches = (enc: number[], exact: boolean) => {
-    if (exact ? enc.length !== ids.length + 1 : enc.length < ids.length + 1) return false;
-    if (enc[ids.length] !== token) return false;
-    for (let i = 0; i < ids.length; i++) if (enc[i] !== ids[i]) return false;
-    return true;
-  };
-  if (matches(tok.encodeBytes(text), true)) return true;
-  if (!lookahead || tb.length === 0 || !WS_CHAR.test(utf8DecodeLenient(tb.subarray(Math.max(0, tb.length - 3))).slice(-1))) return false;
-  for (const x of PROBES) if (matches(tok.encodeBytes(concatBytes(text, x)), false)) return true;
+  if (startsWithCover(tok.encodeBytes(text), ids, token, true)) return true;
+  if (!lookahead || !probed(tb)) return false;
+  for (const x of PROBES) if (startsWithCover(tok.encodeBytes(concatBytes(text, x)), ids, token, false)) return true;
   return false;
+}
+
+/**
+ * The probe rule of extendable for one probe continuation (PROBE_TEXTS[k]): enc(tail ++ bytes(token)
+ * ++ X) starts with ids ++ [token], for a token ending in whitespace (false for any other).
+ */
+export function extendsWithProbe(tok: Tokenizer, tail: Uint8Array, ids: number[], token: number, tb: Uint8Array, k: number): boolean {
+  return probed(tb) && startsWithCover(tok.encodeBytes(concatBytes(concatBytes(tail, tb), PROBES[k])), ids, token, false);
+}
+
+/** The token's bytes end in whitespace: the probe rule applies. */
+function probed(tb: Uint8Array): boolean {
+  return tb.length > 0 && WS_CHAR.test(utf8DecodeLenient(tb.subarray(Math.max(0, tb.length - 3))).slice(-1));
+}
+
+/** enc is ids ++ [token] (exact), or starts with it. */
+function startsWithCover(enc: number[], ids: number[], token: number, exact: boolean): boolean {
+  if (exact ? enc.length !== ids.length + 1 : enc.length < ids.length + 1) return false;
+  if (enc[ids.length] !== token) return false;
+  for (let i = 0; i < ids.length; i++) if (enc[i] !== ids[i]) return false;
+  return true;
 }
 
 /** The first tokens of `ids` that cover exactly `c` bytes, or null when no token boundary is at c. */

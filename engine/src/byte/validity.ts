@@ -13,7 +13,7 @@
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { bytesToByteLevel } from '../tokenizer/byte-level';
 import { concatBytes, utf8DecodeLenient } from '../tokenizer/utf8';
-import { extendable, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
+import { extendable, extendsWithProbe, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
 
 const MAX_PAIR_ROWS = 512;
 const MAX_SPLIT_TABLES = 4096;
@@ -465,6 +465,15 @@ export class RowValidity {
   private readonly mv: MergeValidity;
   /** ids == enc(tail) and the tokenizer maps pieces onto input offsets: the fast test applies. */
   private readonly canonical: boolean;
+  /**
+   * Not canonical (a lookahead row), but the fast test applies by pieces (see nonCanonicalOutcome):
+   * ids cover the tail exactly, its text is split as it is, only merges make tokens.
+   */
+  private readonly byPieces: boolean;
+  /** byPieces: token index of each token boundary of ids, by byte offset in the tail (-1: none). */
+  private tokenAt: Int32Array | null = null;
+  /** byPieces: whether a piece tail[a:b] encodes to the row's tokens over it, by a * (|tail| + 1) + b. */
+  private readonly pieceOk = new Map<number, boolean>();
   private readonly tailStarts: number[];
   /** Token boundaries of ids, as a byte-offset bitmap over tail. */
   private readonly bound: Uint8Array;
@@ -516,7 +525,14 @@ export class RowValidity {
     this.lastByShortcut = this.mv.ignoreMerges && k === 1 && ids.length > 0 && !this.mv.reachable(ids[ids.length - 1]);
     this.byClassOk = this.tailText !== null && tok.charClasses !== null && tok.isNormalized(this.tailText);
     this.since = this.byClassOk ? tok.charClasses!.guardDistance(this.tailText!) : Infinity;
-    if (this.byClassOk) this.splits = this.mv.splitTable(this.splitKey());
+    this.byPieces = !this.canonical && this.byClassOk && !this.mv.ignoreMerges && tail.length > 0 && ids.reduce((a, id) => a + tok.tokenBytes(id).length, 0) === tail.length;
+    // A shared table holds canonical outcomes only (a non-canonical row's depend on its tokens).
+    if (this.byClassOk && this.canonical) this.splits = this.mv.splitTable(this.splitKey());
+  }
+
+  /** invalidPositions over a whole token order decides it a class at a time (cheaply per token). */
+  get decidesOrderByClass(): boolean {
+    return this.byClassOk && this.canonical && this.tail.length > 0 && !RowValidity.audit;
   }
 
   /**
@@ -527,7 +543,7 @@ export class RowValidity {
   invalidPositions(order: Int32Array, lo: number, hi: number, stats?: ValidityStats): { pos: Int32Array; from: number; to: number } {
     let inv = this.invalid;
     if (!inv || inv.order !== order || lo < inv.lo || hi > inv.hi) {
-      const byClass = lo === 0 && hi === order.length && this.byClassOk && this.canonical && this.tail.length > 0 && !RowValidity.audit;
+      const byClass = lo === 0 && hi === order.length && this.decidesOrderByClass;
       const pos = byClass ? this.invalidByClass(order, stats) : this.invalidByToken(order, lo, hi, stats);
       this.invalid = inv = { order, lo, hi, pos };
     }
@@ -678,7 +694,7 @@ export class RowValidity {
    * when re-encoding must (exported for the tests that compare it with re-encoding).
    */
   fast(token: number): boolean | undefined {
-    if (!this.canonical) return undefined;
+    if (!this.canonical && !this.byPieces) return undefined;
     const tb = this.mv.tokenBytes(token);
     if (tb.length === 0) return undefined;
     const n = this.tail.length;
@@ -719,10 +735,11 @@ export class RowValidity {
    * for some probe continuation X, enc(tail ++ bytes(τ) ++ X) starts with ids ++ [τ]. With X
    * starting a piece of its own right after τ, that is the same merge-rank question as without X,
    * so only the split of tail ++ τ ++ X is needed, and it is cached per (class sequence of τ,
-   * class of X). Undefined when some probe's split needs re-encoding and none decided it.
+   * class of X). A probe whose split leaves it open (X joins τ's piece) is re-encoded alone.
+   * Undefined when τ has no class sequence.
    */
   private probeByClass(token: number, tb: Uint8Array): boolean | undefined {
-    if (!this.canonical) return undefined;
+    if (!this.canonical && !this.byPieces) return undefined;
     const cls = this.byClassOk ? this.mv.textClass(token, this.since) : -1;
     if (cls < 0) return undefined;
     let outs = this.probeOuts.get(cls);
@@ -754,7 +771,10 @@ export class RowValidity {
       const j = this.joinValid(token, tb);
       if (j !== false) return j;
     }
-    return undecided ? undefined : false;
+    if (!undecided) return false;
+    // Only the probes whose split left it open are re-encoded (one or two, not all of them).
+    for (let k = 0; k < outs.length; k++) if (outs[k] === Split.Undecided && extendsWithProbe(this.tok, this.tail, this.ids, token, tb, k)) return true;
+    return false;
   }
 
   /**
@@ -765,6 +785,7 @@ export class RowValidity {
    * ends a token at τ's end needs re-encoding); else τ starts a piece of its own or joins the last.
    */
   private startsOutcome(starts: number[], m: number): Split {
+    if (!this.canonical) return this.nonCanonicalOutcome(starts, m);
     const n = this.tail.length;
     let i = 1;
     let moved = false;
@@ -784,6 +805,54 @@ export class RowValidity {
     if (m < 0) return atEnd ? Split.Starts : Split.Joins;
     if (!xStarts) return Split.Undecided;
     return atEnd || n === 0 ? Split.Starts : Split.Joins;
+  }
+
+  /**
+   * startsOutcome for a row that is not the canonical tokenization of its tail (byPieces; e.g.
+   * "\n" + 15 spaces then " ", as a following word splits a whitespace run): the pieces of the
+   * tail in tail ++ τ are not the tail's own, so instead of comparing them, each piece that lies
+   * within the tail must encode to the row's tokens over it, and so must the tail's part of the
+   * piece τ joins (then, as in a canonical row, τ is decided by its pair with the last token:
+   * within a piece a sequence is canonical iff its pairs are). Piece starts must be token
+   * boundaries and none may fall inside τ, as in startsOutcome.
+   */
+  private nonCanonicalOutcome(starts: number[], m: number): Split {
+    const n = this.tail.length;
+    let prev = 0;
+    let atEnd = false;
+    let xStarts = false;
+    for (const s of starts) {
+      if (s === 0) continue;
+      if (s < n) {
+        if (!this.bound[s] || !this.encodesTo(prev, s)) return Split.Invalid;
+        prev = s;
+      } else if (s === n) atEnd = true;
+      else if (m < 0 || s < m) return Split.Invalid;
+      else if (s === m) xStarts = true;
+    }
+    if (m >= 0 && !xStarts) return Split.Undecided;
+    if (!this.encodesTo(prev, n)) return Split.Invalid;
+    return atEnd ? Split.Starts : Split.Joins;
+  }
+
+  /** byPieces: encodePiece(tail[a:b]) is the row's tokens between those boundaries (a, b token boundaries). */
+  private encodesTo(a: number, b: number): boolean {
+    const key = a * (this.tail.length + 1) + b;
+    let ok = this.pieceOk.get(key);
+    if (ok === undefined) {
+      let at = this.tokenAt;
+      if (!at) {
+        at = this.tokenAt = new Int32Array(this.tail.length + 1).fill(-1);
+        let off = 0;
+        at[0] = 0;
+        this.ids.forEach((id, i) => (at![(off += this.tok.tokenBytes(id).length)] = i + 1));
+      }
+      const enc = this.tok.bpe.encodePiece(this.tail.subarray(a, b));
+      const i0 = at[a];
+      ok = enc.length === at[b] - i0 && enc.every((id, i) => id === this.ids[i0 + i]);
+      this.pieceOk.set(key, ok);
+    }
+    return ok;
   }
 }
 

@@ -10,10 +10,10 @@
 // Windows: window k holds T[s_k : s_k + W] with W = min(maxPositions, maxContext + 64). ByteStream
 // restarts its context (restart()) once it passes maxContext tokens, keeping the last keepTokens:
 // the next window starts there. Positions start at 0 in every window.
-import { logSoftmax } from '../decode/distribution';
+import { logSoftmax, logSoftmaxWithProbs } from '../decode/distribution';
 import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';
-import { BranchLM, LMContext, newStats, ScoredBranch, stepLogps } from '../byte/lm';
+import { BranchLM, keepProbabilities, LMContext, newStats, ScoredBranch, stepLogps } from '../byte/lm';
 import { OnnxBranchLM } from '../byte/onnx-lm';
 
 /** Bounds the log-softmax cache (a position is V doubles: 1.2 MB for a 151k vocabulary). */
@@ -84,7 +84,9 @@ export class TeacherForcedLM implements BranchLM {
     const at = this.recent.at;
     let v = at.get(i);
     if (!v) {
-      at.set(i, (v = logSoftmax(w.logits[i])));
+      // The probabilities are kept with it: the byte layer's mass passes then need no exp.
+      const { logp, p } = logSoftmaxWithProbs(w.logits[i]);
+      at.set(i, (v = keepProbabilities(logp, p)));
       if (at.size > RECENT_POSITIONS) at.delete(at.keys().next().value!);
     }
     return v;

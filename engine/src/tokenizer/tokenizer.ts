@@ -151,13 +151,11 @@ export class Tokenizer {
   /** Pre-token pieces of a byte string (concatenation = input, after normalisation). */
   pieces(bytes: Uint8Array): Uint8Array[] {
     if (bytes.length === 0) return [];
-    let text: string;
-    try {
-      text = strictDecoder.decode(bytes);
-    } catch {
-      // Invalid UTF-8 (e.g. a cursor inside a character): carry bad bytes through as markers.
-      return this.splitText(decodeMarkingInvalid(bytes)).map(encodeMarked);
-    }
+    // Invalid UTF-8 (e.g. a cursor inside a character): carry bad bytes through as markers.
+    // Checked before decoding: a decoder error per call is costly where validity re-encodes.
+    const ascii = isAscii(bytes);
+    if (!ascii && !isValidUtf8Seq(bytes)) return this.splitText(decodeMarkingInvalid(bytes)).map(encodeMarked);
+    const text = ascii && bytes.length <= 4096 ? String.fromCharCode.apply(null, bytes as unknown as number[]) : strictDecoder.decode(bytes);
     if (this.normalize || this.pre.addPrefixSpace) return this.splitText(text).map((p) => utf8Encode(p));
     // Common case: slice the input bytes at the pieces' character boundaries (no re-encoding).
     const out: Uint8Array[] = [];
@@ -316,11 +314,36 @@ function decodeMarkingInvalid(bytes: Uint8Array): string {
 function encodeMarked(piece: string): Uint8Array {
   const parts: number[] = [];
   for (const ch of piece) {
-    const cp = ch.codePointAt(0)!;
+    let cp = ch.codePointAt(0)!;
     if (cp >= INVALID_BYTE_BASE && cp < INVALID_BYTE_BASE + 256) parts.push(cp - INVALID_BYTE_BASE);
-    else for (const b of utf8Encode(ch)) parts.push(b);
+    else {
+      // UTF-8 by hand (a lone surrogate as U+FFFD, as TextEncoder writes it).
+      if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+      if (cp < 0x80) parts.push(cp);
+      else if (cp < 0x800) parts.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+      else if (cp < 0x10000) parts.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+      else parts.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    }
   }
   return Uint8Array.from(parts);
+}
+
+function isAscii(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] >= 0x80) return false;
+  return true;
+}
+
+/** Whether the bytes are valid UTF-8 (what the strict decoder accepts), without decoding them. */
+function isValidUtf8Seq(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; ) {
+    if (b[i] < 0x80) i++;
+    else {
+      const len = validSeqLen(b, i);
+      if (len === 0) return false;
+      i += len;
+    }
+  }
+  return true;
 }
 
 /** Length of a valid UTF-8 sequence at i, or 0 if the bytes there are not one. */
