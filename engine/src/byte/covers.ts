@@ -23,7 +23,7 @@ import { concatBytes } from '../tokenizer/utf8';
 import { VocabIndex } from './vocab-index';
 import { altTails, stableCommitPoint, tokensBefore } from './lookahead';
 import { lowerBound, RowValidity, rowValidity, ValidityStats } from './validity';
-import { keptProbabilities, LMContext, ScoredBranch } from './lm';
+import { keptLogits, LMContext, ScoredBranch } from './lm';
 
 export const END = 256; // index of end-of-text in next-byte distributions
 
@@ -338,7 +338,7 @@ export class CoverSet {
         stop += p;
         if (this.index.firstByte[id] >= 0) stopWithBytes += p;
       }
-      node.mass = { cum: this.index.cumulativeMass(next, keptProbabilities(next)), stop, stopWithBytes };
+      node.mass = { cum: this.index.cumulativeMass(next, keptLogits(next)), stop, stopWithBytes };
     }
     return node.mass;
   }

@@ -7,10 +7,10 @@
 // With `tree` (and a graph that takes a tree mask, model/tree-mask-rewrite.ts) the branches run
 // instead as ONE sequence of their token trie on the context's past: no copy of the past per
 // branch, which is what a padded batch costs on a long context (BENCHMARKS.md 17).
-import { logSoftmaxWithProbs } from '../decode/distribution';
+import { logSoftmaxWithSum } from '../decode/distribution';
 import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';
-import { BranchLM, branchRows, keepProbabilities, LMContext, newStats, ScoredBranch, scoredBranch } from './lm';
+import { BranchLM, branchRows, keepLogits, LMContext, newStats, ScoredBranch, scoredBranch } from './lm';
 
 interface OnnxContext extends LMContext {
   /** The KV state; null until `row` has been gathered out of its batch. */
@@ -18,10 +18,10 @@ interface OnnxContext extends LMContext {
   row?: { batch: KVState; index: number; contextSlots: number; keep: number; nextPos: number };
 }
 
-/** log p(next token), with p kept for the byte layer's mass pass (byte/lm.ts: keptProbabilities). */
+/** log p(next token), with its logits kept for the byte layer's mass pass (byte/lm.ts: keptLogits). */
 function logDistribution(logits: Float32Array): Float64Array {
-  const { logp, p } = logSoftmaxWithProbs(logits);
-  return keepProbabilities(logp, p);
+  const { logp, max, sum } = logSoftmaxWithSum(logits);
+  return keepLogits(logp, { logits, max, sum });
 }
 
 /** Masked slots kept in a context before it is compacted (copied without them). */

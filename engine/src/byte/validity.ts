@@ -19,6 +19,8 @@ const MAX_PAIR_ROWS = 512;
 const MAX_SPLIT_TABLES = 4096;
 /** No merge rank (larger than every rank). */
 const NO_RANK = 0x7fffffff;
+/** In a pair row: the pair may cross (mayCross), its walk is due. */
+const PAIR_WALK = 3;
 
 /** One token's own BPE run: the rank of each step's merge and the edge tokens after each step. */
 interface MergeRun {
@@ -122,19 +124,110 @@ export class MergeValidity {
   pairValid(a: number, b: number): boolean {
     const row = this.pairRow(a);
     let c = row[b];
-    if (c === 0) row[b] = c = this.pairDecide(a, b) ? 1 : 2;
+    if (c === 0 || c === PAIR_WALK) row[b] = c = this.pairDecide(a, b) ? 1 : 2;
     return c === 1;
   }
 
-  /** The cached pair validity of left token a against every right token (0 unknown, 1 valid, 2 invalid). */
+  /**
+   * The cached pair validity of left token a against every right token: 0 unknown, 1 valid,
+   * 2 invalid, PAIR_WALK undecided but known to need the walk (see pairRowSorted).
+   */
   pairRow(a: number): Int8Array {
     let row = this.pairs.get(a);
     if (!row) {
-      if (this.pairs.size >= MAX_PAIR_ROWS) this.pairs = new Map();
+      if (this.pairs.size >= MAX_PAIR_ROWS) {
+        this.pairs = new Map();
+        this.sortedRows.clear();
+      }
       this.pairs.set(a, (row = new Int8Array(this.runs.length)));
     }
     return row;
   }
+
+  /** Left tokens whose pair row has no 0 left (pairRowSorted). */
+  private readonly sortedRows = new Set<number>();
+
+  /**
+   * The pair row of a reachable left token a with every right token sorted out at once: valid
+   * (nothing can cross), invalid (unreachable), or PAIR_WALK: a token that mayCross lets through,
+   * whose walk is still due. Those are found from a's danger set through the left edges inverted
+   * (edgeIndex): b itself in the danger set, or a left edge y of b with danger[y] at most the
+   * largest rank of b's merges while y is its left edge. So the cost per new last token is its
+   * danger set and the tokens that may cross, not a test per token (same decisions as pairDecide).
+   */
+  pairRowSorted(a: number): Int8Array {
+    const row = this.pairRow(a);
+    if (this.sortedRows.has(a)) return row;
+    const danger = this.dangerOf(a);
+    const reach = this.reachableTokens();
+    const { start, keys, sorted, scale } = this.edgeIndex();
+    for (const y of this.dangerList) {
+      if (row[y] === 0 && reach[y] === 1) row[y] = PAIR_WALK;
+      const s = start[y];
+      const e = start[y + 1];
+      if (s === e) continue;
+      if (sorted[y] === 0) {
+        keys.subarray(s, e).sort();
+        sorted[y] = 1;
+      }
+      // Keys are maxRank * scale + b, ascending: the entries with maxRank >= danger[y] end the group.
+      const least = danger[y] * scale;
+      for (let k = e - 1; k >= s && keys[k] >= least; k--) {
+        const b = keys[k] % scale;
+        if (row[b] === 0) row[b] = PAIR_WALK;
+      }
+    }
+    for (let b = 0; b < row.length; b++) if (row[b] === 0) row[b] = reach[b] === 1 ? 1 : 2;
+    this.sortedRows.add(a);
+    return row;
+  }
+
+  /** By token: 1 when BPE merges alone make it from its bytes (reachable), else 0. */
+  private reachableTokens(): Uint8Array {
+    if (!this.reach) {
+      const e = this.leftEdges();
+      const r = new Uint8Array(this.runs.length);
+      for (let t = 0; t < r.length; t++) r[t] = e.start[t + 1] > e.start[t] ? 1 : 0;
+      this.reach = r;
+    }
+    return this.reach;
+  }
+
+  private reach: Uint8Array | null = null;
+
+  /**
+   * The left edges inverted: by token y, the tokens b that have y as a left edge before their
+   * last (with at least one merge made while it is: maxRank >= 0), as keys maxRank * scale + b in
+   * keys[start[y] .. start[y + 1]); each group is sorted when first used (sorted[y] = 1).
+   */
+  private edgeIndex(): { start: Int32Array; keys: Float64Array; sorted: Uint8Array; scale: number } {
+    if (!this.inverted) {
+      const e = this.leftEdges();
+      const V = this.runs.length;
+      let scale = 1;
+      while (scale <= V) scale *= 2;
+      const start = new Int32Array(V + 1);
+      let maxRank = 0;
+      for (let b = 0; b < V; b++) {
+        for (let k = e.start[b]; k < e.start[b + 1] - 1; k++) {
+          if (e.maxRank[k] < 0) continue;
+          start[e.ids[k] + 1]++;
+          if (e.maxRank[k] > maxRank) maxRank = e.maxRank[k];
+        }
+      }
+      if ((maxRank + 1) * scale > Number.MAX_SAFE_INTEGER) throw new Error('internal: merge ranks too large for the edge index');
+      for (let y = 0; y < V; y++) start[y + 1] += start[y];
+      const keys = new Float64Array(start[V]);
+      const fill = start.slice(0, V);
+      for (let b = 0; b < V; b++) {
+        for (let k = e.start[b]; k < e.start[b + 1] - 1; k++) if (e.maxRank[k] >= 0) keys[fill[e.ids[k]]++] = e.maxRank[k] * scale + b;
+      }
+      this.inverted = { start, keys, sorted: new Uint8Array(V), scale };
+    }
+    return this.inverted;
+  }
+
+  private inverted: { start: Int32Array; keys: Float64Array; sorted: Uint8Array; scale: number } | null = null;
 
   /**
    * pairValid uncached. The walk below can only find a crossing merge (x, y) with x one of a's
@@ -557,8 +650,7 @@ export class RowValidity {
     const ws = this.lookahead ? this.mv.endsWs() : null;
     // Joining tokens are decided by the pair (last token, τ) when only merges make tokens.
     const a = this.ids[this.ids.length - 1];
-    const pairs = !this.mv.ignoreMerges && this.mv.reachable(a) ? this.mv.pairRow(a) : null;
-    const danger = pairs ? this.mv.dangerOf(a) : null;
+    const pairs = !this.mv.ignoreMerges && this.mv.reachable(a) ? this.mv.pairRowSorted(a) : null;
     let decided = 0;
     for (let c = 0; c + 1 < g.start.length; c++) {
       const split = this.splitOfClass(c);
@@ -575,10 +667,8 @@ export class RowValidity {
         for (let i = s0; i < we; i++) {
           const t = g.ids[i];
           let p = pairs![t];
-          if (p === 0) {
-            // pairDecide (τ is reachable: a whole piece).
-            pairs![t] = p = !this.mv.mayCross(danger!, t) || this.mv.walk(a, t) ? 1 : 2;
-          }
+          // The walk of pairDecide (τ is reachable: a whole piece).
+          if (p === PAIR_WALK) pairs![t] = p = this.mv.walk(a, t) ? 1 : 2;
           if (p === 1) decided++;
           else if (ws !== null && ws[t] === 1) {
             if (!this.valid(t, stats)) bad[at[t]] = 1;

@@ -1,6 +1,8 @@
 // The vocabulary's byte strings in sorted order, so "all tokens whose bytes start with s" is a
 // contiguous range found by binary search (no per-request scan of the vocabulary).
 import { Tokenizer } from '../tokenizer/tokenizer';
+import { expNonPositive } from '../decode/distribution';
+import { KeptLogits } from './lm';
 
 function compare(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -56,18 +58,29 @@ export class VocabIndex {
   /**
    * Cumulative probability in sorted order: out[k] = Σ exp(logp[sorted[i]]) for i < k. One pass
    * over the vocabulary; afterwards the mass of every token extending a prefix is
-   * rangeMass(out, range(prefix)) in O(log V) (the range is contiguous in sorted order). `p`: exp(logp)
-   * when already computed (no exp here).
+   * rangeMass(out, range(prefix)) in O(log V) (the range is contiguous in sorted order). `kept`:
+   * the logits logp came from (byte/lm.ts), read instead of logp (half the bytes gathered).
    */
-  cumulativeMass(logp: Float64Array, p?: Float64Array): Float64Array {
+  cumulativeMass(logp: Float64Array, kept?: KeptLogits): Float64Array {
     const s = this.sorted;
     const out = new Float64Array(s.length + 1);
+    // A model whose output is narrower than the tokenizer gives its extra ids no mass.
+    const n = logp.length;
     let acc = 0;
-    for (let k = 0; k < s.length; k++) {
-      // A model whose output is narrower than the tokenizer gives its extra ids no mass.
-      const id = s[k];
-      if (id < logp.length) acc += p ? p[id] : Math.exp(logp[id]);
-      out[k + 1] = acc;
+    if (kept) {
+      const { logits, max } = kept;
+      const inv = 1 / kept.sum;
+      for (let k = 0; k < s.length; k++) {
+        const id = s[k];
+        if (id < n) acc += expNonPositive(logits[id] - max);
+        out[k + 1] = acc * inv;
+      }
+    } else {
+      for (let k = 0; k < s.length; k++) {
+        const id = s[k];
+        if (id < n) acc += expNonPositive(logp[id]);
+        out[k + 1] = acc;
+      }
     }
     return out;
   }
