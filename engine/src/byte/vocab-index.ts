@@ -1,7 +1,7 @@
 // The vocabulary's byte strings in sorted order, so "all tokens whose bytes start with s" is a
 // contiguous range found by binary search (no per-request scan of the vocabulary).
 import { Tokenizer } from '../tokenizer/tokenizer';
-import { expNonPositive } from '../decode/distribution';
+import { sumExp } from '../decode/distribution';
 import { KeptLogits } from './lm';
 
 function compare(a: Uint8Array, b: Uint8Array): number {
@@ -56,45 +56,24 @@ export class VocabIndex {
   }
 
   /**
-   * Cumulative probability in sorted order: out[k] = Σ exp(logp[sorted[i]]) for i < k. One pass
-   * over the vocabulary; afterwards the mass of every token extending a prefix is
-   * rangeMass(out, range(prefix)) in O(log V) (the range is contiguous in sorted order). `kept`:
-   * the logits logp came from (byte/lm.ts), read instead of logp (half the bytes gathered).
+   * Cumulative probability in sorted order (see PrefixMass): afterwards the mass of every token
+   * extending a prefix is a difference of two prefix sums (the range is contiguous in sorted
+   * order). `kept`: the logits logp came from (byte/lm.ts), read instead of logp.
    */
-  cumulativeMass(logp: Float64Array, kept?: KeptLogits): Float64Array {
-    const s = this.sorted;
-    const out = new Float64Array(s.length + 1);
-    // A model whose output is narrower than the tokenizer gives its extra ids no mass.
-    const n = logp.length;
-    let acc = 0;
-    if (kept) {
-      const { logits, max } = kept;
-      const inv = 1 / kept.sum;
-      for (let k = 0; k < s.length; k++) {
-        const id = s[k];
-        if (id < n) acc += expNonPositive(logits[id] - max);
-        out[k + 1] = acc * inv;
-      }
-    } else {
-      for (let k = 0; k < s.length; k++) {
-        const id = s[k];
-        if (id < n) acc += expNonPositive(logp[id]);
-        out[k + 1] = acc;
-      }
-    }
-    return out;
+  cumulativeMass(logp: Float64Array, kept?: KeptLogits): PrefixMass {
+    return new PrefixMass(this.sorted, logp, kept);
   }
 
   /**
    * Mass of the tokens that start with `prefix` (strictly longer than it with `longer`: the token
    * equal to the prefix sorts first in its range, so it is the one left out).
    */
-  prefixMass(cum: Float64Array, prefix: Uint8Array, longer = false): number {
+  prefixMass(cum: PrefixMass, prefix: Uint8Array, longer = false): number {
     const [lo, hi] = this.range(prefix);
     if (lo === hi) return 0;
     let from = lo;
     if (longer && this.bytes[this.sorted[lo]].length === prefix.length) from++;
-    return cum[hi] - cum[from];
+    return cum.range(from, hi);
   }
 
   /** Byte length of a token (0 for specials). */
@@ -133,6 +112,65 @@ export class VocabIndex {
       if (this.bytes[id].length > prefix.length) out.push(id);
     }
     return out;
+  }
+}
+
+/** Positions per stored prefix sum of PrefixMass. */
+const MASS_BLOCK = 16;
+
+/**
+ * Prefix sums of the probabilities in a token order: at(k) = Σ p(order[i]) for i < k. One pass
+ * stores the sum at every MASS_BLOCK-th position only; at(k) adds the at most MASS_BLOCK - 1
+ * probabilities after the stored sum. So a scored position costs a 1/16-size array instead of a
+ * vocabulary-size one (150k Float64 entries: fresh pages, page faults and full collections
+ * for every position), and a lookup a few exps.
+ */
+export class PrefixMass {
+  private readonly blocks: Float64Array;
+  /** p(id) = exp(values[id] - shift) * scale: the kept logits, or logp itself. */
+  private readonly values: Float32Array | Float64Array;
+  private readonly shift: number;
+  private readonly scale: number;
+
+  constructor(
+    private readonly order: Int32Array,
+    logp: Float64Array,
+    kept?: KeptLogits,
+  ) {
+    this.values = kept?.logits ?? logp;
+    this.shift = kept?.max ?? 0;
+    this.scale = kept ? 1 / kept.sum : 1;
+    const L = order.length;
+    const nb = Math.ceil(L / MASS_BLOCK);
+    const blocks = new Float64Array(nb + 1);
+    let acc = 0;
+    for (let b = 0; b < nb; b++) {
+      blocks[b] = acc;
+      acc += sumExp(this.values, this.shift, b * MASS_BLOCK, Math.min(L, (b + 1) * MASS_BLOCK), order) * this.scale;
+    }
+    blocks[nb] = acc;
+    this.blocks = blocks;
+  }
+
+  /** p of the token at position k of the order. */
+  prob(k: number): number {
+    return sumExp(this.values, this.shift, k, k + 1, this.order) * this.scale;
+  }
+
+  /**
+   * Σ p over the positions [lo, hi): summed directly within a few blocks (a difference of two large
+   * prefix sums would lose a small range's low digits), else stored sums and the two partial blocks.
+   */
+  range(lo: number, hi: number): number {
+    if (hi - lo <= 2 * MASS_BLOCK) return sumExp(this.values, this.shift, lo, hi, this.order) * this.scale;
+    return this.at(hi) - this.at(lo);
+  }
+
+  /** Σ p over the positions before k (0 <= k <= order.length). */
+  at(k: number): number {
+    const b = (k / MASS_BLOCK) | 0;
+    const from = b * MASS_BLOCK;
+    return from === k ? this.blocks[b] : this.blocks[b] + sumExp(this.values, this.shift, from, k, this.order) * this.scale;
   }
 }
 

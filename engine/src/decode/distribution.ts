@@ -19,8 +19,7 @@ export function logSoftmax(logits: Float32Array): Float64Array {
   const n = logits.length;
   let max = -Infinity;
   for (let i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += expNonPositive(logits[i] - max);
+  const sum = sumExp(logits, max, 0, n);
   const lse = max + Math.log(sum);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = logits[i] - lse;
@@ -37,15 +36,14 @@ export function logSoftmaxWithSum(logits: Float32Array): { logp: Float64Array; m
   const n = logits.length;
   let max = -Infinity;
   for (let i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += expNonPositive(logits[i] - max);
+  const sum = sumExp(logits, max, 0, n);
   const lse = max + Math.log(sum);
   const logp = new Float64Array(n);
   for (let i = 0; i < n; i++) logp[i] = logits[i] - lse;
   return { logp, max, sum };
 }
 
-// exp(x) for x <= 0 as 2^(n/64) * exp(r), r = x - n ln2/64 in (-ln2/64, 0]: a table of 2^(k/64),
+// sumExp: exp(x) for x <= 0 as 2^(n/64) * exp(r), r = x - n ln2/64 in (-ln2/64, 0]: a table of 2^(k/64),
 // one of 2^-m and a degree-6 polynomial. Relative error below 1e-13 (the polynomial's is 3e-18,
 // the rest is the rounding of x itself); 2-3x faster than Math.exp, which the log-softmax of a
 // 150k vocabulary spends most of its time in.
@@ -57,13 +55,29 @@ const EXP_SCALE = EXP_STEPS / Math.LN2;
 const EXP_LN2_HI = Math.fround(Math.LN2 / EXP_STEPS);
 const EXP_LN2_LO = Math.LN2 / EXP_STEPS - EXP_LN2_HI;
 
-/** Math.exp(x) for x <= 0 (NaN for NaN; 0 below -700, where exp is under 1e-304). */
-export function expNonPositive(x: number): number {
-  if (!(x > -700)) return x === x ? 0 : NaN;
-  const n = (x * EXP_SCALE) | 0; // truncation: n <= 0, r <= 0
-  const r = x - n * EXP_LN2_HI - n * EXP_LN2_LO;
-  const e = 1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720))))));
-  return EXP_FRAC[n & (EXP_STEPS - 1)] * EXP_POW2[-(n >> 6)] * e;
+/**
+ * Σ exp(values[i] - shift) over i = ids[k] (or k itself without ids) for k in [from, to), every
+ * term at most 1 (shift at least every value read); ids beyond values count 0. NaN for a NaN
+ * term; a term below exp(-700) counts 0. One loop with the exp written in it: a call per term
+ * is not reliably inlined, and a call that is not returns a boxed number (garbage per token).
+ */
+export function sumExp(values: Float32Array | Float64Array, shift: number, from: number, to: number, ids?: Int32Array): number {
+  const n = values.length;
+  let s = 0;
+  for (let k = from; k < to; k++) {
+    const id = ids ? ids[k] : k;
+    if (id >= n) continue;
+    const x = values[id] - shift;
+    if (!(x > -700)) {
+      if (x !== x) return NaN;
+      continue;
+    }
+    const m = (x * EXP_SCALE) | 0; // truncation: m <= 0, r <= 0
+    const r = x - m * EXP_LN2_HI - m * EXP_LN2_LO;
+    const e = 1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720))))));
+    s += EXP_FRAC[m & (EXP_STEPS - 1)] * EXP_POW2[-(m >> 6)] * e;
+  }
+  return s;
 }
 
 export function argmax(v: ArrayLike<number>, allowed?: (i: number) => boolean): number {
