@@ -61,8 +61,17 @@ export class VocabIndex {
    * order). `kept`: the logits logp came from (byte/lm.ts), read instead of logp.
    */
   cumulativeMass(logp: Float64Array, kept?: KeptLogits): PrefixMass {
-    return new PrefixMass(this.sorted, logp, kept);
+    if (!this.blockOf) {
+      const nb = Math.ceil(this.sorted.length / MASS_BLOCK);
+      if (nb + 1 > 0xffff) throw new Error('internal: vocabulary too large for PrefixMass blocks');
+      this.blockOf = new Uint16Array(this.bytes.length).fill(nb);
+      this.sorted.forEach((id, k) => (this.blockOf![id] = Math.floor(k / MASS_BLOCK)));
+    }
+    return new PrefixMass(this.sorted, this.blockOf, logp, kept);
   }
+
+  /** By token id, its block of PrefixMass (see there). */
+  private blockOf: Uint16Array | null = null;
 
   /**
    * Mass of the tokens that start with `prefix` (strictly longer than it with `longer`: the token
@@ -132,21 +141,26 @@ export class PrefixMass {
   private readonly shift: number;
   private readonly scale: number;
 
+  /** blockOf: by token id, the block of its position in the order (nb, one past the last, for ids not in it). */
   constructor(
     private readonly order: Int32Array,
+    blockOf: Uint16Array,
     logp: Float64Array,
     kept?: KeptLogits,
   ) {
     this.values = kept?.logits ?? logp;
     this.shift = kept?.max ?? 0;
     this.scale = kept ? 1 / kept.sum : 1;
-    const L = order.length;
-    const nb = Math.ceil(L / MASS_BLOCK);
+    const nb = Math.ceil(order.length / MASS_BLOCK);
+    // One pass in id order, each term added to its block (reading the vocabulary in sorted order
+    // instead gathers from the whole logits array: cache misses), then the blocks' prefix sums.
+    const sums = new Float64Array(nb + 2);
+    sumExp(this.values, this.shift, 0, this.values.length, undefined, blockOf, sums);
     const blocks = new Float64Array(nb + 1);
     let acc = 0;
     for (let b = 0; b < nb; b++) {
       blocks[b] = acc;
-      acc += sumExp(this.values, this.shift, b * MASS_BLOCK, Math.min(L, (b + 1) * MASS_BLOCK), order) * this.scale;
+      acc += sums[b] * this.scale;
     }
     blocks[nb] = acc;
     this.blocks = blocks;

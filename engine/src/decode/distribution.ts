@@ -57,11 +57,12 @@ const EXP_LN2_LO = Math.LN2 / EXP_STEPS - EXP_LN2_HI;
 
 /**
  * Σ exp(values[i] - shift) over i = ids[k] (or k itself without ids) for k in [from, to), every
- * term at most 1 (shift at least every value read); ids beyond values count 0. NaN for a NaN
- * term; a term below exp(-700) counts 0. One loop with the exp written in it: a call per term
- * is not reliably inlined, and a call that is not returns a boxed number (garbage per token).
+ * term at most 1 (shift at least every value read); ids beyond values count 0. With `bins`, each
+ * term is also added to binSums[bins[i]] (i within bins). NaN for a NaN term; a term below
+ * exp(-700) counts 0. One loop with the exp written in it: a call per term is not reliably
+ * inlined, and a call that is not returns a boxed number (garbage per token).
  */
-export function sumExp(values: Float32Array | Float64Array, shift: number, from: number, to: number, ids?: Int32Array): number {
+export function sumExp(values: Float32Array | Float64Array, shift: number, from: number, to: number, ids?: Int32Array, bins?: Uint16Array, binSums?: Float64Array): number {
   const n = values.length;
   let s = 0;
   for (let k = from; k < to; k++) {
@@ -74,8 +75,9 @@ export function sumExp(values: Float32Array | Float64Array, shift: number, from:
     }
     const m = (x * EXP_SCALE) | 0; // truncation: m <= 0, r <= 0
     const r = x - m * EXP_LN2_HI - m * EXP_LN2_LO;
-    const e = 1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720))))));
-    s += EXP_FRAC[m & (EXP_STEPS - 1)] * EXP_POW2[-(m >> 6)] * e;
+    const e = EXP_FRAC[m & (EXP_STEPS - 1)] * EXP_POW2[-(m >> 6)] * (1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720)))))));
+    s += e;
+    if (bins && id < bins.length) binSums![bins[id]] += e;
   }
   return s;
 }
