@@ -67,6 +67,7 @@ export class MergeValidity {
     this.wholePieceArr = new Int8Array(V);
     this.wholeTextArr = new Int8Array(V);
     this.classArr = [0, 1, 2].map(() => new Int32Array(V).fill(-2));
+    this.rawClassArr = [0, 1, 2].map(() => new Int32Array(V).fill(-2));
     this.classTexts = new Array(V);
     this.bytes = tok.normalTokenBytes();
     this.ignoreMerges = tok.bpe.ignoreMerges;
@@ -325,7 +326,8 @@ export class MergeValidity {
 
   /** The merge-rank walk of pairValid (a and b reachable). */
   walk(a: number, b: number): boolean {
-    if (!this.run(a) || !this.run(b)) return false;
+    const reach = this.reachableTokens();
+    if (reach[a] !== 1 || reach[b] !== 1) return false;
     // The runs in flat typed arrays (NO_RANK: no next merge on that side).
     const f = this.flatRuns();
     const bpe = this.tok.bpe;
@@ -492,17 +494,57 @@ export class MergeValidity {
       const s = this.classText(t);
       const cc = this.tok.charClasses;
       if (s !== null && s.length > 0 && cc && (!this.tok.hasNormalizer || (!COMBINES_BACKWARD.test(s) && this.tok.isNormalized(s)))) {
-        const key = cc.key(s, since);
-        const id = this.classIds.get(key);
-        if (id === undefined) {
-          c = this.classRep.length;
-          this.classIds.set(key, c);
-          this.classRep.push(t);
-        } else c = id;
+        c = this.classId(cc.key(s, since), t);
       }
       arr[t] = c;
     }
     return c;
+  }
+
+  /**
+   * The class sequence id of the token's text (the ids textClass uses) for a token that textClass
+   * leaves without one because normalization might join it to what precedes (a first character
+   * that combines backward, or a normalizer at all): for a caller that has checked that the
+   * concatenation is normalized. -1 without text or classes.
+   */
+  rawTextClass(t: number, since = Infinity): number {
+    const c = this.textClass(t, since);
+    if (c >= 0) return c;
+    const arr = this.rawClassArr[since <= 2 ? since : 0];
+    let r = arr[t];
+    if (r === -2) {
+      r = -1;
+      const s = this.text(t);
+      const cc = this.tok.charClasses;
+      if (s !== null && s.length > 0 && cc) r = this.classId(cc.key(s, since), t);
+      arr[t] = r;
+    }
+    return r;
+  }
+
+  /** By guard distance and token: rawTextClass (-2: not yet computed). */
+  private readonly rawClassArr: Int32Array[];
+
+  /** isNormalized(the ASCII character c ++ text(t)) (t with text), cached. */
+  normalizedAfter(c: number, t: number): boolean {
+    let m = this.normAfter.get(c);
+    if (!m) this.normAfter.set(c, (m = new Map()));
+    let v = m.get(t);
+    if (v === undefined) m.set(t, (v = this.tok.isNormalized(String.fromCharCode(c) + this.text(t)!)));
+    return v;
+  }
+
+  private readonly normAfter = new Map<number, Map<number, boolean>>();
+
+  /** The id of a class key, new (with t as its representative) if unseen. */
+  private classId(key: string, t: number): number {
+    let id = this.classIds.get(key);
+    if (id === undefined) {
+      id = this.classRep.length;
+      this.classIds.set(key, id);
+      this.classRep.push(t);
+    }
+    return id;
   }
 
   /**
@@ -782,14 +824,32 @@ export class RowValidity {
       const tt = this.tailText !== null ? this.mv.text(token) : null;
       const text = tt !== null ? this.tailText + tt : null;
       // The encoding of a text the normalizer changes decodes to other bytes than tail ++ τ.
-      if (text !== null && !this.tok.isNormalized(text)) return false;
-      const starts = text !== null ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
-      split = starts ? this.startsOutcome(starts, -1) : Split.Undecided;
+      if (text !== null && !this.joinedNormalized(text, token)) return false;
+      // Normalized as it stands, tail ++ τ splits by class sequence like any other token's text.
+      const raw = text !== null && this.byClassOk ? this.mv.rawTextClass(token, this.since) : -1;
+      if (raw >= 0) split = this.splitOfClass(raw);
+      else {
+        const starts = text !== null ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
+        split = starts ? this.startsOutcome(starts, -1) : Split.Undecided;
+      }
     }
     if (split === Split.Invalid) return false;
     if (split === Split.Undecided) return undefined;
     if (split === Split.Starts) return this.mv.wholePiece(token);
     return this.joinValid(token, tb);
+  }
+
+  /**
+   * isNormalized(tail ++ τ's text) for the tail's text and τ's (text). A normalized tail ending
+   * in an ASCII character (a starter that nothing composes with from before) is normalized
+   * together with τ iff that character is (normalization only reaches back to the last such
+   * character), so the answer is cached per (last character, τ).
+   */
+  private joinedNormalized(text: string, token: number): boolean {
+    if (!this.tok.hasNormalizer) return true;
+    const last = this.byClassOk ? this.tailText!.charCodeAt(this.tailText!.length - 1) : 0x80;
+    if (last >= 0x80) return this.tok.isNormalized(text);
+    return this.mv.normalizedAfter(last, token);
   }
 
   /** τ joins the tail's last piece: enc(piece ++ bytes(τ)) == enc(piece) ++ [τ]. */
