@@ -493,13 +493,40 @@ export class MergeValidity {
       c = -1;
       const s = this.classText(t);
       const cc = this.tok.charClasses;
-      if (s !== null && s.length > 0 && cc && (!this.tok.hasNormalizer || (!COMBINES_BACKWARD.test(s) && this.tok.isNormalized(s)))) {
+      if (since <= 2) c = this.nearGuardClass(t, since);
+      else if (s !== null && s.length > 0 && cc && (!this.tok.hasNormalizer || (!COMBINES_BACKWARD.test(s) && this.tok.isNormalized(s)))) {
         c = this.classId(cc.key(s, since), t);
       }
       arr[t] = c;
     }
     return c;
   }
+
+  /**
+   * textClass after a guard 1 or 2 characters back: key(s, since) differs from key(s, Infinity)
+   * only in the first 3 - since characters (fine classes there), so it is a function of the
+   * class without a guard and those characters' fine classes; the key string is built once per
+   * such combination instead of once per token.
+   */
+  private nearGuardClass(t: number, since: number): number {
+    const base = this.textClass(t, Infinity);
+    if (base < 0) return base;
+    const s = this.classText(t)!;
+    const cc = this.tok.charClasses!;
+    const c0 = s.codePointAt(0)!;
+    const f0 = cc.classOf(c0, true);
+    const c1 = since === 1 ? s.codePointAt(c0 > 0xffff ? 2 : 1) : undefined;
+    const f1 = c1 === undefined ? 0 : cc.classOf(c1, true) + 1;
+    if (f0 >= 1024 || f1 >= 1024) return this.classId(cc.key(s, since), t);
+    const key = (base * 1024 + f0) * 1024 + f1;
+    const m = this.nearGuardIds[since];
+    let id = m.get(key);
+    if (id === undefined) m.set(key, (id = this.classId(cc.key(s, since), t)));
+    return id;
+  }
+
+  /** By guard distance (1, 2): class id by (class without a guard, fine classes of the first characters). */
+  private readonly nearGuardIds = [new Map<number, number>(), new Map<number, number>(), new Map<number, number>()];
 
   /**
    * The class sequence id of the token's text (the ids textClass uses) for a token that textClass
@@ -695,9 +722,11 @@ export class RowValidity {
     const pairs = !this.mv.ignoreMerges && this.mv.reachable(a) ? this.mv.pairRowSorted(a) : null;
     let decided = 0;
     for (let c = 0; c + 1 < g.start.length; c++) {
-      const split = this.splitOfClass(c);
       const s0 = g.start[c];
       const e = g.start[c + 1];
+      // Class ids are shared by all guard distances: most have no member at this one.
+      if (s0 === e) continue;
+      const split = this.splitOfClass(c);
       if (split === Split.Undecided || (split === Split.Joins && !pairs)) {
         for (let i = s0; i < e; i++) if (!this.valid(g.ids[i], stats)) bad[at[g.ids[i]]] = 1;
         continue;
