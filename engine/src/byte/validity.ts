@@ -311,16 +311,16 @@ export class MergeValidity {
   private danger: Int32Array | null = null;
 
   /** Split outcomes by class, shared by tails with the same key (RowValidity.splitKey). */
-  splitTable(key: string): { byClass: Int8Array } {
+  splitTable(key: string): SplitTable {
     let t = this.splitTables.get(key);
     if (!t) {
       if (this.splitTables.size >= MAX_SPLIT_TABLES) this.splitTables.clear();
-      this.splitTables.set(key, (t = { byClass: new Int8Array(0) }));
+      this.splitTables.set(key, (t = newSplitTable()));
     }
     return t;
   }
 
-  private readonly splitTables = new Map<string, { byClass: Int8Array }>();
+  private readonly splitTables = new Map<string, SplitTable>();
   private dangerA = -1;
   private dangerList: number[] = [];
 
@@ -592,6 +592,20 @@ export class MergeValidity {
 const instances = new WeakMap<Tokenizer, MergeValidity>();
 
 /**
+ * Split outcomes (see Split) of tail ++ τ by τ's class sequence id (0: not yet computed), and for
+ * the lookahead rule of tail ++ τ ++ X by class sequence id, per probe continuation X; shared by
+ * the tails with one RowValidity.splitKey (what both depend on).
+ */
+interface SplitTable {
+  byClass: Int8Array;
+  probes: Map<number, Int8Array>;
+}
+
+function newSplitTable(): SplitTable {
+  return { byClass: new Int8Array(0), probes: new Map() };
+}
+
+/**
  * Tokens by class sequence: class c's members are ids[start[c] .. start[c + 1]), those before
  * wholeEnd[c] whole pieces (encodePiece(bytes(t)) == [t]); `unclassed` have no class sequence.
  */
@@ -640,9 +654,7 @@ export class RowValidity {
   /** Characters from the tail's last guard character (see CharClasses.key). */
   private readonly since: number;
   /** The split's outcome (see Split) by the token's class sequence id (0: not yet computed), shared by tails with one splitKey. */
-  private splits: { byClass: Int8Array } = { byClass: new Int8Array(0) };
-  /** Lookahead: the split's outcome by the token's class sequence id, per probe continuation. */
-  private readonly probeOuts = new Map<number, Int8Array>();
+  private splits: SplitTable = newSplitTable();
   readonly stats: ValidityStats = { fast: 0, exact: 0 };
   /** Invalid positions of a token order over [lo, hi) (see invalidPositions). */
   private invalid: { order: Int32Array; lo: number; hi: number; pos: Int32Array } | null = null;
@@ -904,7 +916,7 @@ export class RowValidity {
     if (!this.canonical) return undefined;
     const cls = this.byClassOk ? this.mv.textClass(token, this.since) : -1;
     if (cls < 0) return undefined;
-    let outs = this.probeOuts.get(cls);
+    let outs = this.splits.probes.get(cls);
     if (!outs) {
       const cc = this.tok.charClasses!;
       const base = this.tailText + this.mv.classText(this.mv.classRep[cls])!;
@@ -918,7 +930,7 @@ export class RowValidity {
         if (o === undefined) byKey.set(key, (o = this.startsOutcome(this.tok.splitOffsets(base + PROBE_TEXTS[k]), m)));
         outs[k] = o;
       }
-      this.probeOuts.set(cls, outs);
+      this.splits.probes.set(cls, outs);
     }
     let starts = false;
     let joins = false;

@@ -98,6 +98,8 @@ export class VocabIndex {
   byteRunEnd(lo: number, hi: number, at: number): number {
     const s = this.sorted;
     const b = this.bytes[s[lo]][at];
+    // The runs of the first byte are the same for every caller: a table, no search.
+    if (at === 0) return Math.min(hi, this.firstByteEnds()[b]);
     let a = lo + 1;
     while (a < hi) {
       const mid = (a + hi) >> 1;
@@ -106,6 +108,19 @@ export class VocabIndex {
     }
     return a;
   }
+
+  /** By byte b: the end in `sorted` of the tokens whose first byte is at most b. */
+  private firstByteEnds(): Int32Array {
+    if (!this.firstEnds) {
+      const e = new Int32Array(256);
+      for (const id of this.sorted) e[this.bytes[id][0]]++;
+      for (let b = 1; b < 256; b++) e[b] += e[b - 1];
+      this.firstEnds = e;
+    }
+    return this.firstEnds;
+  }
+
+  private firstEnds: Int32Array | null = null;
 
   /** Byte `at` of the token at position k of `sorted`. */
   byteAt(k: number, at: number): number {
