@@ -487,14 +487,19 @@ export class MergeValidity {
    * character keeps a normalized tail followed by the token normalized.
    */
   textClass(t: number, since = Infinity): number {
-    const arr = this.classArr[since <= 2 ? since : 0];
+    return this.cachedClass(this.classArr, t, since, false);
+  }
+
+  /** textClass (raw: rawTextClass's rule) through its per-token cache. */
+  private cachedClass(arrs: Int32Array[], t: number, since: number, raw: boolean): number {
+    const arr = arrs[since <= 2 ? since : 0];
     let c = arr[t];
     if (c === -2) {
       c = -1;
-      const s = this.classText(t);
+      const s = raw ? this.text(t) : this.classText(t);
       const cc = this.tok.charClasses;
-      if (since <= 2) c = this.nearGuardClass(t, since);
-      else if (s !== null && s.length > 0 && cc && (!this.tok.hasNormalizer || (!COMBINES_BACKWARD.test(s) && this.tok.isNormalized(s)))) {
+      if (!raw && since <= 2) c = this.nearGuardClass(t, since);
+      else if (s !== null && s.length > 0 && cc && (raw || !this.tok.hasNormalizer || (!COMBINES_BACKWARD.test(s) && this.tok.isNormalized(s)))) {
         c = this.classId(cc.key(s, since), t);
       }
       arr[t] = c;
@@ -536,17 +541,7 @@ export class MergeValidity {
    */
   rawTextClass(t: number, since = Infinity): number {
     const c = this.textClass(t, since);
-    if (c >= 0) return c;
-    const arr = this.rawClassArr[since <= 2 ? since : 0];
-    let r = arr[t];
-    if (r === -2) {
-      r = -1;
-      const s = this.text(t);
-      const cc = this.tok.charClasses;
-      if (s !== null && s.length > 0 && cc) r = this.classId(cc.key(s, since), t);
-      arr[t] = r;
-    }
-    return r;
+    return c >= 0 ? c : this.cachedClass(this.rawClassArr, t, since, true);
   }
 
   /** By guard distance and token: rawTextClass (-2: not yet computed). */
