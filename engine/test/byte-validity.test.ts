@@ -159,9 +159,12 @@ for (const [name, make] of TOKENIZERS) {
     const ids = t.encodeBytes(corpus());
     let checked = 0;
     let walked = 0;
+    const byLeft = t.bpe.mergesByLeft();
+    const hasMerges = (x: number) => x + 1 < byLeft.start.length && byLeft.start[x + 1] > byLeft.start[x];
     for (let k = 0; k < 12; k++) {
-      // Left tokens that occur in text, and random ones.
-      const a = k % 2 === 0 ? ids[Math.floor(rnd() * ids.length)] : Math.floor(rnd() * t.vocabSize);
+      // Left tokens that occur in text, random ones, and ones that start a merge (their danger sets are not empty).
+      let a = k % 3 === 0 ? ids[Math.floor(rnd() * ids.length)] : Math.floor(rnd() * t.vocabSize);
+      for (let tries = 0; k % 3 === 2 && !hasMerges(a) && tries < 10000; tries++) a = Math.floor(rnd() * t.vocabSize);
       if (!mv.reachable(a)) continue;
       const row = mv.pairRowSorted(a).slice();
       // Every right token the row leaves to a walk, and random ones (mostly decided without one).

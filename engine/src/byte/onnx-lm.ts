@@ -120,7 +120,8 @@ export class OnnxBranchLM implements BranchLM {
       const r = await this.model.forward(await past.expandAsync(rows.length), rows, { allLogits: true, signal });
       this.count(rows.reduce((a, b) => a + b.length, 0), t0);
       batch = r.state;
-      nexts = r.logits.map((row) => row.map((l) => logDistribution(l)));
+      const known = this.knownAfter(c);
+      nexts = r.logits.map((row, k) => row.map((l, t) => known(rows[k].slice(0, t + 1).join(','), l)));
     }
     return branches.map((ids, i): ScoredBranch => {
       const k = rowOf[i];
@@ -140,12 +141,10 @@ export class OnnxBranchLM implements BranchLM {
     const t0 = performance.now();
     const r = await this.model.forwardTree(past, tokens, parents, { signal });
     this.count(tokens.length, t0);
-    const nextOf = new Map<number, Float64Array>();
-    const logp = (t: number): Float64Array => {
-      let v = nextOf.get(t);
-      if (!v) nextOf.set(t, (v = logDistribution(r.logits[t])));
-      return v;
-    };
+    const known = this.knownAfter(ctx);
+    const keys: string[] = [];
+    tokens.forEach((id, t) => keys.push(parents[t] < 0 ? `${id}` : `${keys[parents[t]]},${id}`));
+    const logp = (t: number): Float64Array => known(keys[t], r.logits[t]);
     const S = past.length;
     return branches.map((ids, i): ScoredBranch => {
       const path = rowOf[i] < 0 ? [] : paths[rowOf[i]].slice(0, ids.length);
@@ -158,6 +157,25 @@ export class OnnxBranchLM implements BranchLM {
       });
     });
   }
+
+  /**
+   * The log-distribution after the context and a branch prefix (its ids joined by commas): the one
+   * computed by an earlier score() on this context when there was one, else from these logits.
+   * Branches grow by a token or two per call and share their prefixes, so most positions of a
+   * forward were normalized before (the same state, up to float rounding between forwards).
+   */
+  private knownAfter(ctx: LMContext): (prefix: string, logits: Float32Array) => Float64Array {
+    let m = this.known.get(ctx);
+    if (!m) this.known.set(ctx, (m = new Map()));
+    const seen = m;
+    return (prefix, logits) => {
+      let v = seen.get(prefix);
+      if (!v) seen.set(prefix, (v = logDistribution(logits)));
+      return v;
+    };
+  }
+
+  private readonly known = new WeakMap<LMContext, Map<string, Float64Array>>();
 
   /** KV state and last logits after the context ++ extra (for continuing token decoding). */
   async continueWith(ctx: LMContext, extra: number[], signal?: AbortSignal): Promise<{ state: KVState; logits: Float32Array }> {
