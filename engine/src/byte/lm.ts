@@ -51,6 +51,21 @@ export interface KeptLogits {
   logits: Float32Array;
   max: number;
   sum: number;
+  /**
+   * Σ exp(logits - max) by block of `blockOf` (by token id its block: VocabIndex's PrefixMass
+   * blocks), summed in the log-softmax's own exp pass when the LM had been given the blocks.
+   */
+  blockSums?: Float64Array;
+  blockOf?: Uint16Array;
+  /** The LM's blocks for its next positions: the byte layer sets them on first use (null until then). */
+  plan?: MassPlan;
+}
+
+/** Where an LM takes the blocks it sums its probabilities into (see KeptLogits). */
+export interface MassPlan {
+  blockOf: Uint16Array | null;
+  /** Blocks, counting the one for ids outside the order. */
+  count: number;
 }
 
 /** Logits kept with a next-token log-distribution by the LM that computed both (see keptLogits). */

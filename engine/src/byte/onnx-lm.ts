@@ -10,7 +10,7 @@
 import { logSoftmaxWithSum } from '../decode/distribution';
 import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';
-import { BranchLM, branchRows, keepLogits, LMContext, newStats, ScoredBranch, scoredBranch } from './lm';
+import { BranchLM, branchRows, keepLogits, LMContext, MassPlan, newStats, ScoredBranch, scoredBranch } from './lm';
 
 interface OnnxContext extends LMContext {
   /** The KV state; null until `row` has been gathered out of its batch. */
@@ -18,10 +18,14 @@ interface OnnxContext extends LMContext {
   row?: { batch: KVState; index: number; contextSlots: number; keep: number; nextPos: number };
 }
 
-/** log p(next token), with its logits kept for the byte layer's mass pass (byte/lm.ts: keptLogits). */
-function logDistribution(logits: Float32Array): Float64Array {
-  const { logp, max, sum } = logSoftmaxWithSum(logits);
-  return keepLogits(logp, { logits, max, sum });
+/**
+ * log p(next token), with its logits kept for the byte layer's mass pass (byte/lm.ts: keptLogits),
+ * and their sums by the plan's blocks once the byte layer has set them.
+ */
+function logDistribution(logits: Float32Array, plan: MassPlan): Float64Array {
+  const blockOf = plan.blockOf ?? undefined;
+  const { logp, max, sum, binSums } = logSoftmaxWithSum(logits, blockOf, plan.count);
+  return keepLogits(logp, { logits, max, sum, blockSums: binSums, blockOf, plan });
 }
 
 /** Masked slots kept in a context before it is compacted (copied without them). */
@@ -72,7 +76,7 @@ export class OnnxBranchLM implements BranchLM {
 
   /** Wraps an already computed state (e.g. from PrefixCache.prefill). */
   context(state: KVState, lastLogits: Float32Array): LMContext {
-    return this.wrap(state, logDistribution(lastLogits));
+    return this.wrap(state, logDistribution(lastLogits, this.plan));
   }
 
   /** A context from a state and its next-token log-distribution. */
@@ -170,12 +174,15 @@ export class OnnxBranchLM implements BranchLM {
     const seen = m;
     return (prefix, logits) => {
       let v = seen.get(prefix);
-      if (!v) seen.set(prefix, (v = logDistribution(logits)));
+      if (!v) seen.set(prefix, (v = logDistribution(logits, this.plan)));
       return v;
     };
   }
 
   private readonly known = new WeakMap<LMContext, Map<string, Float64Array>>();
+
+  /** The vocabulary blocks the byte layer sums probabilities by (set by it on first use). */
+  private readonly plan: MassPlan = { blockOf: null, count: 0 };
 
   /** KV state and last logits after the context ++ extra (for continuing token decoding). */
   async continueWith(ctx: LMContext, extra: number[], signal?: AbortSignal): Promise<{ state: KVState; logits: Float32Array }> {

@@ -61,11 +61,16 @@ export class VocabIndex {
    * order). `kept`: the logits logp came from (byte/lm.ts), read instead of logp.
    */
   cumulativeMass(logp: Float64Array, kept?: KeptLogits): PrefixMass {
+    const nb = Math.ceil(this.sorted.length / MASS_BLOCK);
     if (!this.blockOf) {
-      const nb = Math.ceil(this.sorted.length / MASS_BLOCK);
       if (nb + 1 > 0xffff) throw new Error('internal: vocabulary too large for PrefixMass blocks');
       this.blockOf = new Uint16Array(this.bytes.length).fill(nb);
       this.sorted.forEach((id, k) => (this.blockOf![id] = Math.floor(k / MASS_BLOCK)));
+    }
+    // The LM sums its next positions by these blocks in its own exp pass (no pass here).
+    if (kept?.plan && kept.plan.blockOf === null) {
+      kept.plan.blockOf = this.blockOf;
+      kept.plan.count = nb + 1;
     }
     return new PrefixMass(this.sorted, this.blockOf, logp, kept);
   }
@@ -168,9 +173,13 @@ export class PrefixMass {
     this.scale = kept ? 1 / kept.sum : 1;
     const nb = Math.ceil(order.length / MASS_BLOCK);
     // One pass in id order, each term added to its block (reading the vocabulary in sorted order
-    // instead gathers from the whole logits array: cache misses), then the blocks' prefix sums.
-    const sums = new Float64Array(nb + 2);
-    sumExp(this.values, this.shift, 0, this.values.length, undefined, blockOf, sums);
+    // instead gathers from the whole logits array: cache misses), then the blocks' prefix sums;
+    // none when the LM summed the same blocks in its log-softmax.
+    let sums = kept?.blockOf === blockOf ? kept.blockSums : undefined;
+    if (!sums) {
+      sums = new Float64Array(nb + 2);
+      sumExp(this.values, this.shift, 0, this.values.length, undefined, blockOf, sums);
+    }
     const blocks = new Float64Array(nb + 1);
     let acc = 0;
     for (let b = 0; b < nb; b++) {

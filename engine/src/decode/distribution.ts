@@ -32,15 +32,17 @@ export function logSoftmax(logits: Float32Array): Float64Array {
  * layer, over vocabulary ranges). No array of probabilities is allocated (a fresh 150k-entry
  * array costs more in page faults than the pass that fills it).
  */
-export function logSoftmaxWithSum(logits: Float32Array): { logp: Float64Array; max: number; sum: number } {
+export function logSoftmaxWithSum(logits: Float32Array, bins?: Uint16Array, binCount = 0): { logp: Float64Array; max: number; sum: number; binSums?: Float64Array } {
   const n = logits.length;
   let max = -Infinity;
   for (let i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
-  const sum = sumExp(logits, max, 0, n);
+  // With bins, the exp pass also sums exp(logits[i] - max) by bins[i] (see sumExp).
+  const binSums = bins ? new Float64Array(binCount) : undefined;
+  const sum = sumExp(logits, max, 0, n, undefined, bins, binSums);
   const lse = max + Math.log(sum);
   const logp = new Float64Array(n);
   for (let i = 0; i < n; i++) logp[i] = logits[i] - lse;
-  return { logp, max, sum };
+  return { logp, max, sum, binSums };
 }
 
 // sumExp: exp(x) for x <= 0 as 2^(n/64) * exp(r), r = x - n ln2/64 in (-ln2/64, 0]: a table of 2^(k/64),
