@@ -71,6 +71,13 @@ describe('OnnxBranchLM (tiny-code-a)', () => {
     assert.ok(diff(cont.nexts[0], await fresh([200, 201, 7])) < TOL);
   });
 
+  test('a position an earlier call on the same context normalized is reused, the new one matches a fresh prefill', async () => {
+    const longer = await lm.score(ctx, [[101, 102, 103, 104]]);
+    for (let i = 0; i < 3; i++) assert.equal(longer[0].nexts[i], scored[0].nexts[i], `position ${i} normalized again`);
+    const d = diff(longer[0].nexts[3], await fresh([101, 102, 103, 104]));
+    assert.ok(d < TOL, `new position: ${d}`);
+  });
+
   test('continueWith gives the logits of a fresh prefill after the context and the extra tokens', async () => {
     const { logits } = await lm.continueWith(scored[1].extend(2), [9, 8]);
     const ref = await b.model.forward(null, [[...prompt, 101, 102, 9, 8]]);

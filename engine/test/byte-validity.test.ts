@@ -192,6 +192,66 @@ for (const [name, make] of TOKENIZERS) {
     assert.ok(valid > 1000 && invalid > 1000, `valid ${valid}, invalid ${invalid}`);
   });
 
+  test(`validity ${name}: pair rows sorted out per left token (inverted left edges) equal BPE on the two tokens' bytes`, () => {
+    // A fresh tokenizer: no pair decided by the other tests yet.
+    const t = make();
+    const mv = MergeValidity.for(t);
+    const rnd = mulberry32(23);
+    const ids = t.encodeBytes(corpus());
+    let checked = 0;
+    let walked = 0;
+    const byLeft = t.bpe.mergesByLeft();
+    const hasMerges = (x: number) => x + 1 < byLeft.start.length && byLeft.start[x + 1] > byLeft.start[x];
+    for (let k = 0; k < 12; k++) {
+      // Left tokens that occur in text, random ones, and ones that start a merge (their danger sets are not empty).
+      let a = k % 3 === 0 ? ids[Math.floor(rnd() * ids.length)] : Math.floor(rnd() * t.vocabSize);
+      for (let tries = 0; k % 3 === 2 && !hasMerges(a) && tries < 10000; tries++) a = Math.floor(rnd() * t.vocabSize);
+      if (!mv.reachable(a)) continue;
+      const row = mv.pairRowSorted(a).slice();
+      // Every right token the row leaves to a walk, and random ones (mostly decided without one).
+      const bs: number[] = [];
+      row.forEach((c, b) => c === 3 && bs.push(b));
+      walked += bs.length;
+      for (let i = 0; i < 400; i++) bs.push(Math.floor(rnd() * t.vocabSize));
+      for (const b of bs) {
+        if (!mv.reachable(b)) {
+          assert.equal(row[b], 2, `unreachable right token ${b} not invalid`);
+          continue;
+        }
+        const ab = concatBytes(t.tokenBytes(a), t.tokenBytes(b));
+        if (mv.ignoreMerges && t.bpe.vocab.has(bytesToByteLevel(ab))) continue;
+        const enc = t.bpe.encodePiece(ab);
+        const want = enc.length === 2 && enc[0] === a && enc[1] === b;
+        assert.equal(mv.pairValid(a, b), want, `pair ${a} ${b} ${JSON.stringify(t.decode([a]))} ${JSON.stringify(t.decode([b]))}`);
+        if (row[b] !== 3) assert.equal(row[b] === 1, want, `pair ${a} ${b} decided without a walk`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 2000 && walked > 0, `checked ${checked}, walked ${walked}`);
+  });
+
+  test(`validity ${name}: tokens without a class sequence equal re-encoding after ASCII and non-ASCII tails`, () => {
+    const t = load();
+    const mv = MergeValidity.for(t);
+    // Tokens whose first character may combine with the tail under normalization (none where no normalizer applies).
+    const unclassed = [...mv.groups(Infinity).unclassed];
+    let decided = 0;
+    for (const s of ['x', 'def', ' (', 'e', 'a\n', '\n', 'é', 'ก', 'न', '日本', ' ', "'"]) {
+      const tail = utf8Encode(s);
+      const ids = t.encodeBytes(tail);
+      for (const lookahead of [false, true]) {
+        const rv = new RowValidity(t, tail, ids, lookahead);
+        for (const c of unclassed) {
+          const f = rv.fast(c);
+          if (f === undefined) continue;
+          decided++;
+          if (f !== exact(t, tail, ids, c)) assert.fail(`tail ${JSON.stringify(s)} token ${c} ${JSON.stringify(t.decode([c]))}: fast ${f}`);
+        }
+      }
+    }
+    assert.ok(unclassed.length === 0 || decided > unclassed.length, `${decided} decisions for ${unclassed.length} tokens`);
+  });
+
   test(`validity ${name}: pair test equals BPE on the two tokens' bytes`, () => {
     const t = load();
     const mv = MergeValidity.for(t);

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { VocabIndex } from '../src/byte/vocab-index';
-import { logSoftmax } from '../src/decode/distribution';
+import { logSoftmax, logSoftmaxWithSum } from '../src/decode/distribution';
+import { KeptLogits, MassPlan } from '../src/byte/lm';
 import { mulberry32 } from '../src/core/rng';
 import { modelDir } from './helpers';
 
@@ -41,4 +42,24 @@ test('vocab index: prefix mass equals the sum over the tokens extending the pref
     assert.ok(Math.abs(index.prefixMass(cum, p, true) - longer) < 1e-9, `prefix ${JSON.stringify([...p])} (longer): ${index.prefixMass(cum, p, true)} vs ${longer}`);
   }
   assert.ok(nonEmpty > 1000, `only ${nonEmpty} prefixes had tokens`);
+});
+
+test('vocab index: prefix sums from block sums an LM made in its log-softmax equal those of its own pass', () => {
+  const tok = Tokenizer.fromFile(path.join(modelDir('tiny-code-b'), 'tokenizer.json'));
+  const index = new VocabIndex(tok);
+  const rnd = mulberry32(11);
+  const plan: MassPlan = { blockOf: null, count: 0 };
+  const kept = (logits: Float32Array): { logp: Float64Array; k: KeptLogits } => {
+    const { logp, max, sum, binSums } = logSoftmaxWithSum(logits, plan.blockOf ?? undefined, plan.count);
+    return { logp, k: { logits, max, sum, blockSums: binSums, blockOf: plan.blockOf ?? undefined, plan } };
+  };
+  // The first position sets the plan's blocks; the next one is summed by them in the log-softmax.
+  const first = kept(new Float32Array(tok.vocabSize).map(() => 6 * (rnd() - 0.5)));
+  index.cumulativeMass(first.logp, first.k);
+  assert.ok(plan.blockOf !== null, 'the index did not hand its blocks to the LM');
+  const second = kept(new Float32Array(tok.vocabSize).map(() => 6 * (rnd() - 0.5)));
+  assert.ok(second.k.blockSums, 'no block sums from the log-softmax');
+  const fused = index.cumulativeMass(second.logp, second.k);
+  const own = index.cumulativeMass(second.logp);
+  for (let k = 0; k <= index.sorted.length; k++) assert.ok(Math.abs(fused.at(k) - own.at(k)) < 1e-12, `position ${k}: ${fused.at(k)} vs ${own.at(k)}`);
 });

@@ -20,10 +20,10 @@
 // they weigh at most that share of the row.
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { concatBytes } from '../tokenizer/utf8';
-import { VocabIndex } from './vocab-index';
+import { PrefixMass, VocabIndex } from './vocab-index';
 import { altTails, stableCommitPoint, tokensBefore } from './lookahead';
 import { lowerBound, RowValidity, rowValidity, ValidityStats } from './validity';
-import { keptProbabilities, LMContext, ScoredBranch } from './lm';
+import { keptLogits, LMContext, ScoredBranch } from './lm';
 
 export const END = 256; // index of end-of-text in next-byte distributions
 
@@ -63,10 +63,10 @@ interface Node {
 /**
  * One pass over a scored distribution: prefix sums of the probabilities in the vocabulary's
  * sorted order (VocabIndex.cumulativeMass), so the mass of the tokens extending any byte string,
- * and of those sharing any next byte, is a difference of two entries.
+ * and of those sharing any next byte, is a difference of two prefix sums (PrefixMass.range).
  */
 interface NodeMass {
-  cum: Float64Array;
+  cum: PrefixMass;
   /** Σ p of the stop ids (END). */
   stop: number;
   /** Σ p of the stop ids that also have bytes (in `cum` as well; at the end of p they are END only). */
@@ -343,7 +343,7 @@ export class CoverSet {
   rowMass(r: Row): number {
     const m = this.massOf(r.node!);
     const [lo, hi] = this.candidateRange(r.j);
-    let s = m.cum[hi] - m.cum[lo];
+    let s = m.cum.range(lo, hi);
     if (r.j === this.p.length) s += m.stop - m.stopWithBytes;
     return Math.exp(r.logP) * s;
   }
@@ -370,7 +370,7 @@ export class CoverSet {
         stop += p;
         if (this.index.firstByte[id] >= 0) stopWithBytes += p;
       }
-      node.mass = { cum: this.index.cumulativeMass(next, keptProbabilities(next)), stop, stopWithBytes };
+      node.mass = { cum: this.index.cumulativeMass(next, keptLogits(next)), stop, stopWithBytes };
     }
     return node.mass;
   }
@@ -392,7 +392,7 @@ export class CoverSet {
       if (r.j === this.p.length && !r.alt) s = m.stop;
     } else {
       const [lo, hi] = this.index.range(concatBytes(this.p.subarray(r.j), Uint8Array.of(byte)));
-      s = m.cum[hi] - m.cum[lo];
+      s = m.cum.range(lo, hi);
     }
     return Math.exp(r.logP) * s;
   }
@@ -464,10 +464,10 @@ export class CoverSet {
       const m = this.massOf(r.node!);
       const at = n - r.j;
       const [lo, hi] = this.candidateRange(r.j);
-      const inv = this.invalidMass(r, lo, hi);
+      const valid = this.validMass(r, lo, hi);
       for (let k = lo; k < hi; ) {
         const end = this.index.byteRunEnd(k, hi, at);
-        const w = eL * (m.cum[end] - m.cum[k] - inv(k, end));
+        const w = eL * valid(k, end);
         dist[this.index.byteAt(k, at)] += w;
         mass += w;
         k = end;
@@ -495,22 +495,27 @@ export class CoverSet {
   }
 
   /**
-   * The mass of the row's invalid candidates between two positions of the sorted vocabulary
-   * (within [lo, hi)), from prefix sums over the row validity's invalid positions, kept on the
-   * node while the positions are the same.
+   * The mass of the row's valid candidates between two positions of the sorted vocabulary (within
+   * [lo, hi)): the range's mass less that of its invalid candidates, from prefix sums over the row
+   * validity's invalid positions, kept on the node while the positions are the same.
    */
-  private invalidMass(r: Row, lo: number, hi: number): (a: number, b: number) => number {
+  private validMass(r: Row, lo: number, hi: number): (a: number, b: number) => number {
     const { pos, from, to } = this.validityOf(r).invalidPositions(this.index.sorted, lo, hi, this.validity);
     const node = r.node!;
+    const cum = node.mass!.cum;
     if (node.inv?.pos !== pos) {
-      const cum = node.mass!.cum;
       const ic = new Float64Array(pos.length + 1);
-      for (let i = 0; i < pos.length; i++) ic[i + 1] = ic[i] + (cum[pos[i] + 1] - cum[pos[i]]);
+      for (let i = 0; i < pos.length; i++) ic[i + 1] = ic[i] + cum.prob(pos[i]);
       node.inv = { pos, cum: ic };
     }
     const ic = node.inv.cum;
-    if (from === to) return () => 0;
-    return (a, b) => ic[lowerBound(pos, b, from, to)] - ic[lowerBound(pos, a, from, to)];
+    if (from === to) return (a, b) => cum.range(a, b);
+    return (a, b) => {
+      const i = lowerBound(pos, a, from, to);
+      const k = lowerBound(pos, b, from, to);
+      // All invalid: nothing (the two sums would leave their rounding behind).
+      return k - i === b - a ? 0 : cum.range(a, b) - (ic[k] - ic[i]);
+    };
   }
 
   /**

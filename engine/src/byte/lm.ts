@@ -43,17 +43,42 @@ export interface BranchLM {
   restart?(ctx: LMContext, ids: number[], signal?: AbortSignal): Promise<LMContext>;
 }
 
-/** Probabilities kept with a next-token log-distribution by the LM that computed both (see keptProbabilities). */
-const kept = new WeakMap<Float64Array, Float64Array>();
+/**
+ * The logits a next-token log-distribution came from, with their max and Σ exp(logits - max):
+ * p[i] = exp(logits[i] - max) / sum, for the byte layer's mass pass (byte/vocab-index.ts).
+ */
+export interface KeptLogits {
+  logits: Float32Array;
+  max: number;
+  sum: number;
+  /**
+   * Σ exp(logits - max) by block of `blockOf` (by token id its block: VocabIndex's PrefixMass
+   * blocks), summed in the log-softmax's own exp pass when the LM had been given the blocks.
+   */
+  blockSums?: Float64Array;
+  blockOf?: Uint16Array;
+  /** The LM's blocks for its next positions: the byte layer sets them on first use (null until then). */
+  plan?: MassPlan;
+}
 
-/** Keeps p = exp(logp), computed in the same pass as logp, so the byte layer's mass pass needs no exp. */
-export function keepProbabilities(logp: Float64Array, p: Float64Array): Float64Array {
-  kept.set(logp, p);
+/** Where an LM takes the blocks it sums its probabilities into (see KeptLogits). */
+export interface MassPlan {
+  blockOf: Uint16Array | null;
+  /** Blocks, counting the one for ids outside the order. */
+  count: number;
+}
+
+/** Logits kept with a next-token log-distribution by the LM that computed both (see keptLogits). */
+const kept = new WeakMap<Float64Array, KeptLogits>();
+
+/** Keeps the logits of logp (the LM's own output, no copy), so the mass pass needs no array of probabilities. */
+export function keepLogits(logp: Float64Array, k: KeptLogits): Float64Array {
+  kept.set(logp, k);
   return logp;
 }
 
-/** exp(logp) when its LM kept it, else undefined. */
-export function keptProbabilities(logp: Float64Array): Float64Array | undefined {
+/** The logits behind logp when its LM kept them, else undefined. */
+export function keptLogits(logp: Float64Array): KeptLogits | undefined {
   return kept.get(logp);
 }
 

@@ -7,10 +7,10 @@
 // With `tree` (and a graph that takes a tree mask, model/tree-mask-rewrite.ts) the branches run
 // instead as ONE sequence of their token trie on the context's past: no copy of the past per
 // branch, which is what a padded batch costs on a long context (BENCHMARKS.md 17).
-import { logSoftmaxWithProbs } from '../decode/distribution';
+import { logSoftmaxWithSum } from '../decode/distribution';
 import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';
-import { BranchLM, branchRows, keepProbabilities, LMContext, newStats, ScoredBranch, scoredBranch } from './lm';
+import { BranchLM, branchRows, keepLogits, LMContext, MassPlan, newStats, ScoredBranch, scoredBranch } from './lm';
 
 interface OnnxContext extends LMContext {
   /** The KV state; null until `row` has been gathered out of its batch. */
@@ -18,10 +18,14 @@ interface OnnxContext extends LMContext {
   row?: { batch: KVState; index: number; contextSlots: number; keep: number; nextPos: number };
 }
 
-/** log p(next token), with p kept for the byte layer's mass pass (byte/lm.ts: keptProbabilities). */
-function logDistribution(logits: Float32Array): Float64Array {
-  const { logp, p } = logSoftmaxWithProbs(logits);
-  return keepProbabilities(logp, p);
+/**
+ * log p(next token), with its logits kept for the byte layer's mass pass (byte/lm.ts: keptLogits),
+ * and their sums by the plan's blocks once the byte layer has set them.
+ */
+function logDistribution(logits: Float32Array, plan: MassPlan): Float64Array {
+  const blockOf = plan.blockOf ?? undefined;
+  const { logp, max, sum, binSums } = logSoftmaxWithSum(logits, blockOf, plan.count);
+  return keepLogits(logp, { logits, max, sum, blockSums: binSums, blockOf, plan });
 }
 
 /** Masked slots kept in a context before it is compacted (copied without them). */
@@ -72,7 +76,7 @@ export class OnnxBranchLM implements BranchLM {
 
   /** Wraps an already computed state (e.g. from PrefixCache.prefill). */
   context(state: KVState, lastLogits: Float32Array): LMContext {
-    return this.wrap(state, logDistribution(lastLogits));
+    return this.wrap(state, logDistribution(lastLogits, this.plan));
   }
 
   /** A context from a state and its next-token log-distribution. */
@@ -120,7 +124,8 @@ export class OnnxBranchLM implements BranchLM {
       const r = await this.model.forward(await past.expandAsync(rows.length), rows, { allLogits: true, signal });
       this.count(rows.reduce((a, b) => a + b.length, 0), t0);
       batch = r.state;
-      nexts = r.logits.map((row) => row.map((l) => logDistribution(l)));
+      const known = this.knownAfter(c);
+      nexts = r.logits.map((row, k) => row.map((l, t) => known(rows[k].slice(0, t + 1).join(','), l)));
     }
     return branches.map((ids, i): ScoredBranch => {
       const k = rowOf[i];
@@ -140,12 +145,10 @@ export class OnnxBranchLM implements BranchLM {
     const t0 = performance.now();
     const r = await this.model.forwardTree(past, tokens, parents, { signal });
     this.count(tokens.length, t0);
-    const nextOf = new Map<number, Float64Array>();
-    const logp = (t: number): Float64Array => {
-      let v = nextOf.get(t);
-      if (!v) nextOf.set(t, (v = logDistribution(r.logits[t])));
-      return v;
-    };
+    const known = this.knownAfter(ctx);
+    const keys: string[] = [];
+    tokens.forEach((id, t) => keys.push(parents[t] < 0 ? `${id}` : `${keys[parents[t]]},${id}`));
+    const logp = (t: number): Float64Array => known(keys[t], r.logits[t]);
     const S = past.length;
     return branches.map((ids, i): ScoredBranch => {
       const path = rowOf[i] < 0 ? [] : paths[rowOf[i]].slice(0, ids.length);
@@ -158,6 +161,28 @@ export class OnnxBranchLM implements BranchLM {
       });
     });
   }
+
+  /**
+   * The log-distribution after the context and a branch prefix (its ids joined by commas): the one
+   * computed by an earlier score() on this context when there was one, else from these logits.
+   * Branches grow by a token or two per call and share their prefixes, so most positions of a
+   * forward were normalized before (the same state, up to float rounding between forwards).
+   */
+  private knownAfter(ctx: LMContext): (prefix: string, logits: Float32Array) => Float64Array {
+    let m = this.known.get(ctx);
+    if (!m) this.known.set(ctx, (m = new Map()));
+    const seen = m;
+    return (prefix, logits) => {
+      let v = seen.get(prefix);
+      if (!v) seen.set(prefix, (v = logDistribution(logits, this.plan)));
+      return v;
+    };
+  }
+
+  private readonly known = new WeakMap<LMContext, Map<string, Float64Array>>();
+
+  /** The vocabulary blocks the byte layer sums probabilities by (set by it on first use). */
+  private readonly plan: MassPlan = { blockOf: null, count: 0 };
 
   /** KV state and last logits after the context ++ extra (for continuing token decoding). */
   async continueWith(ctx: LMContext, extra: number[], signal?: AbortSignal): Promise<{ state: KVState; logits: Float32Array }> {

@@ -19,6 +19,8 @@ const MAX_PAIR_ROWS = 512;
 const MAX_SPLIT_TABLES = 4096;
 /** No merge rank (larger than every rank). */
 const NO_RANK = 0x7fffffff;
+/** In a pair row: the pair may cross (mayCross), its walk is due. */
+const PAIR_WALK = 3;
 
 /** One token's own BPE run: the rank of each step's merge and the edge tokens after each step. */
 interface MergeRun {
@@ -65,6 +67,7 @@ export class MergeValidity {
     this.wholePieceArr = new Int8Array(V);
     this.wholeTextArr = new Int8Array(V);
     this.classArr = [0, 1, 2].map(() => new Int32Array(V).fill(-2));
+    this.rawClassArr = [0, 1, 2].map(() => new Int32Array(V).fill(-2));
     this.classTexts = new Array(V);
     this.bytes = tok.normalTokenBytes();
     this.ignoreMerges = tok.bpe.ignoreMerges;
@@ -122,19 +125,110 @@ export class MergeValidity {
   pairValid(a: number, b: number): boolean {
     const row = this.pairRow(a);
     let c = row[b];
-    if (c === 0) row[b] = c = this.pairDecide(a, b) ? 1 : 2;
+    if (c === 0 || c === PAIR_WALK) row[b] = c = this.pairDecide(a, b) ? 1 : 2;
     return c === 1;
   }
 
-  /** The cached pair validity of left token a against every right token (0 unknown, 1 valid, 2 invalid). */
+  /**
+   * The cached pair validity of left token a against every right token: 0 unknown, 1 valid,
+   * 2 invalid, PAIR_WALK undecided but known to need the walk (see pairRowSorted).
+   */
   pairRow(a: number): Int8Array {
     let row = this.pairs.get(a);
     if (!row) {
-      if (this.pairs.size >= MAX_PAIR_ROWS) this.pairs = new Map();
+      if (this.pairs.size >= MAX_PAIR_ROWS) {
+        this.pairs = new Map();
+        this.sortedRows.clear();
+      }
       this.pairs.set(a, (row = new Int8Array(this.runs.length)));
     }
     return row;
   }
+
+  /** Left tokens whose pair row has no 0 left (pairRowSorted). */
+  private readonly sortedRows = new Set<number>();
+
+  /**
+   * The pair row of a reachable left token a with every right token sorted out at once: valid
+   * (nothing can cross), invalid (unreachable), or PAIR_WALK: a token that mayCross lets through,
+   * whose walk is still due. Those are found from a's danger set through the left edges inverted
+   * (edgeIndex): b itself in the danger set, or a left edge y of b with danger[y] at most the
+   * largest rank of b's merges while y is its left edge. So the cost per new last token is its
+   * danger set and the tokens that may cross, not a test per token (same decisions as pairDecide).
+   */
+  pairRowSorted(a: number): Int8Array {
+    const row = this.pairRow(a);
+    if (this.sortedRows.has(a)) return row;
+    const danger = this.dangerOf(a);
+    const reach = this.reachableTokens();
+    const { start, keys, sorted, scale } = this.edgeIndex();
+    for (const y of this.dangerList) {
+      if (row[y] === 0 && reach[y] === 1) row[y] = PAIR_WALK;
+      const s = start[y];
+      const e = start[y + 1];
+      if (s === e) continue;
+      if (sorted[y] === 0) {
+        keys.subarray(s, e).sort();
+        sorted[y] = 1;
+      }
+      // Keys are maxRank * scale + b, ascending: the entries with maxRank >= danger[y] end the group.
+      const least = danger[y] * scale;
+      for (let k = e - 1; k >= s && keys[k] >= least; k--) {
+        const b = keys[k] % scale;
+        if (row[b] === 0) row[b] = PAIR_WALK;
+      }
+    }
+    for (let b = 0; b < row.length; b++) if (row[b] === 0) row[b] = reach[b] === 1 ? 1 : 2;
+    this.sortedRows.add(a);
+    return row;
+  }
+
+  /** By token: 1 when BPE merges alone make it from its bytes (reachable), else 0. */
+  private reachableTokens(): Uint8Array {
+    if (!this.reach) {
+      const e = this.leftEdges();
+      const r = new Uint8Array(this.runs.length);
+      for (let t = 0; t < r.length; t++) r[t] = e.start[t + 1] > e.start[t] ? 1 : 0;
+      this.reach = r;
+    }
+    return this.reach;
+  }
+
+  private reach: Uint8Array | null = null;
+
+  /**
+   * The left edges inverted: by token y, the tokens b that have y as a left edge before their
+   * last (with at least one merge made while it is: maxRank >= 0), as keys maxRank * scale + b in
+   * keys[start[y] .. start[y + 1]); each group is sorted when first used (sorted[y] = 1).
+   */
+  private edgeIndex(): { start: Int32Array; keys: Float64Array; sorted: Uint8Array; scale: number } {
+    if (!this.inverted) {
+      const e = this.leftEdges();
+      const V = this.runs.length;
+      let scale = 1;
+      while (scale <= V) scale *= 2;
+      const start = new Int32Array(V + 1);
+      let maxRank = 0;
+      for (let b = 0; b < V; b++) {
+        for (let k = e.start[b]; k < e.start[b + 1] - 1; k++) {
+          if (e.maxRank[k] < 0) continue;
+          start[e.ids[k] + 1]++;
+          if (e.maxRank[k] > maxRank) maxRank = e.maxRank[k];
+        }
+      }
+      if ((maxRank + 1) * scale > Number.MAX_SAFE_INTEGER) throw new Error('internal: merge ranks too large for the edge index');
+      for (let y = 0; y < V; y++) start[y + 1] += start[y];
+      const keys = new Float64Array(start[V]);
+      const fill = start.slice(0, V);
+      for (let b = 0; b < V; b++) {
+        for (let k = e.start[b]; k < e.start[b + 1] - 1; k++) if (e.maxRank[k] >= 0) keys[fill[e.ids[k]]++] = e.maxRank[k] * scale + b;
+      }
+      this.inverted = { start, keys, sorted: new Uint8Array(V), scale };
+    }
+    return this.inverted;
+  }
+
+  private inverted: { start: Int32Array; keys: Float64Array; sorted: Uint8Array; scale: number } | null = null;
 
   /**
    * pairValid uncached. The walk below can only find a crossing merge (x, y) with x one of a's
@@ -217,22 +311,23 @@ export class MergeValidity {
   private danger: Int32Array | null = null;
 
   /** Split outcomes by class, shared by tails with the same key (RowValidity.splitKey). */
-  splitTable(key: string): { byClass: Int8Array } {
+  splitTable(key: string): SplitTable {
     let t = this.splitTables.get(key);
     if (!t) {
       if (this.splitTables.size >= MAX_SPLIT_TABLES) this.splitTables.clear();
-      this.splitTables.set(key, (t = { byClass: new Int8Array(0) }));
+      this.splitTables.set(key, (t = newSplitTable()));
     }
     return t;
   }
 
-  private readonly splitTables = new Map<string, { byClass: Int8Array }>();
+  private readonly splitTables = new Map<string, SplitTable>();
   private dangerA = -1;
   private dangerList: number[] = [];
 
   /** The merge-rank walk of pairValid (a and b reachable). */
   walk(a: number, b: number): boolean {
-    if (!this.run(a) || !this.run(b)) return false;
+    const reach = this.reachableTokens();
+    if (reach[a] !== 1 || reach[b] !== 1) return false;
     // The runs in flat typed arrays (NO_RANK: no next merge on that side).
     const f = this.flatRuns();
     const bpe = this.tok.bpe;
@@ -392,24 +487,86 @@ export class MergeValidity {
    * character keeps a normalized tail followed by the token normalized.
    */
   textClass(t: number, since = Infinity): number {
-    const arr = this.classArr[since <= 2 ? since : 0];
+    return this.cachedClass(this.classArr, t, since, false);
+  }
+
+  /** textClass (raw: rawTextClass's rule) through its per-token cache. */
+  private cachedClass(arrs: Int32Array[], t: number, since: number, raw: boolean): number {
+    const arr = arrs[since <= 2 ? since : 0];
     let c = arr[t];
     if (c === -2) {
       c = -1;
-      const s = this.classText(t);
+      const s = raw ? this.text(t) : this.classText(t);
       const cc = this.tok.charClasses;
-      if (s !== null && s.length > 0 && cc && (!this.tok.hasNormalizer || (!COMBINES_BACKWARD.test(s) && this.tok.isNormalized(s)))) {
-        const key = cc.key(s, since);
-        const id = this.classIds.get(key);
-        if (id === undefined) {
-          c = this.classRep.length;
-          this.classIds.set(key, c);
-          this.classRep.push(t);
-        } else c = id;
+      if (!raw && since <= 2) c = this.nearGuardClass(t, since);
+      else if (s !== null && s.length > 0 && cc && (raw || !this.tok.hasNormalizer || (!COMBINES_BACKWARD.test(s) && this.tok.isNormalized(s)))) {
+        c = this.classId(cc.key(s, since), t);
       }
       arr[t] = c;
     }
     return c;
+  }
+
+  /**
+   * textClass after a guard 1 or 2 characters back: key(s, since) differs from key(s, Infinity)
+   * only in the first 3 - since characters (fine classes there), so it is a function of the
+   * class without a guard and those characters' fine classes; the key string is built once per
+   * such combination instead of once per token.
+   */
+  private nearGuardClass(t: number, since: number): number {
+    const base = this.textClass(t, Infinity);
+    if (base < 0) return base;
+    const s = this.classText(t)!;
+    const cc = this.tok.charClasses!;
+    const c0 = s.codePointAt(0)!;
+    const f0 = cc.classOf(c0, true);
+    const c1 = since === 1 ? s.codePointAt(c0 > 0xffff ? 2 : 1) : undefined;
+    const f1 = c1 === undefined ? 0 : cc.classOf(c1, true) + 1;
+    if (f0 >= 1024 || f1 >= 1024) return this.classId(cc.key(s, since), t);
+    const key = (base * 1024 + f0) * 1024 + f1;
+    const m = this.nearGuardIds[since];
+    let id = m.get(key);
+    if (id === undefined) m.set(key, (id = this.classId(cc.key(s, since), t)));
+    return id;
+  }
+
+  /** By guard distance (1, 2): class id by (class without a guard, fine classes of the first characters). */
+  private readonly nearGuardIds = [new Map<number, number>(), new Map<number, number>(), new Map<number, number>()];
+
+  /**
+   * The class sequence id of the token's text (the ids textClass uses) for a token that textClass
+   * leaves without one because normalization might join it to what precedes (a first character
+   * that combines backward, or a normalizer at all): for a caller that has checked that the
+   * concatenation is normalized. -1 without text or classes.
+   */
+  rawTextClass(t: number, since = Infinity): number {
+    const c = this.textClass(t, since);
+    return c >= 0 ? c : this.cachedClass(this.rawClassArr, t, since, true);
+  }
+
+  /** By guard distance and token: rawTextClass (-2: not yet computed). */
+  private readonly rawClassArr: Int32Array[];
+
+  /** isNormalized(the ASCII character c ++ text(t)) (t with text), cached. */
+  normalizedAfter(c: number, t: number): boolean {
+    let m = this.normAfter.get(c);
+    if (!m) this.normAfter.set(c, (m = new Map()));
+    let v = m.get(t);
+    if (v === undefined) m.set(t, (v = this.tok.isNormalized(String.fromCharCode(c) + this.text(t)!)));
+    return v;
+  }
+
+  private readonly normAfter = new Map<number, Map<number, boolean>>();
+
+  /** The id of a class key, new (with t as its representative) if unseen. */
+  private classId(key: string, t: number): number {
+    let id = this.classIds.get(key);
+    if (id === undefined) {
+      id = this.classRep.length;
+      this.classIds.set(key, id);
+      this.classRep.push(t);
+    }
+    return id;
   }
 
   /**
@@ -428,6 +585,20 @@ export class MergeValidity {
 }
 
 const instances = new WeakMap<Tokenizer, MergeValidity>();
+
+/**
+ * Split outcomes (see Split) of tail ++ τ by τ's class sequence id (0: not yet computed), and for
+ * the lookahead rule of tail ++ τ ++ X by class sequence id, per probe continuation X; shared by
+ * the tails with one RowValidity.splitKey (what both depend on).
+ */
+interface SplitTable {
+  byClass: Int8Array;
+  probes: Map<number, Int8Array>;
+}
+
+function newSplitTable(): SplitTable {
+  return { byClass: new Int8Array(0), probes: new Map() };
+}
 
 /**
  * Tokens by class sequence: class c's members are ids[start[c] .. start[c + 1]), those before
@@ -487,9 +658,7 @@ export class RowValidity {
   /** Characters from the tail's last guard character (see CharClasses.key). */
   private readonly since: number;
   /** The split's outcome (see Split) by the token's class sequence id (0: not yet computed), shared by tails with one splitKey. */
-  private splits: { byClass: Int8Array } = { byClass: new Int8Array(0) };
-  /** Lookahead: the split's outcome by the token's class sequence id, per probe continuation. */
-  private readonly probeOuts = new Map<number, Int8Array>();
+  private splits: SplitTable = newSplitTable();
   readonly stats: ValidityStats = { fast: 0, exact: 0 };
   /** Invalid positions of a token order over [lo, hi) (see invalidPositions). */
   private invalid: { order: Int32Array; lo: number; hi: number; pos: Int32Array } | null = null;
@@ -573,13 +742,14 @@ export class RowValidity {
     const ws = this.lookahead ? this.mv.endsWs() : null;
     // Joining tokens are decided by the pair (last token, τ) when only merges make tokens.
     const a = this.ids[this.ids.length - 1];
-    const pairs = !this.mv.ignoreMerges && this.mv.reachable(a) ? this.mv.pairRow(a) : null;
-    const danger = pairs ? this.mv.dangerOf(a) : null;
+    const pairs = !this.mv.ignoreMerges && this.mv.reachable(a) ? this.mv.pairRowSorted(a) : null;
     let decided = 0;
     for (let c = 0; c + 1 < g.start.length; c++) {
-      const split = this.splitOfClass(c);
       const s0 = g.start[c];
       const e = g.start[c + 1];
+      // Class ids are shared by all guard distances: most have no member at this one.
+      if (s0 === e) continue;
+      const split = this.splitOfClass(c);
       if (split === Split.Undecided || (split === Split.Joins && !pairs)) {
         for (let i = s0; i < e; i++) if (!this.valid(g.ids[i], stats)) bad[at[g.ids[i]]] = 1;
         continue;
@@ -591,10 +761,8 @@ export class RowValidity {
         for (let i = s0; i < we; i++) {
           const t = g.ids[i];
           let p = pairs![t];
-          if (p === 0) {
-            // pairDecide (τ is reachable: a whole piece).
-            pairs![t] = p = !this.mv.mayCross(danger!, t) || this.mv.walk(a, t) ? 1 : 2;
-          }
+          // The walk of pairDecide (τ is reachable: a whole piece).
+          if (p === PAIR_WALK) pairs![t] = p = this.mv.walk(a, t) ? 1 : 2;
           if (p === 1) decided++;
           else if (ws !== null && ws[t] === 1) {
             if (!this.valid(t, stats)) bad[at[t]] = 1;
@@ -708,14 +876,32 @@ export class RowValidity {
       const tt = this.tailText !== null ? this.mv.text(token) : null;
       const text = tt !== null ? this.tailText + tt : null;
       // The encoding of a text the normalizer changes decodes to other bytes than tail ++ τ.
-      if (text !== null && !this.tok.isNormalized(text)) return false;
-      const starts = text !== null ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
-      split = starts ? this.startsOutcome(starts, -1) : Split.Undecided;
+      if (text !== null && !this.joinedNormalized(text, token)) return false;
+      // Normalized as it stands, tail ++ τ splits by class sequence like any other token's text.
+      const raw = text !== null && this.byClassOk ? this.mv.rawTextClass(token, this.since) : -1;
+      if (raw >= 0) split = this.splitOfClass(raw);
+      else {
+        const starts = text !== null ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
+        split = starts ? this.startsOutcome(starts, -1) : Split.Undecided;
+      }
     }
     if (split === Split.Invalid) return false;
     if (split === Split.Undecided) return undefined;
     if (split === Split.Starts) return this.mv.wholePiece(token);
     return this.joinValid(token, tb);
+  }
+
+  /**
+   * isNormalized(tail ++ τ's text) for the tail's text and τ's (text). A normalized tail ending
+   * in an ASCII character (a starter that nothing composes with from before) is normalized
+   * together with τ iff that character is (normalization only reaches back to the last such
+   * character), so the answer is cached per (last character, τ).
+   */
+  private joinedNormalized(text: string, token: number): boolean {
+    if (!this.tok.hasNormalizer) return true;
+    const last = this.byClassOk ? this.tailText!.charCodeAt(this.tailText!.length - 1) : 0x80;
+    if (last >= 0x80) return this.tok.isNormalized(text);
+    return this.mv.normalizedAfter(last, token);
   }
 
   /** τ joins the tail's last piece: enc(piece ++ bytes(τ)) == enc(piece) ++ [τ]. */
@@ -742,7 +928,7 @@ export class RowValidity {
     if (!this.canonical && !this.byPieces) return undefined;
     const cls = this.byClassOk ? this.mv.textClass(token, this.since) : -1;
     if (cls < 0) return undefined;
-    let outs = this.probeOuts.get(cls);
+    let outs = this.splits.probes.get(cls);
     if (!outs) {
       const cc = this.tok.charClasses!;
       const base = this.tailText + this.mv.classText(this.mv.classRep[cls])!;
@@ -756,7 +942,7 @@ export class RowValidity {
         if (o === undefined) byKey.set(key, (o = this.startsOutcome(this.tok.splitOffsets(base + PROBE_TEXTS[k]), m)));
         outs[k] = o;
       }
-      this.probeOuts.set(cls, outs);
+      this.splits.probes.set(cls, outs);
     }
     let starts = false;
     let joins = false;

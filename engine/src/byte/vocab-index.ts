@@ -1,6 +1,8 @@
 // The vocabulary's byte strings in sorted order, so "all tokens whose bytes start with s" is a
 // contiguous range found by binary search (no per-request scan of the vocabulary).
 import { Tokenizer } from '../tokenizer/tokenizer';
+import { sumExp } from '../decode/distribution';
+import { KeptLogits } from './lm';
 
 function compare(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -54,34 +56,38 @@ export class VocabIndex {
   }
 
   /**
-   * Cumulative probability in sorted order: out[k] = Σ exp(logp[sorted[i]]) for i < k. One pass
-   * over the vocabulary; afterwards the mass of every token extending a prefix is
-   * rangeMass(out, range(prefix)) in O(log V) (the range is contiguous in sorted order). `p`: exp(logp)
-   * when already computed (no exp here).
+   * Cumulative probability in sorted order (see PrefixMass): afterwards the mass of every token
+   * extending a prefix is a difference of two prefix sums (the range is contiguous in sorted
+   * order). `kept`: the logits logp came from (byte/lm.ts), read instead of logp.
    */
-  cumulativeMass(logp: Float64Array, p?: Float64Array): Float64Array {
-    const s = this.sorted;
-    const out = new Float64Array(s.length + 1);
-    let acc = 0;
-    for (let k = 0; k < s.length; k++) {
-      // A model whose output is narrower than the tokenizer gives its extra ids no mass.
-      const id = s[k];
-      if (id < logp.length) acc += p ? p[id] : Math.exp(logp[id]);
-      out[k + 1] = acc;
+  cumulativeMass(logp: Float64Array, kept?: KeptLogits): PrefixMass {
+    const nb = Math.ceil(this.sorted.length / MASS_BLOCK);
+    if (!this.blockOf) {
+      if (nb + 1 > 0xffff) throw new Error('internal: vocabulary too large for PrefixMass blocks');
+      this.blockOf = new Uint16Array(this.bytes.length).fill(nb);
+      this.sorted.forEach((id, k) => (this.blockOf![id] = Math.floor(k / MASS_BLOCK)));
     }
-    return out;
+    // The LM sums its next positions by these blocks in its own exp pass (no pass here).
+    if (kept?.plan && kept.plan.blockOf === null) {
+      kept.plan.blockOf = this.blockOf;
+      kept.plan.count = nb + 1;
+    }
+    return new PrefixMass(this.sorted, this.blockOf, logp, kept);
   }
+
+  /** By token id, its block of PrefixMass (see there). */
+  private blockOf: Uint16Array | null = null;
 
   /**
    * Mass of the tokens that start with `prefix` (strictly longer than it with `longer`: the token
    * equal to the prefix sorts first in its range, so it is the one left out).
    */
-  prefixMass(cum: Float64Array, prefix: Uint8Array, longer = false): number {
+  prefixMass(cum: PrefixMass, prefix: Uint8Array, longer = false): number {
     const [lo, hi] = this.range(prefix);
     if (lo === hi) return 0;
     let from = lo;
     if (longer && this.bytes[this.sorted[lo]].length === prefix.length) from++;
-    return cum[hi] - cum[from];
+    return cum.range(from, hi);
   }
 
   /** Byte length of a token (0 for specials). */
@@ -97,6 +103,8 @@ export class VocabIndex {
   byteRunEnd(lo: number, hi: number, at: number): number {
     const s = this.sorted;
     const b = this.bytes[s[lo]][at];
+    // The runs of the first byte are the same for every caller: a table, no search.
+    if (at === 0) return Math.min(hi, this.firstByteEnds()[b]);
     let a = lo + 1;
     while (a < hi) {
       const mid = (a + hi) >> 1;
@@ -105,6 +113,19 @@ export class VocabIndex {
     }
     return a;
   }
+
+  /** By byte b: the end in `sorted` of the tokens whose first byte is at most b. */
+  private firstByteEnds(): Int32Array {
+    if (!this.firstEnds) {
+      const e = new Int32Array(256);
+      for (const id of this.sorted) e[this.bytes[id][0]]++;
+      for (let b = 1; b < 256; b++) e[b] += e[b - 1];
+      this.firstEnds = e;
+    }
+    return this.firstEnds;
+  }
+
+  private firstEnds: Int32Array | null = null;
 
   /** Byte `at` of the token at position k of `sorted`. */
   byteAt(k: number, at: number): number {
@@ -120,6 +141,74 @@ export class VocabIndex {
       if (this.bytes[id].length > prefix.length) out.push(id);
     }
     return out;
+  }
+}
+
+/** Positions per stored prefix sum of PrefixMass. */
+const MASS_BLOCK = 16;
+
+/**
+ * Prefix sums of the probabilities in a token order: at(k) = Σ p(order[i]) for i < k. One pass
+ * stores the sum at every MASS_BLOCK-th position only; at(k) adds the at most MASS_BLOCK - 1
+ * probabilities after the stored sum. So a scored position costs a 1/16-size array instead of a
+ * vocabulary-size one (150k Float64 entries: fresh pages, page faults and full collections
+ * for every position), and a lookup a few exps.
+ */
+export class PrefixMass {
+  private readonly blocks: Float64Array;
+  /** p(id) = exp(values[id] - shift) * scale: the kept logits, or logp itself. */
+  private readonly values: Float32Array | Float64Array;
+  private readonly shift: number;
+  private readonly scale: number;
+
+  /** blockOf: by token id, the block of its position in the order (nb, one past the last, for ids not in it). */
+  constructor(
+    private readonly order: Int32Array,
+    blockOf: Uint16Array,
+    logp: Float64Array,
+    kept?: KeptLogits,
+  ) {
+    this.values = kept?.logits ?? logp;
+    this.shift = kept?.max ?? 0;
+    this.scale = kept ? 1 / kept.sum : 1;
+    const nb = Math.ceil(order.length / MASS_BLOCK);
+    // One pass in id order, each term added to its block (reading the vocabulary in sorted order
+    // instead gathers from the whole logits array: cache misses), then the blocks' prefix sums;
+    // none when the LM summed the same blocks in its log-softmax.
+    let sums = kept?.blockOf === blockOf ? kept.blockSums : undefined;
+    if (!sums) {
+      sums = new Float64Array(nb + 2);
+      sumExp(this.values, this.shift, 0, this.values.length, undefined, blockOf, sums);
+    }
+    const blocks = new Float64Array(nb + 1);
+    let acc = 0;
+    for (let b = 0; b < nb; b++) {
+      blocks[b] = acc;
+      acc += sums[b] * this.scale;
+    }
+    blocks[nb] = acc;
+    this.blocks = blocks;
+  }
+
+  /** p of the token at position k of the order. */
+  prob(k: number): number {
+    return sumExp(this.values, this.shift, k, k + 1, this.order) * this.scale;
+  }
+
+  /**
+   * Σ p over the positions [lo, hi): summed directly within a few blocks (a difference of two large
+   * prefix sums would lose a small range's low digits), else stored sums and the two partial blocks.
+   */
+  range(lo: number, hi: number): number {
+    if (hi - lo <= 2 * MASS_BLOCK) return sumExp(this.values, this.shift, lo, hi, this.order) * this.scale;
+    return this.at(hi) - this.at(lo);
+  }
+
+  /** Σ p over the positions before k (0 <= k <= order.length). */
+  at(k: number): number {
+    const b = (k / MASS_BLOCK) | 0;
+    const from = b * MASS_BLOCK;
+    return from === k ? this.blocks[b] : this.blocks[b] + sumExp(this.values, this.shift, from, k, this.order) * this.scale;
   }
 }
 
