@@ -531,10 +531,9 @@ export class CoverSet {
       const marg = new Float64Array(257);
       const buckets = new Float64Array(N_BUCKETS);
       const stop = this.stopMask();
-      const kept = keptProbabilities(next);
       for (let id = 0; id < V; id++) {
         if (stop[id] === 0 && this.index.firstByte[id] < 0) continue;
-        const p = kept ? kept[id] : Math.exp(next[id]);
+        const p = Math.exp(next[id]);
         marg[stop[id] === 1 ? END : this.index.firstByte[id]] += p;
         buckets[bucketOf(next[id])] += p;
       }
@@ -552,7 +551,6 @@ export class CoverSet {
       const next = node.next!;
       const V = Math.min(next.length, this.tokBytes.length);
       const stop = this.stopMask();
-      const kept = keptProbabilities(next);
       const bucketOfId = new Uint8Array(V);
       const start = new Int32Array(N_BUCKETS + 1);
       for (let id = 0; id < V; id++) {
@@ -569,7 +567,7 @@ export class CoverSet {
         if (stop[id] === 1 || this.index.firstByte[id] < 0) continue;
         const at = fill[bucketOfId[id]]++;
         ids[at] = id;
-        probs[at] = kept ? kept[id] : Math.exp(next[id]);
+        probs[at] = Math.exp(next[id]);
       }
       end.order = { ids, start, probs };
     }
@@ -632,11 +630,10 @@ export class CoverSet {
           const sorted = this.index.sorted;
           const { pos } = tv.invalidPositions(sorted, 0, sorted.length, this.validity);
           const stop = this.stopMask();
-          const kept = keptProbabilities(next);
           for (let i = 0; i < pos.length; i++) {
             const id = sorted[pos[i]];
             if (id >= next.length || stop[id] === 1 || (skipFrom < N_BUCKETS && bucketOf(next[id]) >= skipFrom)) continue;
-            subtract(id, kept ? kept[id] : Math.exp(next[id]));
+            subtract(id, Math.exp(next[id]));
           }
         } else {
           const { ids, start, probs } = this.bucketOrder(r.node!);
@@ -653,7 +650,6 @@ export class CoverSet {
         const suf = this.p.subarray(r.j);
         const at = n - r.j;
         const [lo, hi] = this.index.range(suf);
-        const kept = keptProbabilities(next);
         const ids = new Int32Array(hi - lo);
         const ws = new Float64Array(hi - lo);
         let m = 0;
@@ -661,7 +657,7 @@ export class CoverSet {
         for (let k = lo; k < hi; k++) {
           const id = this.index.sorted[k];
           if (this.tokBytes[id].length <= at) continue;
-          const w = eL * (kept ? kept[id] : Math.exp(next[id]));
+          const w = eL * (Math.exp(next[id]));
           ids[m] = id;
           ws[m++] = w;
           rowMass += w;

@@ -22,7 +22,7 @@ interface OnnxContext extends LMContext {
  * log p(next token), with its logits kept for the byte layer's mass pass (byte/lm.ts: keptLogits),
  * and their sums by the plan's blocks once the byte layer has set them.
  */
-function logDistribution(logits: Float32Array, plan: MassPlan): Float64Array {
+export function logDistribution(logits: Float32Array, plan: MassPlan): Float64Array {
   const blockOf = plan.blockOf ?? undefined;
   const { logp, max, sum, binSums } = logSoftmaxWithSum(logits, blockOf, plan.count);
   return keepLogits(logp, { logits, max, sum, blockSums: binSums, blockOf, plan });

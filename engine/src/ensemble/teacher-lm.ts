@@ -10,11 +10,11 @@
 // Windows: window k holds T[s_k : s_k + W] with W = min(maxPositions, maxContext + 64). ByteStream
 // restarts its context (restart()) once it passes maxContext tokens, keeping the last keepTokens:
 // the next window starts there. Positions start at 0 in every window.
-import { logSoftmax, logSoftmaxWithProbs } from '../decode/distribution';
+import { logSoftmax } from '../decode/distribution';
 import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';
-import { BranchLM, keepProbabilities, LMContext, newStats, ScoredBranch, stepLogps } from '../byte/lm';
-import { OnnxBranchLM } from '../byte/onnx-lm';
+import { BranchLM, LMContext, MassPlan, newStats, ScoredBranch, stepLogps } from '../byte/lm';
+import { logDistribution, OnnxBranchLM } from '../byte/onnx-lm';
 
 /** Bounds the log-softmax cache (a position is V doubles: 1.2 MB for a 151k vocabulary). */
 const RECENT_POSITIONS = 16;
@@ -43,6 +43,8 @@ export class TeacherForcedLM implements BranchLM {
   private view: { w: Window; a: number; ctx: LMContext } | null = null;
   /** Recent log-softmaxed window positions: a committed branch is looked up, then its context made. */
   private recent: { w: Window; at: Map<number, Float64Array> } | null = null;
+  /** The blocks the byte layer sums this LM's probabilities into (byte/lm.ts MassPlan; set on first use). */
+  private readonly plan: MassPlan = { blockOf: null, count: 0 };
 
   constructor(
     readonly model: OnnxModel,
@@ -84,9 +86,9 @@ export class TeacherForcedLM implements BranchLM {
     const at = this.recent.at;
     let v = at.get(i);
     if (!v) {
-      // The probabilities are kept with it: the byte layer's mass passes then need no exp.
-      const { logp, p } = logSoftmaxWithProbs(w.logits[i]);
-      at.set(i, (v = keepProbabilities(logp, p)));
+      // The logits are kept with it (and summed by the byte layer's blocks once it has set them):
+      // the byte layer's mass pass then needs no second exp pass.
+      at.set(i, (v = logDistribution(w.logits[i], this.plan)));
       if (at.size > RECENT_POSITIONS) at.delete(at.keys().next().value!);
     }
     return v;
