@@ -252,6 +252,24 @@ for (const [name, make] of TOKENIZERS) {
     assert.ok(unclassed.length === 0 || decided > unclassed.length, `${decided} decisions for ${unclassed.length} tokens`);
   });
 
+  test(`validity ${name}: reachable tokens (runs kept in flat arrays only) equal BPE merges alone on each token's bytes`, () => {
+    const t = load();
+    const mv = MergeValidity.for(t);
+    const rnd = mulberry32(29);
+    const n = Math.min(t.vocabSize, 5000);
+    let reachable = 0;
+    for (let k = 0; k < n; k++) {
+      const id = n === t.vocabSize ? k : Math.floor(rnd() * t.vocabSize);
+      const b = t.tokenBytes(id);
+      const start = Array.from(b, (x) => t.bpe.byteId(x));
+      const want = b.length > 0 && !t.isSpecial(id) && start.every((x) => x >= 0) && ((m) => m.length === 1 && m[0] === id)(t.bpe.mergeIds(start));
+      if (t.isSpecial(id)) continue;
+      assert.equal(mv.reachable(id), want, `token ${id} ${JSON.stringify(t.decode([id]))}`);
+      if (want) reachable++;
+    }
+    assert.ok(reachable > n / 2, `only ${reachable} of ${n} reachable`);
+  });
+
   test(`validity ${name}: pair test equals BPE on the two tokens' bytes`, () => {
     const t = load();
     const mv = MergeValidity.for(t);

@@ -80,6 +80,8 @@ test('bench --byte-level --parts next-byte reports the exact next-byte cost in m
   assert.equal(c.bytes, 6);
   // Each byte's distribution needs at least the context's logits; cost is positive and finite.
   assert.ok(c.msPerByte > 0 && Number.isFinite(c.stepsPerByte) && c.stepsPerByte > 0, JSON.stringify(c));
+  // The steady-state walk (a third one, after the warm walk) is reported beside the warm one.
+  assert.ok(c.steadyMsPerByte > 0 && Number.isFinite(c.steadyStepsPerByte) && c.steadyStepsPerByte > 0, JSON.stringify(c));
   assert.deepEqual(j.scoring, []);
   assert.deepEqual(j.decoding, []);
   assert.deepEqual(j.validity, []);

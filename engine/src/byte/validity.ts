@@ -30,10 +30,19 @@ interface MergeRun {
   rights: number[];
 }
 
+/** Every token's merge run in typed arrays (see MergeValidity.flatRuns). */
+interface FlatRuns {
+  off: Int32Array;
+  reach: Uint8Array;
+  lefts: Int32Array;
+  rights: Int32Array;
+  ranks: Int32Array;
+}
+
 /** Per-tokenizer merge data: each token's own BPE run, and cached pair validity. */
 export class MergeValidity {
-  /** By token: its BPE run when the run ends in the token itself, null when BPE never makes it. */
-  private readonly runs: Array<MergeRun | null | undefined>;
+  /** Vocabulary size. */
+  private readonly V: number;
   /** encodePiece(bytes(t)) == [t] (ignore_merges included): 0 unknown, 1 yes, 2 no. */
   private readonly wholePieceArr: Int8Array;
   /** enc(bytes(t)) == [t] (pre-tokenizer included). */
@@ -62,7 +71,7 @@ export class MergeValidity {
 
   private constructor(readonly tok: Tokenizer) {
     const V = tok.vocabSize;
-    this.runs = new Array(V);
+    this.V = V;
     this.texts = new Array(V);
     this.wholePieceArr = new Int8Array(V);
     this.wholeTextArr = new Int8Array(V);
@@ -81,19 +90,14 @@ export class MergeValidity {
 
   /** Whether BPE merges alone make t from its own bytes (only such tokens come out of a piece's merges). */
   reachable(t: number): boolean {
-    return this.run(t) !== null;
+    return this.reachableTokens()[t] === 1;
   }
 
-  /** Runs BPE on bytes(t) (as BpeModel does), recording every step. */
+  /** Runs BPE on bytes(t) (as BpeModel does), recording every step; null when it does not end in t. */
   private run(t: number): MergeRun | null {
-    let r = this.runs[t];
-    if (r === undefined) {
-      const b = this.bytes[t];
-      const m = b && b.length > 0 ? this.merge(b) : null;
-      r = m && m.ids.length === 1 && m.ids[0] === t ? m.run : null;
-      this.runs[t] = r;
-    }
-    return r;
+    const b = this.bytes[t];
+    const m = b && b.length > 0 ? this.merge(b) : null;
+    return m && m.ids.length === 1 && m.ids[0] === t ? m.run : null;
   }
 
   /** BPE merges alone (no ignore_merges shortcut) on a byte string, step by step. */
@@ -140,7 +144,7 @@ export class MergeValidity {
         this.pairs = new Map();
         this.sortedRows.clear();
       }
-      this.pairs.set(a, (row = new Int8Array(this.runs.length)));
+      this.pairs.set(a, (row = new Int8Array(this.V)));
     }
     return row;
   }
@@ -185,16 +189,8 @@ export class MergeValidity {
 
   /** By token: 1 when BPE merges alone make it from its bytes (reachable), else 0. */
   private reachableTokens(): Uint8Array {
-    if (!this.reach) {
-      const e = this.leftEdges();
-      const r = new Uint8Array(this.runs.length);
-      for (let t = 0; t < r.length; t++) r[t] = e.start[t + 1] > e.start[t] ? 1 : 0;
-      this.reach = r;
-    }
-    return this.reach;
+    return this.flatRuns().reach;
   }
-
-  private reach: Uint8Array | null = null;
 
   /**
    * The left edges inverted: by token y, the tokens b that have y as a left edge before their
@@ -204,7 +200,7 @@ export class MergeValidity {
   private edgeIndex(): { start: Int32Array; keys: Float64Array; sorted: Uint8Array; scale: number } {
     if (!this.inverted) {
       const e = this.leftEdges();
-      const V = this.runs.length;
+      const V = this.V;
       let scale = 1;
       while (scale <= V) scale *= 2;
       const start = new Int32Array(V + 1);
@@ -239,7 +235,7 @@ export class MergeValidity {
    * test, nothing crosses: no walk.
    */
   pairDecide(a: number, b: number): boolean {
-    if (!this.run(b) || !this.run(a)) return false;
+    if (!this.reachable(b) || !this.reachable(a)) return false;
     return !this.mayCross(this.dangerOf(a), b) || this.walk(a, b);
   }
 
@@ -259,16 +255,18 @@ export class MergeValidity {
    */
   leftEdges(): { start: Int32Array; ids: Int32Array; maxRank: Int32Array } {
     if (!this.edges) {
-      const V = this.runs.length;
+      const V = this.V;
+      const f = this.flatRuns();
       const start = new Int32Array(V + 1);
       const ids: number[] = [];
       const maxRank: number[] = [];
       for (let t = 0; t < V; t++) {
-        const r = this.bytes[t].length > 0 ? this.run(t) : null;
-        if (r) {
-          for (let j = 0; j < r.lefts.length; j++) {
-            if (j === 0 || r.lefts[j] !== r.lefts[j - 1]) ids.push(r.lefts[j]), maxRank.push(-1);
-            if (j < r.ranks.length) maxRank[maxRank.length - 1] = Math.max(maxRank[maxRank.length - 1], r.ranks[j]);
+        if (f.reach[t] === 1) {
+          const o = f.off[t];
+          const steps = f.off[t + 1] - o - 1;
+          for (let j = 0; j <= steps; j++) {
+            if (j === 0 || f.lefts[o + j] !== f.lefts[o + j - 1]) ids.push(f.lefts[o + j]), maxRank.push(-1);
+            if (j < steps) maxRank[maxRank.length - 1] = Math.max(maxRank[maxRank.length - 1], f.ranks[o + j]);
           }
         }
         start[t + 1] = ids.length;
@@ -286,14 +284,16 @@ export class MergeValidity {
    */
   dangerOf(a: number): Int32Array {
     if (this.dangerA !== a) {
-      const d = this.danger ?? (this.danger = new Int32Array(this.runs.length).fill(NO_RANK));
+      const d = this.danger ?? (this.danger = new Int32Array(this.V).fill(NO_RANK));
       for (const y of this.dangerList) d[y] = NO_RANK;
       this.dangerList = [];
-      const A = this.run(a)!;
+      const f = this.flatRuns();
+      const a0 = f.off[a];
+      const aSteps = f.off[a + 1] - a0 - 1;
       const m = this.tok.bpe.mergesByLeft();
-      for (let i = 0; i < A.rights.length; i++) {
-        const x = A.rights[i];
-        const hl = i < A.ranks.length ? A.ranks[i] : Infinity;
+      for (let i = 0; i <= aSteps; i++) {
+        const x = f.rights[a0 + i];
+        const hl = i < aSteps ? f.ranks[a0 + i] : Infinity;
         if (x + 1 >= m.start.length) continue;
         for (let k = m.start[x]; k < m.start[x + 1]; k++) {
           const y = m.ys[k];
@@ -337,13 +337,21 @@ export class MergeValidity {
     const bSteps = f.off[b + 1] - b0 - 1;
     let i = 0;
     let j = 0;
+    // The edge pair stays the same over most steps (a merge inside a side): look its rank up once.
+    let px = -1;
+    let py = -1;
+    let c = -1;
     for (;;) {
       const x = f.rights[a0 + i];
       const y = f.lefts[b0 + j];
       const hl = i < aSteps ? f.ranks[a0 + i] : NO_RANK;
       const hr = j < bSteps ? f.ranks[b0 + j] : NO_RANK;
       const next = hl < hr ? hl : hr;
-      const c = bpe.rankOf(x, y);
+      if (x !== px || y !== py) {
+        c = bpe.rankOf(x, y);
+        px = x;
+        py = y;
+      }
       if (c >= 0 && c <= next) {
         if (c < hl || x !== y) return false;
         const m = this.merge(concatBytes(this.bytes[a], this.bytes[b]))!;
@@ -358,29 +366,40 @@ export class MergeValidity {
   /**
    * Every reachable token's run in flat arrays: for token t, step i (0 <= i <= steps) at
    * off[t] + i has the edge tokens after i merges, and for i < steps the rank of merge i + 1;
-   * steps = off[t + 1] - off[t] - 1 (an unreachable token has one empty entry).
+   * steps = off[t + 1] - off[t] - 1 (an unreachable token has one empty entry); reach[t] = 1 when
+   * the run ends in t. Built for every token at once, the runs as objects not kept (a million small
+   * arrays that every full collection would mark again).
    */
-  private flatRuns(): { off: Int32Array; lefts: Int32Array; rights: Int32Array; ranks: Int32Array } {
+  private flatRuns(): FlatRuns {
     if (!this.flat) {
-      const V = this.runs.length;
+      const V = this.V;
       const off = new Int32Array(V + 1);
-      for (let t = 0; t < V; t++) off[t + 1] = off[t] + ((this.bytes[t].length > 0 ? this.run(t)?.lefts.length : 0) || 1);
-      const lefts = new Int32Array(off[V]);
-      const rights = new Int32Array(off[V]);
-      const ranks = new Int32Array(off[V]).fill(NO_RANK);
+      const reach = new Uint8Array(V);
+      const lefts: number[] = [];
+      const rights: number[] = [];
+      const ranks: number[] = [];
       for (let t = 0; t < V; t++) {
-        const r = this.bytes[t].length > 0 ? this.run(t) : null;
-        if (!r) continue;
-        lefts.set(r.lefts, off[t]);
-        rights.set(r.rights, off[t]);
-        ranks.set(r.ranks, off[t]);
+        const r = this.run(t);
+        if (r) {
+          reach[t] = 1;
+          for (let i = 0; i < r.lefts.length; i++) {
+            lefts.push(r.lefts[i]);
+            rights.push(r.rights[i]);
+            ranks.push(i < r.ranks.length ? r.ranks[i] : NO_RANK);
+          }
+        } else {
+          lefts.push(0);
+          rights.push(0);
+          ranks.push(NO_RANK);
+        }
+        off[t + 1] = lefts.length;
       }
-      this.flat = { off, lefts, rights, ranks };
+      this.flat = { off, reach, lefts: Int32Array.from(lefts), rights: Int32Array.from(rights), ranks: Int32Array.from(ranks) };
     }
     return this.flat;
   }
 
-  private flat: { off: Int32Array; lefts: Int32Array; rights: Int32Array; ranks: Int32Array } | null = null;
+  private flat: FlatRuns | null = null;
 
   /** encodePiece(bytes(t)) == [t]: t is the whole encoding of a piece made of its bytes. */
   wholePiece(t: number): boolean {
@@ -738,7 +757,9 @@ export class RowValidity {
   private invalidByClass(order: Int32Array, stats?: ValidityStats): Int32Array {
     const g = this.mv.groups(this.since);
     const at = positionsOf(order, this.arr.length);
-    const bad = new Uint8Array(order.length);
+    // A zeroed scratch array, taken out of the pool while in use (a fresh one per row is page faults).
+    const bad = badScratch !== null && badScratch.length === order.length ? badScratch : new Uint8Array(order.length);
+    badScratch = null;
     const ws = this.lookahead ? this.mv.endsWs() : null;
     // Joining tokens are decided by the pair (last token, τ) when only merges make tokens.
     const a = this.ids[this.ids.length - 1];
@@ -790,7 +811,12 @@ export class RowValidity {
     for (let k = 0; k < bad.length; k++) n += bad[k];
     const pos = new Int32Array(n);
     n = 0;
-    for (let k = 0; k < bad.length; k++) if (bad[k] === 1) pos[n++] = k;
+    for (let k = 0; k < bad.length; k++)
+      if (bad[k] === 1) {
+        pos[n++] = k;
+        bad[k] = 0;
+      }
+    badScratch = bad;
     return pos;
   }
 
@@ -1043,6 +1069,9 @@ export class RowValidity {
 }
 
 const positionCaches = new WeakMap<Int32Array, Int32Array>();
+
+/** RowValidity.invalidByClass's by-position marks, all 0 between calls (null while one is in use). */
+let badScratch: Uint8Array | null = null;
 
 /** The inverse of a token order: position by token id (-1 for ids not in it). */
 function positionsOf(order: Int32Array, V: number): Int32Array {

@@ -65,6 +65,12 @@ export interface NextByteCost {
   /** A second walk, over the next bytes of the file (per-tokenizer setup done). */
   warmMsPerByte: number;
   warmStepsPerByte: number;
+  /**
+   * A third walk, over the bytes after the warm one, run after the step is measured: the steady
+   * state (one-time work first met in the warm walk, such as rows after a newline, is done).
+   */
+  steadyMsPerByte: number;
+  steadyStepsPerByte: number;
 }
 
 export interface ByteBenchResult {
@@ -123,7 +129,9 @@ export async function runByteBench(engineOpts: EngineOptions, o: ByteBenchOption
         const warm = next.length > 0 ? await walk(next) : cold;
         const step1 = (await measureForward(b.model, { promptTokens: 64, decodeSteps: 16 })).decodeMsPerStep;
         const decodeStepMs = (step0 + step1) / 2;
-        nextByte.push({ model: b.name, vocabSize: b.tok.vocabSize, bytes: x.length, msPerByte: cold.ms, decodeStepMs, stepsPerByte: cold.ms / decodeStepMs, forwardsPerByte: cold.forwards, warmMsPerByte: warm.ms, warmStepsPerByte: warm.ms / decodeStepMs });
+        const third = texts[0].subarray(2 * o.nextByteBytes, 3 * o.nextByteBytes);
+        const steady = third.length > 0 ? await walk(third) : warm;
+        nextByte.push({ model: b.name, vocabSize: b.tok.vocabSize, bytes: x.length, msPerByte: cold.ms, decodeStepMs, stepsPerByte: cold.ms / decodeStepMs, forwardsPerByte: cold.forwards, warmMsPerByte: warm.ms, warmStepsPerByte: warm.ms / decodeStepMs, steadyMsPerByte: steady.ms, steadyStepsPerByte: steady.ms / decodeStepMs });
         progress('.');
       }
     }
@@ -203,8 +211,8 @@ export function formatByteBench(r: ByteBenchResult): string {
   for (const v of r.validity) lines.push(`${v.model.padEnd(14)} ${JSON.stringify(v.tail).padEnd(8)} ${String(v.tokens).padStart(7)}  ${v.reencodeMs.toFixed(0).padStart(11)}  ${v.mergeRanksMs.toFixed(0).padStart(11)}  ${(v.reencodeMs / v.mergeRanksMs).toFixed(1).padStart(8)}  ${String(v.reencoded).padStart(10)}`);
   if (r.scoring.length > 0) lines.push('scoring (bytes/s; telescoped: score --telescoped, +bits: its bits minus the per-byte bits):', 'model          token-level  byte-level  ratio  forwards  telescoped  ratio  forwards  +bits');
   for (const s of r.scoring) lines.push(`${s.model.padEnd(14)} ${s.tokenLevelBytesPerSecond.toFixed(0).padStart(11)}  ${s.byteLevelBytesPerSecond.toFixed(1).padStart(10)}  ${s.ratio.toFixed(3).padStart(5)}  ${String(s.forwards).padStart(8)}  ${s.telescopedBytesPerSecond.toFixed(1).padStart(10)}  ${s.telescopedRatio.toFixed(3).padStart(5)}  ${String(s.telescopedForwards).padStart(8)}  ${s.telescopedExtraBits.toFixed(3).padStart(5)}`);
-  if (r.nextByte.length > 0) lines.push('exact next-byte distribution (cold: first walk; warm: a second walk over the next bytes):', 'model          vocab   ms/byte  step ms  steps/byte  forwards/byte  warm ms/byte  warm steps/byte');
-  for (const c of r.nextByte) lines.push(`${c.model.padEnd(14)} ${String(c.vocabSize).padStart(6)}  ${c.msPerByte.toFixed(1).padStart(7)}  ${c.decodeStepMs.toFixed(2).padStart(7)}  ${c.stepsPerByte.toFixed(2).padStart(10)}  ${c.forwardsPerByte.toFixed(2).padStart(13)}  ${c.warmMsPerByte.toFixed(1).padStart(12)}  ${c.warmStepsPerByte.toFixed(2).padStart(15)}`);
+  if (r.nextByte.length > 0) lines.push('exact next-byte distribution (cold: first walk; warm: a second walk over the next bytes; steady: a third walk after those):', 'model          vocab   ms/byte  step ms  steps/byte  forwards/byte  warm ms/byte  warm steps/byte  steady ms/byte  steady steps/byte');
+  for (const c of r.nextByte) lines.push(`${c.model.padEnd(14)} ${String(c.vocabSize).padStart(6)}  ${c.msPerByte.toFixed(1).padStart(7)}  ${c.decodeStepMs.toFixed(2).padStart(7)}  ${c.stepsPerByte.toFixed(2).padStart(10)}  ${c.forwardsPerByte.toFixed(2).padStart(13)}  ${c.warmMsPerByte.toFixed(1).padStart(12)}  ${c.warmStepsPerByte.toFixed(2).padStart(15)}  ${c.steadyMsPerByte.toFixed(1).padStart(14)}  ${c.steadyStepsPerByte.toFixed(2).padStart(17)}`);
   if (r.decoding.length > 0) lines.push('single-line completion:', 'run                          p50 ms   p95 ms  bytes  bytes/s  forwards/byte');
   for (const d of r.decoding) lines.push(`${d.run.padEnd(28)} ${d.p50Ms.toFixed(0).padStart(6)}  ${d.p95Ms.toFixed(0).padStart(7)}  ${d.meanBytes.toFixed(1).padStart(5)}  ${d.bytesPerSecond.toFixed(0).padStart(7)}  ${d.forwardsPerByte === undefined ? '' : d.forwardsPerByte.toFixed(2).padStart(13)}`.trimEnd());
   return lines.join('\n');
