@@ -12,7 +12,7 @@
 // token exists only through ignore_merges, does the check fall back to exact re-encoding.
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { bytesToByteLevel } from '../tokenizer/byte-level';
-import { concatBytes, utf8DecodeLenient } from '../tokenizer/utf8';
+import { concatBytes, utf8DecodeIfValid, utf8DecodeLenient } from '../tokenizer/utf8';
 import { extendable, extendsWithProbe, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
 
 const MAX_PAIR_ROWS = 512;
@@ -1104,23 +1104,12 @@ const enum Split {
   Joins = 4,
 }
 
-// ignoreBOM: a token that is U+FEFF must stay U+FEFF (the default decoder drops a leading BOM).
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /**
  * Bytes as a string (valid UTF-8), or null; the pre-tokenizer splits such a string as it is when
  * the tokenizer adds no prefix space and its normalizer leaves the string unchanged.
  */
 function plainText(tok: Tokenizer, b: Uint8Array): string | null {
-  if (tok.addsPrefixSpace) return null;
-  let ascii = true;
-  for (let i = 0; i < b.length && ascii; i++) ascii = b[i] < 0x80;
-  if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
-  try {
-    return strictUtf8.decode(b);
-  } catch {
-    return null;
-  }
+  return tok.addsPrefixSpace ? null : utf8DecodeIfValid(b);
 }
 
 function endsInWhitespace(tb: Uint8Array): boolean {

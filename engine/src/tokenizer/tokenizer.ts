@@ -10,12 +10,8 @@ import { BpeModel } from './bpe';
 import { isControlTokenText } from './control-tokens';
 import { buildPreTokenizer, PreTokenizer } from './pretokenizer';
 import { CharClasses } from './char-class';
-import { utf8DecodeLenient, utf8Encode } from './utf8';
+import { utf8DecodeIfValid, utf8DecodeLenient, utf8Encode, validSeqLen } from './utf8';
 import { validateTokenizerJson } from './validate-json';
-
-// ignoreBOM: a leading U+FEFF is text (files saved on Windows start with one); the default strips it
-// while pieces are sliced from the original bytes, which lost the BOM and the text's last bytes.
-const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** UTF-8 length of a JS string (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder writes them). */
 function utf8Length(s: string): number {
@@ -151,11 +147,9 @@ export class Tokenizer {
   /** Pre-token pieces of a byte string (concatenation = input, after normalisation). */
   pieces(bytes: Uint8Array): Uint8Array[] {
     if (bytes.length === 0) return [];
+    const text = utf8DecodeIfValid(bytes);
     // Invalid UTF-8 (e.g. a cursor inside a character): carry bad bytes through as markers.
-    // Checked before decoding: a decoder error per call is costly where validity re-encodes.
-    const ascii = isAscii(bytes);
-    if (!ascii && !isValidUtf8Seq(bytes)) return this.splitText(decodeMarkingInvalid(bytes)).map(encodeMarked);
-    const text = ascii && bytes.length <= 4096 ? String.fromCharCode.apply(null, bytes as unknown as number[]) : strictDecoder.decode(bytes);
+    if (text === null) return this.splitText(decodeMarkingInvalid(bytes)).map(encodeMarked);
     if (this.normalize || this.pre.addPrefixSpace) return this.splitText(text).map((p) => utf8Encode(p));
     // Common case: slice the input bytes at the pieces' character boundaries (no re-encoding).
     const out: Uint8Array[] = [];
@@ -328,41 +322,3 @@ function encodeMarked(piece: string): Uint8Array {
   return Uint8Array.from(parts);
 }
 
-function isAscii(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] >= 0x80) return false;
-  return true;
-}
-
-/** Whether the bytes are valid UTF-8 (what the strict decoder accepts), without decoding them. */
-function isValidUtf8Seq(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; ) {
-    if (b[i] < 0x80) i++;
-    else {
-      const len = validSeqLen(b, i);
-      if (len === 0) return false;
-      i += len;
-    }
-  }
-  return true;
-}
-
-/** Length of a valid UTF-8 sequence at i, or 0 if the bytes there are not one. */
-function validSeqLen(b: Uint8Array, i: number): number {
-  const c = b[i];
-  if (c < 0x80) return 1;
-  let need: number;
-  let min: number;
-  if (c >= 0xc2 && c <= 0xdf) (need = 1), (min = 0x80);
-  else if (c >= 0xe0 && c <= 0xef) (need = 2), (min = 0x800);
-  else if (c >= 0xf0 && c <= 0xf4) (need = 3), (min = 0x10000);
-  else return 0;
-  if (i + need >= b.length) return 0;
-  let cp = c & (0x3f >> need);
-  for (let k = 1; k <= need; k++) {
-    const x = b[i + k];
-    if (x === undefined || (x & 0xc0) !== 0x80) return 0;
-    cp = (cp << 6) | (x & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return need + 1;
-}
