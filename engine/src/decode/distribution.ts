@@ -16,14 +16,7 @@ export function softmax(logits: Float32Array, temperature = 1): Float64Array {
 }
 
 export function logSoftmax(logits: Float32Array): Float64Array {
-  const n = logits.length;
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
-  const sum = sumExp(logits, max, 0, n);
-  const lse = max + Math.log(sum);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = logits[i] - lse;
-  return out;
+  return logSoftmaxWithSum(logits).logp;
 }
 
 /**
