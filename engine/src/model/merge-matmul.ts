@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Logger } from '../core/types';
 import { derivedDir, PreparedGraph, prepareDerivedGraph } from './derived-graph';
-import { attribute, defaultOpset, Field, fields, int64Tensor, modelWithGraph, node, packedVarints, str, Writer } from './onnx-proto';
+import { attribute, defaultOpset, Field, fields, int64Tensor, modelWithGraph, node, packedVarints, rawTensor, str, strings, Writer } from './onnx-proto';
 
 /** Bumped when the rewrite changes, so that old cached graphs are not reused. */
 const REWRITE_VERSION = 1;
@@ -114,13 +114,6 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** A TensorProto with raw data: dims 1, data_type 2, name 8, raw_data 9. */
-function rawTensor(name: string, dataType: number, dims: number[], data: Uint8Array): Writer {
-  const t = new Writer();
-  for (const d of dims) t.int(1, d);
-  return t.int(2, dataType).str(8, name).bytes(9, data);
-}
-
 /**
  * Merges the MatMulNBits nodes of the main graph that read the same input with the same
  * attributes (apart from N) and whose weights (B, scales, optional uint8 zero points) are
@@ -153,11 +146,11 @@ export function mergeParallelMatMulNBits(buf: Uint8Array, dir: string): MergeRew
     }
     if (f.num !== 1) continue;
     const nf = fields(buf, f.valStart, f.valEnd);
-    const inputs = nf.filter((x) => x.num === 1).map((x) => str(buf, x));
+    const inputs = strings(buf, nf, 1);
     for (const i of inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
     const op = nf.find((x) => x.num === 4);
     if (op && str(buf, op) === 'Add' && inputs.length === 2 && !nf.some((x) => x.num === 7 && x.valEnd > x.valStart)) {
-      const outs = nf.filter((x) => x.num === 2).map((x) => str(buf, x));
+      const outs = strings(buf, nf, 2);
       if (outs.length === 1) {
         adds.set(inputs[0], { field: f, bias: inputs[1], output: outs[0] });
         adds.set(inputs[1], { field: f, bias: inputs[0], output: outs[0] });
@@ -171,7 +164,7 @@ export function mergeParallelMatMulNBits(buf: Uint8Array, dir: string): MergeRew
     if (N === undefined || K === undefined || a.get('bits') !== 4 || [...a.values()].some(Number.isNaN)) continue;
     a.delete('N');
     const attrKey = [...a.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',');
-    nbits.push({ field: f, inputs, outputs: nf.filter((x) => x.num === 2).map((x) => str(buf, x)), attrKey, N, K });
+    nbits.push({ field: f, inputs, outputs: strings(buf, nf, 2), attrKey, N, K });
   }
   if (nbits.length === 0) return { ok: false, reason: 'no 4-bit MatMulNBits nodes' };
 

@@ -182,14 +182,19 @@ export function modelWithGraph(buf: Uint8Array, top: readonly Field[], graphF: F
 
 export const INT64 = 7;
 
-/** An int64 initializer (TensorProto: dims 1, data_type 2, name 8, raw_data 9). */
+/** An initializer with raw little-endian data (TensorProto: dims 1, data_type 2, name 8, raw_data 9). */
+export function rawTensor(name: string, dataType: number, dims: readonly number[], data: Uint8Array): Writer {
+  const t = new Writer();
+  for (const d of dims) t.int(1, d);
+  return t.int(2, dataType).str(8, name).bytes(9, data);
+}
+
+/** An int64 initializer. */
 export function int64Tensor(name: string, values: bigint[], dims: number[]): Writer {
   const raw = new Uint8Array(8 * values.length);
   const dv = new DataView(raw.buffer);
   values.forEach((v, i) => dv.setBigInt64(8 * i, v, true));
-  const t = new Writer();
-  for (const d of dims) t.int(1, d);
-  return t.int(2, INT64).str(8, name).bytes(9, raw);
+  return rawTensor(name, INT64, dims, raw);
 }
 
 /** A NodeProto: input 1, output 2, name 3, op_type 4. */
