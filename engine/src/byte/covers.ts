@@ -639,7 +639,7 @@ export class CoverSet {
           const { ids, start, probs } = this.bucketOrder(r.node!);
           for (let k = 0, end = start[skipFrom]; k < end; k++) if (!tv.valid(ids[k], this.validity)) subtract(ids[k], probs[k]);
         }
-        if (focus >= 0 && focus !== END && eps > focusEps) {
+        if (focusing && focus !== END) {
           const [lo, hi] = this.index.range(Uint8Array.of(focus));
           for (let k = lo; k < hi; k++) {
             const id = this.index.sorted[k];
@@ -657,7 +657,7 @@ export class CoverSet {
         for (let k = lo; k < hi; k++) {
           const id = this.index.sorted[k];
           if (this.tokBytes[id].length <= at) continue;
-          const w = eL * (Math.exp(next[id]));
+          const w = eL * Math.exp(next[id]);
           ids[m] = id;
           ws[m++] = w;
           rowMass += w;
@@ -676,7 +676,7 @@ export class CoverSet {
           }
           dist[b] += w;
           mass += w;
-          if (b === focus && eps > focusEps) fr.push(ri), ft.push(id), fw.push(w);
+          if (focusing && b === focus) fr.push(ri), ft.push(id), fw.push(w);
         }
       }
     });
