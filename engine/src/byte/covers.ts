@@ -53,8 +53,6 @@ interface Node {
   end?: EndData;
   /** Candidate mass in vocabulary ranges (the exact path). */
   mass?: NodeMass;
-  /** Prefix sums of the invalid candidates' mass, over a row validity's invalid positions. */
-  inv?: { pos: Int32Array; cum: Float64Array };
   /** Where the path's context comes from (a scored branch and how many of its tokens). */
   src: { branch: ScoredBranch; m: number } | null;
   children: Map<number, Node>;
@@ -501,22 +499,31 @@ export class CoverSet {
    */
   private validMass(r: Row, lo: number, hi: number): (a: number, b: number) => number {
     const { pos, from, to } = this.validityOf(r).invalidPositions(this.index.sorted, lo, hi, this.validity);
-    const node = r.node!;
-    const cum = node.mass!.cum;
-    if (node.inv?.pos !== pos) {
-      const ic = new Float64Array(pos.length + 1);
-      for (let i = 0; i < pos.length; i++) ic[i + 1] = ic[i] + cum.prob(pos[i]);
-      node.inv = { pos, cum: ic };
-    }
-    const ic = node.inv.cum;
+    const cum = r.node!.mass!.cum;
     if (from === to) return (a, b) => cum.range(a, b);
+    const ids = this.invalidIds(pos);
     return (a, b) => {
       const i = lowerBound(pos, a, from, to);
       const k = lowerBound(pos, b, from, to);
       // All invalid: nothing (the two sums would leave their rounding behind).
-      return k - i === b - a ? 0 : cum.range(a, b) - (ic[k] - ic[i]);
+      if (k - i === b - a) return 0;
+      return i === k ? cum.range(a, b) : cum.range(a, b) - cum.sumOf(ids, i, k);
     };
   }
+
+  /** The token ids at invalid positions of the sorted vocabulary (kept per positions list). */
+  private invalidIds(pos: Int32Array): Int32Array {
+    let ids = this.idsOfInvalid.get(pos);
+    if (!ids) {
+      const sorted = this.index.sorted;
+      ids = new Int32Array(pos.length);
+      for (let i = 0; i < pos.length; i++) ids[i] = sorted[pos[i]];
+      this.idsOfInvalid.set(pos, ids);
+    }
+    return ids;
+  }
+
+  private readonly idsOfInvalid = new WeakMap<Int32Array, Int32Array>();
 
   /**
    * Per-node data of a row at the end of p (every token is a candidate): mass by next byte, the

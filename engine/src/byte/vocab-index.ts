@@ -190,9 +190,9 @@ export class PrefixMass {
     this.blocks = blocks;
   }
 
-  /** p of the token at position k of the order. */
-  prob(k: number): number {
-    return sumExp(this.values, this.shift, k, k + 1, this.order) * this.scale;
+  /** Σ p(ids[k]) for k in [from, to) (ids: token ids, e.g. those of some positions of the order). */
+  sumOf(ids: Int32Array, from: number, to: number): number {
+    return sumExp(this.values, this.shift, from, to, ids) * this.scale;
   }
 
   /**
