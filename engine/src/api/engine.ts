@@ -12,7 +12,7 @@ import { preflightModelFolder } from '../bundle/preflight';
 import { completeSingle } from '../complete/single-model';
 import { DEFAULT_BUDGET, PromptBudget } from '../complete/prompt';
 import { middleBitsPerByte } from '../complete/middle-score';
-import { warmBundle } from '../complete/warm';
+import { prepareByteLayer, warmBundle } from '../complete/warm';
 import { completeEnsemble, MemberWorker, startMemberWorkers, warmMemberWorker } from '../ensemble/index';
 import { completeUscdWith } from '../uscd/index';
 import { externalDataFiles, formatHubId, resolveModel } from '../hub/index';
@@ -179,6 +179,8 @@ export class Engine {
       const models = [];
       for (const [k, b] of this.bundles.entries()) {
         const w = this.memberWorkers?.[k];
+        // The byte layer runs here even when a member's model runs in a worker.
+        if (asked.mode === 'byte') await prepareByteLayer(b, this.isEnsemble, signal);
         models.push(w ? await warmMemberWorker(w, b, { ...asked, signal }, this.budget) : await warmBundle(b, { ...asked, signal }, this.budget));
       }
       return { models, ms: performance.now() - t0 };
