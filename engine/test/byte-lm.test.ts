@@ -5,9 +5,10 @@ import * as assert from 'node:assert/strict';
 import { ModelBundle } from '../src/bundle/model-bundle';
 import { OnnxBranchLM } from '../src/byte/onnx-lm';
 import { LMContext, ScoredBranch } from '../src/byte/lm';
+import { LogDist } from '../src/byte/log-dist';
 import { modelDir } from './helpers';
 
-const diff = (a: Float64Array, b: Float64Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(Math.exp(x) - Math.exp(b[i]))), 0);
+const diff = (a: LogDist, b: LogDist) => a.array().reduce((m, x, i) => Math.max(m, Math.abs(Math.exp(x) - Math.exp(b.at(i)))), 0);
 // Float32 logits through different KV paths agree to a few 1e-6 in probability.
 const TOL = 2e-5;
 

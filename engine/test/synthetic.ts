@@ -4,6 +4,7 @@
 import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { bytesToByteLevel } from '../src/tokenizer/byte-level';
 import { BranchLM, LMContext, newStats, ScoredBranch, stepLogps } from '../src/byte/lm';
+import { LogDist } from '../src/byte/log-dist';
 import { concatBytes } from '../src/tokenizer/utf8';
 import { logSoftmax } from '../src/decode/distribution';
 
@@ -86,9 +87,14 @@ export class SyntheticLM implements BranchLM {
     return logSoftmax(logits);
   }
 
+  /** logp as the byte layer's LM interface hands it out (built from the log-probabilities the brute-force checks read). */
+  dist(history: readonly number[]): LogDist {
+    return LogDist.fromLogp(this.logp(history));
+  }
+
   /** The context of a token history. */
   ctx(ids: readonly number[]): LMContext & { ids: readonly number[] } {
-    return { ids, next: this.logp(ids), length: ids.length };
+    return { ids, next: this.dist(ids), length: ids.length };
   }
 
   async start(ids: number[]): Promise<LMContext> {
@@ -99,7 +105,7 @@ export class SyntheticLM implements BranchLM {
     this.stats.forwards++;
     const base = (ctx as LMContext & { ids: readonly number[] }).ids;
     return branches.map((ids) => {
-      const nexts = ids.map((_, i) => this.logp([...base, ...ids.slice(0, i + 1)]));
+      const nexts = ids.map((_, i) => this.dist([...base, ...ids.slice(0, i + 1)]));
       return { ids, stepLogp: stepLogps(ctx, ids, nexts), nexts, extend: (m: number) => (m === 0 ? ctx : this.ctx([...base, ...ids.slice(0, m)])) };
     });
   }

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { VocabIndex } from '../src/byte/vocab-index';
-import { logSoftmax, logSoftmaxWithSum } from '../src/decode/distribution';
-import { KeptLogits, MassPlan } from '../src/byte/lm';
+import { logSoftmax } from '../src/decode/distribution';
+import { LogDist, MassPlan } from '../src/byte/log-dist';
 import { mulberry32 } from '../src/core/rng';
 import { modelDir } from './helpers';
 
@@ -24,7 +24,7 @@ test('vocab index: prefix mass equals the sum over the tokens extending the pref
   const rnd = mulberry32(7);
   const logits = new Float32Array(tok.vocabSize).map(() => 6 * (rnd() - 0.5));
   const logp = logSoftmax(logits);
-  const cum = index.cumulativeMass(logp);
+  const cum = index.cumulativeMass(LogDist.fromLogp(logp));
   const prefixes: Uint8Array[] = [new Uint8Array(0)];
   for (let t = 0; t < tok.vocabSize; t += 3) for (let k = 1; k <= bytes[t].length; k++) prefixes.push(bytes[t].subarray(0, k));
   for (let i = 0; i < 300; i++) prefixes.push(Uint8Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => Math.floor(rnd() * 256)));
@@ -49,17 +49,14 @@ test('vocab index: prefix sums from block sums an LM made in its log-softmax equ
   const index = new VocabIndex(tok);
   const rnd = mulberry32(11);
   const plan: MassPlan = { blockOf: null, count: 0 };
-  const kept = (logits: Float32Array): { logp: Float64Array; k: KeptLogits } => {
-    const { logp, max, sum, binSums } = logSoftmaxWithSum(logits, plan.blockOf ?? undefined, plan.count);
-    return { logp, k: { logits, max, sum, blockSums: binSums, blockOf: plan.blockOf ?? undefined, plan } };
-  };
   // The first position sets the plan's blocks; the next one is summed by them in the log-softmax.
-  const first = kept(new Float32Array(tok.vocabSize).map(() => 6 * (rnd() - 0.5)));
-  index.cumulativeMass(first.logp, first.k);
+  const first = LogDist.fromLogits(new Float32Array(tok.vocabSize).map(() => 6 * (rnd() - 0.5)), plan);
+  index.cumulativeMass(first);
   assert.ok(plan.blockOf !== null, 'the index did not hand its blocks to the LM');
-  const second = kept(new Float32Array(tok.vocabSize).map(() => 6 * (rnd() - 0.5)));
-  assert.ok(second.k.blockSums, 'no block sums from the log-softmax');
-  const fused = index.cumulativeMass(second.logp, second.k);
-  const own = index.cumulativeMass(second.logp);
+  const logits = new Float32Array(tok.vocabSize).map(() => 6 * (rnd() - 0.5));
+  const second = LogDist.fromLogits(logits, plan);
+  assert.ok(second.blockSums, 'no block sums from the log-softmax');
+  const fused = index.cumulativeMass(second);
+  const own = index.cumulativeMass(LogDist.fromLogits(logits));
   for (let k = 0; k <= index.sorted.length; k++) assert.ok(Math.abs(fused.at(k) - own.at(k)) < 1e-12, `position ${k}: ${fused.at(k)} vs ${own.at(k)}`);
 });

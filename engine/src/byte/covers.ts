@@ -23,7 +23,8 @@ import { concatBytes } from '../tokenizer/utf8';
 import { PrefixMass, VocabIndex } from './vocab-index';
 import { altTails, stableCommitPoint, tokensBefore } from './lookahead';
 import { lowerBound, RowValidity, rowValidity, ValidityStats } from './validity';
-import { keptLogits, LMContext, ScoredBranch } from './lm';
+import { LMContext, ScoredBranch } from './lm';
+import { LogDist } from './log-dist';
 
 export const END = 256; // index of end-of-text in next-byte distributions
 
@@ -48,7 +49,7 @@ export interface Cover {
 
 interface Node {
   /** log p(next token | context, path); null until the path has been run through the model. */
-  next: Float64Array | null;
+  next: LogDist | null;
   /** As the row at the end of p: candidate mass by next byte, its sum, candidates, mass by bucket. */
   end?: EndData;
   /** Candidate mass in vocabulary ranges (the exact path). */
@@ -140,7 +141,7 @@ function heaviestChecked(ws: Float64Array, rowMass: number, eps: number): { boun
   return { bound, ties: taken - above };
 }
 
-const newNode = (next: Float64Array | null): Node => ({ next, src: null, children: new Map() });
+const newNode = (next: LogDist | null): Node => ({ next, src: null, children: new Map() });
 
 /** The trie node after `node` and token `id`, created unscored if new. */
 function childOf(node: Node, id: number): Node {
@@ -283,7 +284,7 @@ export class CoverSet {
     let lp = 0;
     for (const id of ids) {
       if (!node.next) return { logP: lp, exact: false, node: null };
-      lp += node.next[id];
+      lp += node.next.at(id);
       node = childOf(node, id);
     }
     return { logP: lp, exact: true, node };
@@ -300,7 +301,7 @@ export class CoverSet {
     let lp = 0;
     for (const id of ids) {
       if (!node?.next) return null;
-      lp += node.next[id];
+      lp += node.next.at(id);
       node = node.children.get(id) ?? null;
     }
     if (!node?.next || !node.src) return null;
@@ -364,11 +365,11 @@ export class CoverSet {
       let stopWithBytes = 0;
       for (const id of this.opts.stopIds) {
         if (id >= next.length) continue;
-        const p = Math.exp(next[id]);
+        const p = Math.exp(next.at(id));
         stop += p;
         if (this.index.firstByte[id] >= 0) stopWithBytes += p;
       }
-      node.mass = { cum: this.index.cumulativeMass(next, keptLogits(next)), stop, stopWithBytes };
+      node.mass = { cum: this.index.cumulativeMass(next), stop, stopWithBytes };
     }
     return node.mass;
   }
@@ -402,13 +403,13 @@ export class CoverSet {
     if (r.logP === -Infinity) return out;
     const next = r.node!.next!;
     if (r.j < n) {
-      for (const id of this.index.extending(this.p.subarray(r.j))) out.push({ j: r.j, row: ri, token: id, logw: r.logP + next[id], end: false });
+      for (const id of this.index.extending(this.p.subarray(r.j))) out.push({ j: r.j, row: ri, token: id, logw: r.logP + next.at(id), end: false });
     } else {
       for (let id = 0; id < next.length; id++) {
         const isStop = this.opts.stopIds.has(id);
         // Text can only end on its own canonical tokenization.
         if (isStop ? r.alt : this.index.firstByte[id] < 0) continue;
-        out.push({ j: n, row: ri, token: id, logw: r.logP + next[id], end: isStop });
+        out.push({ j: n, row: ri, token: id, logw: r.logP + next.at(id), end: isStop });
       }
     }
     return out;
@@ -476,7 +477,7 @@ export class CoverSet {
         for (const id of this.opts.stopIds) {
           const b = this.index.firstByte[id];
           if (b < 0 || id >= r.node!.next!.length || !this.isValid(r, id)) continue;
-          const w = eL * Math.exp(r.node!.next![id]);
+          const w = eL * Math.exp(r.node!.next!.at(id));
           dist[b] -= w;
           mass -= w;
         }
@@ -540,9 +541,10 @@ export class CoverSet {
       const stop = this.stopMask();
       for (let id = 0; id < V; id++) {
         if (stop[id] === 0 && this.index.firstByte[id] < 0) continue;
-        const p = Math.exp(next[id]);
+        const lp = next.at(id);
+        const p = Math.exp(lp);
         marg[stop[id] === 1 ? END : this.index.firstByte[id]] += p;
-        buckets[bucketOf(next[id])] += p;
+        buckets[bucketOf(lp)] += p;
       }
       let total = 0;
       for (let b = 0; b < 257; b++) total += marg[b];
@@ -562,7 +564,7 @@ export class CoverSet {
       const start = new Int32Array(N_BUCKETS + 1);
       for (let id = 0; id < V; id++) {
         if (stop[id] === 1 || this.index.firstByte[id] < 0) continue;
-        const k = bucketOf(next[id]) || 0; // NaN: the first bucket (checked)
+        const k = bucketOf(next.at(id)) || 0; // NaN: the first bucket (checked)
         bucketOfId[id] = k;
         start[k + 1]++;
       }
@@ -574,7 +576,7 @@ export class CoverSet {
         if (stop[id] === 1 || this.index.firstByte[id] < 0) continue;
         const at = fill[bucketOfId[id]]++;
         ids[at] = id;
-        probs[at] = Math.exp(next[id]);
+        probs[at] = Math.exp(next.at(id));
       }
       end.order = { ids, start, probs };
     }
@@ -639,8 +641,8 @@ export class CoverSet {
           const stop = this.stopMask();
           for (let i = 0; i < pos.length; i++) {
             const id = sorted[pos[i]];
-            if (id >= next.length || stop[id] === 1 || (skipFrom < N_BUCKETS && bucketOf(next[id]) >= skipFrom)) continue;
-            subtract(id, Math.exp(next[id]));
+            if (id >= next.length || stop[id] === 1 || (skipFrom < N_BUCKETS && bucketOf(next.at(id)) >= skipFrom)) continue;
+            subtract(id, Math.exp(next.at(id)));
           }
         } else {
           const { ids, start, probs } = this.bucketOrder(r.node!);
@@ -650,7 +652,7 @@ export class CoverSet {
           const [lo, hi] = this.index.range(Uint8Array.of(focus));
           for (let k = lo; k < hi; k++) {
             const id = this.index.sorted[k];
-            fr.push(ri), ft.push(id), fw.push(eL * Math.exp(next[id]));
+            fr.push(ri), ft.push(id), fw.push(eL * Math.exp(next.at(id)));
           }
         }
       } else {
@@ -664,7 +666,7 @@ export class CoverSet {
         for (let k = lo; k < hi; k++) {
           const id = this.index.sorted[k];
           if (this.tokBytes[id].length <= at) continue;
-          const w = eL * Math.exp(next[id]);
+          const w = eL * Math.exp(next.at(id));
           ids[m] = id;
           ws[m++] = w;
           rowMass += w;

@@ -7,10 +7,14 @@
 // possible: one batched forward for all rows, a branch that is a prefix of another read off the
 // longer one's logits. A scored branch turns any prefix of itself into a new context without
 // another forward (extend), which is how committed tokens and picked covers continue.
+//
+// A distribution is a LogDist (byte/log-dist.ts): logits with their log-sum-exp, read one id at a
+// time; the vocabulary-size array of log-probabilities is made only where a caller asks for it.
+import { LogDist } from './log-dist';
 
 export interface LMContext {
   /** log p(next token | context). */
-  readonly next: Float64Array;
+  readonly next: LogDist;
   /** Positions used (real tokens). */
   readonly length: number;
 }
@@ -20,7 +24,7 @@ export interface ScoredBranch {
   /** log p(ids[i] | context, ids[<i]). */
   readonly stepLogp: number[];
   /** nexts[i] = log p(next token | context, ids[0..i]). */
-  readonly nexts: Float64Array[];
+  readonly nexts: LogDist[];
   /** The context followed by the first m tokens of the branch (0 <= m <= ids.length); no forward. */
   extend(m: number): LMContext;
 }
@@ -43,51 +47,12 @@ export interface BranchLM {
   restart?(ctx: LMContext, ids: number[], signal?: AbortSignal): Promise<LMContext>;
 }
 
-/**
- * The logits a next-token log-distribution came from, with their max and Σ exp(logits - max):
- * p[i] = exp(logits[i] - max) / sum, for the byte layer's mass pass (byte/vocab-index.ts).
- */
-export interface KeptLogits {
-  logits: Float32Array;
-  max: number;
-  sum: number;
-  /**
-   * Σ exp(logits - max) by block of `blockOf` (by token id its block: VocabIndex's PrefixMass
-   * blocks), summed in the log-softmax's own exp pass when the LM had been given the blocks.
-   */
-  blockSums?: Float64Array;
-  blockOf?: Uint16Array;
-  /** The LM's blocks for its next positions: the byte layer sets them on first use (null until then). */
-  plan?: MassPlan;
-}
-
-/** Where an LM takes the blocks it sums its probabilities into (see KeptLogits). */
-export interface MassPlan {
-  blockOf: Uint16Array | null;
-  /** Blocks, counting the one for ids outside the order. */
-  count: number;
-}
-
-/** Logits kept with a next-token log-distribution by the LM that computed both (see keptLogits). */
-const kept = new WeakMap<Float64Array, KeptLogits>();
-
-/** Keeps the logits of logp (the LM's own output, no copy), so the mass pass needs no array of probabilities. */
-export function keepLogits(logp: Float64Array, k: KeptLogits): Float64Array {
-  kept.set(logp, k);
-  return logp;
-}
-
-/** The logits behind logp when its LM kept them, else undefined. */
-export function keptLogits(logp: Float64Array): KeptLogits | undefined {
-  return kept.get(logp);
-}
-
 export function newStats(): LMStats {
   return { forwards: 0, forwardTokens: 0, forwardMs: 0 };
 }
 
 /** log p(next token | context, branch): the context's own distribution for an empty branch. */
-export function nextAfter(ctx: LMContext, b: ScoredBranch): Float64Array {
+export function nextAfter(ctx: LMContext, b: ScoredBranch): LogDist {
   return b.ids.length === 0 ? ctx.next : b.nexts[b.ids.length - 1];
 }
 
@@ -114,15 +79,15 @@ export function branchRows(branches: readonly (readonly number[])[]): { rows: nu
 }
 
 /** stepLogp of a branch from the context's distribution and the branch's own nexts. */
-export function stepLogps(ctx: LMContext, ids: readonly number[], nexts: Float64Array[]): number[] {
-  return ids.map((id, i) => (i === 0 ? ctx.next[id] : nexts[i - 1][id]));
+export function stepLogps(ctx: LMContext, ids: readonly number[], nexts: LogDist[]): number[] {
+  return ids.map((id, i) => (i === 0 ? ctx.next : nexts[i - 1]).at(id));
 }
 
 /**
  * A scored branch of `ids` on ctx with its next-token distributions `nexts`: the context after its
  * first m > 0 tokens is after(m) (each BranchLM says how it keeps that state), after 0 tokens ctx.
  */
-export function scoredBranch(ctx: LMContext, ids: number[], nexts: Float64Array[], after: (m: number) => LMContext): ScoredBranch {
+export function scoredBranch(ctx: LMContext, ids: number[], nexts: LogDist[], after: (m: number) => LMContext): ScoredBranch {
   return {
     ids,
     stepLogp: stepLogps(ctx, ids, nexts),

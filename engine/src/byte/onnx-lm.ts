@@ -7,25 +7,15 @@
 // With `tree` (and a graph that takes a tree mask, model/tree-mask-rewrite.ts) the branches run
 // instead as ONE sequence of their token trie on the context's past: no copy of the past per
 // branch, which is what a padded batch costs on a long context (BENCHMARKS.md 17).
-import { logSoftmaxWithSum } from '../decode/distribution';
 import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';
-import { BranchLM, branchRows, keepLogits, LMContext, MassPlan, newStats, ScoredBranch, scoredBranch } from './lm';
+import { BranchLM, branchRows, LMContext, newStats, ScoredBranch, scoredBranch } from './lm';
+import { LogDist, MassPlan } from './log-dist';
 
 interface OnnxContext extends LMContext {
   /** The KV state; null until `row` has been gathered out of its batch. */
   state: KVState | null;
   row?: { batch: KVState; index: number; contextSlots: number; keep: number; nextPos: number };
-}
-
-/**
- * log p(next token), with its logits kept for the byte layer's mass pass (byte/lm.ts: keptLogits),
- * and their sums by the plan's blocks once the byte layer has set them.
- */
-export function logDistribution(logits: Float32Array, plan: MassPlan): Float64Array {
-  const blockOf = plan.blockOf ?? undefined;
-  const { logp, max, sum, binSums } = logSoftmaxWithSum(logits, blockOf, plan.count);
-  return keepLogits(logp, { logits, max, sum, blockSums: binSums, blockOf, plan });
 }
 
 /** Masked slots kept in a context before it is compacted (copied without them). */
@@ -76,11 +66,11 @@ export class OnnxBranchLM implements BranchLM {
 
   /** Wraps an already computed state (e.g. from PrefixCache.prefill). */
   context(state: KVState, lastLogits: Float32Array): LMContext {
-    return this.wrap(state, logDistribution(lastLogits, this.plan));
+    return this.wrap(state, LogDist.fromLogits(lastLogits, this.plan));
   }
 
   /** A context from a state and its next-token log-distribution. */
-  wrap(state: KVState, next: Float64Array): LMContext {
+  wrap(state: KVState, next: LogDist): LMContext {
     const ctx: OnnxContext = { state, next, length: state.nextPos[0] };
     return ctx;
   }
@@ -110,7 +100,7 @@ export class OnnxBranchLM implements BranchLM {
   async score(ctx: LMContext, branches: number[][], signal?: AbortSignal): Promise<ScoredBranch[]> {
     const c = ctx as OnnxContext;
     const { rows, rowOf } = branchRows(branches);
-    let nexts: Float64Array[][] = [];
+    let nexts: LogDist[][] = [];
     let batch: KVState | null = null;
     let past: KVState | null = null;
     if (rows.length > 0) {
@@ -148,7 +138,7 @@ export class OnnxBranchLM implements BranchLM {
     const known = this.knownAfter(ctx);
     const keys: string[] = [];
     tokens.forEach((id, t) => keys.push(parents[t] < 0 ? `${id}` : `${keys[parents[t]]},${id}`));
-    const logp = (t: number): Float64Array => known(keys[t], r.logits[t]);
+    const logp = (t: number): LogDist => known(keys[t], r.logits[t]);
     const S = past.length;
     return branches.map((ids, i): ScoredBranch => {
       const path = rowOf[i] < 0 ? [] : paths[rowOf[i]].slice(0, ids.length);
@@ -168,18 +158,18 @@ export class OnnxBranchLM implements BranchLM {
    * Branches grow by a token or two per call and share their prefixes, so most positions of a
    * forward were normalized before (the same state, up to float rounding between forwards).
    */
-  private knownAfter(ctx: LMContext): (prefix: string, logits: Float32Array) => Float64Array {
+  private knownAfter(ctx: LMContext): (prefix: string, logits: Float32Array) => LogDist {
     let m = this.known.get(ctx);
     if (!m) this.known.set(ctx, (m = new Map()));
     const seen = m;
     return (prefix, logits) => {
       let v = seen.get(prefix);
-      if (!v) seen.set(prefix, (v = logDistribution(logits, this.plan)));
+      if (!v) seen.set(prefix, (v = LogDist.fromLogits(logits, this.plan)));
       return v;
     };
   }
 
-  private readonly known = new WeakMap<LMContext, Map<string, Float64Array>>();
+  private readonly known = new WeakMap<LMContext, Map<string, LogDist>>();
 
   /** The vocabulary blocks the byte layer sums probabilities by (set by it on first use). */
   private readonly plan: MassPlan = { blockOf: null, count: 0 };

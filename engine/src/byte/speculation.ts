@@ -133,7 +133,7 @@ export function heaviestContinuation(covers: CoverSet, rows: readonly Row[], spe
     if (!scored) break;
     const next = scored.nexts[path.length - 1];
     let a = -1;
-    for (let id = 0; id < next.length; id++) if (a < 0 || next[id] > next[a]) a = id;
+    for (let id = 0; id < next.length; id++) if (a < 0 || next.at(id) > next.at(a)) a = id;
     const bytes = tok.isSpecial(a) ? new Uint8Array(0) : tok.tokenBytes(a);
     if (bytes.length === 0) break;
     out = concatBytes(out, bytes);

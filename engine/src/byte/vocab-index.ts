@@ -2,7 +2,7 @@
 // contiguous range found by binary search (no per-request scan of the vocabulary).
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { sumExp } from '../decode/distribution';
-import { KeptLogits } from './lm';
+import { LogDist } from './log-dist';
 
 function compare(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -58,9 +58,9 @@ export class VocabIndex {
   /**
    * Cumulative probability in sorted order (see PrefixMass): afterwards the mass of every token
    * extending a prefix is a difference of two prefix sums (the range is contiguous in sorted
-   * order). `kept`: the logits logp came from (byte/lm.ts), read instead of logp.
+   * order). Read straight off the distribution's logits (no array of probabilities).
    */
-  cumulativeMass(logp: Float64Array, kept?: KeptLogits): PrefixMass {
+  cumulativeMass(dist: LogDist): PrefixMass {
     const nb = Math.ceil(this.sorted.length / MASS_BLOCK);
     if (!this.blockOf) {
       if (nb + 1 > 0xffff) throw new Error('internal: vocabulary too large for PrefixMass blocks');
@@ -68,11 +68,11 @@ export class VocabIndex {
       this.sorted.forEach((id, k) => (this.blockOf![id] = Math.floor(k / MASS_BLOCK)));
     }
     // The LM sums its next positions by these blocks in its own exp pass (no pass here).
-    if (kept?.plan && kept.plan.blockOf === null) {
-      kept.plan.blockOf = this.blockOf;
-      kept.plan.count = nb + 1;
+    if (dist.plan && dist.plan.blockOf === null) {
+      dist.plan.blockOf = this.blockOf;
+      dist.plan.count = nb + 1;
     }
-    return new PrefixMass(this.sorted, this.blockOf, logp, kept);
+    return new PrefixMass(this.sorted, this.blockOf, dist);
   }
 
   /** By token id, its block of PrefixMass (see there). */
@@ -156,7 +156,7 @@ const MASS_BLOCK = 16;
  */
 export class PrefixMass {
   private readonly blocks: Float64Array;
-  /** p(id) = exp(values[id] - shift) * scale: the kept logits, or logp itself. */
+  /** p(id) = exp(values[id] - shift) * scale: the distribution's logits, max and 1 / sum. */
   private readonly values: Float32Array | Float64Array;
   private readonly shift: number;
   private readonly scale: number;
@@ -165,17 +165,16 @@ export class PrefixMass {
   constructor(
     private readonly order: Int32Array,
     blockOf: Uint16Array,
-    logp: Float64Array,
-    kept?: KeptLogits,
+    dist: LogDist,
   ) {
-    this.values = kept?.logits ?? logp;
-    this.shift = kept?.max ?? 0;
-    this.scale = kept ? 1 / kept.sum : 1;
+    this.values = dist.logits;
+    this.shift = dist.max;
+    this.scale = 1 / dist.sum;
     const nb = Math.ceil(order.length / MASS_BLOCK);
     // One pass in id order, each term added to its block (reading the vocabulary in sorted order
     // instead gathers from the whole logits array: cache misses), then the blocks' prefix sums;
     // none when the LM summed the same blocks in its log-softmax.
-    let sums = kept?.blockOf === blockOf ? kept.blockSums : undefined;
+    let sums = dist.blockOf === blockOf ? dist.blockSums : undefined;
     if (!sums) {
       sums = new Float64Array(nb + 2);
       sumExp(this.values, this.shift, 0, this.values.length, undefined, blockOf, sums);

@@ -16,26 +16,32 @@ export function softmax(logits: Float32Array, temperature = 1): Float64Array {
 }
 
 export function logSoftmax(logits: Float32Array): Float64Array {
-  return logSoftmaxWithSum(logits).logp;
+  const { max, sum } = expSums(logits);
+  return shiftedBy(logits, max + Math.log(sum));
+}
+
+/** values[i] - shift as a fresh array (the log-softmax with shift = log Σ exp(values)). */
+export function shiftedBy(values: Float32Array | Float64Array, shift: number): Float64Array {
+  const n = values.length;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = values[i] - shift;
+  return out;
 }
 
 /**
- * logSoftmax, with what gives the probabilities without another log-softmax: p[i] =
- * exp(logits[i] - max) / sum (for a caller that sums probabilities in its own order: the byte
- * layer, over vocabulary ranges). No array of probabilities is allocated (a fresh 150k-entry
- * array costs more in page faults than the pass that fills it).
+ * What gives the log-softmax without its array: logp[i] = logits[i] - max - log(sum), p[i] =
+ * exp(logits[i] - max) / sum (for a caller that reads a few ids or sums probabilities in its own
+ * order: the byte layer, over vocabulary ranges). A fresh 150k-entry array costs more in page
+ * faults than the pass that fills it. With bins, the exp pass also sums exp(logits[i] - max) by
+ * bins[i] (see sumExp).
  */
-export function logSoftmaxWithSum(logits: Float32Array, bins?: Uint16Array, binCount = 0): { logp: Float64Array; max: number; sum: number; binSums?: Float64Array } {
+export function expSums(logits: Float32Array, bins?: Uint16Array, binCount = 0): { max: number; sum: number; binSums?: Float64Array } {
   const n = logits.length;
   let max = -Infinity;
   for (let i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
-  // With bins, the exp pass also sums exp(logits[i] - max) by bins[i] (see sumExp).
   const binSums = bins ? new Float64Array(binCount) : undefined;
   const sum = sumExp(logits, max, 0, n, undefined, bins, binSums);
-  const lse = max + Math.log(sum);
-  const logp = new Float64Array(n);
-  for (let i = 0; i < n; i++) logp[i] = logits[i] - lse;
-  return { logp, max, sum, binSums };
+  return { max, sum, binSums };
 }
 
 // sumExp: exp(x) for x <= 0 as 2^(n/256) * exp(r), r = x - n ln2/256 in (-ln2/256, 0]: a table of

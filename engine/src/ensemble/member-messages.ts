@@ -3,6 +3,7 @@
 // worker; the decoding thread holds numbers (handles) for them, chosen by the decoding thread so
 // that extend() can name its new context without waiting for a reply (messages arrive in order).
 import { LMStats } from '../byte/lm';
+import { LogDist } from '../byte/log-dist';
 import type { PrefixCacheStats } from '../model/prefix-cache';
 
 /** How the worker loads the member: the same ModelBundle.load options as the engine's bundle. */
@@ -40,15 +41,40 @@ export type MemberRequest = MemberCall | MemberNote;
 
 export type MemberReply =
   /** cache: the worker's prefix cache after the call (the engine's status reports it). */
-  | { id: number; ok: true; stats: LMStats; cache?: PrefixCacheStats; next?: Float64Array; length?: number; reused?: number; computed?: number; scored?: ScoredSet; held?: number }
+  | { id: number; ok: true; stats: LMStats; cache?: PrefixCacheStats; next?: PackedDists; length?: number; reused?: number; computed?: number; scored?: ScoredSet; held?: number }
   | { id: number; ok: false; code: string; message: string };
 
-/** A scored branch set: distinct next-token distributions packed in one transferred buffer. */
-export interface ScoredSet {
+/**
+ * Next-token distributions in one transferable buffer: entry j is the logits
+ * logits[j * vocab .. (j + 1) * vocab) with their max and Σ exp(logits - max) (byte/log-dist.ts),
+ * half the bytes of the log-probabilities and no second exp pass on the decoding thread.
+ */
+export interface PackedDists {
   vocab: number;
-  packed: Float64Array;
-  /** nexts[i][j]: index into packed (of vocab entries) of branch i's j-th next distribution. */
+  logits: Float32Array;
+  max: Float64Array;
+  sum: Float64Array;
+}
+
+/** A scored branch set: its distinct next-token distributions, packed once. */
+export interface ScoredSet {
+  dists: PackedDists;
+  /** nexts[i][j]: index into dists of branch i's j-th next distribution. */
   nexts: number[][];
+}
+
+export function packDists(dists: readonly LogDist[], vocab: number): PackedDists {
+  const p: PackedDists = { vocab, logits: new Float32Array(dists.length * vocab), max: new Float64Array(dists.length), sum: new Float64Array(dists.length) };
+  dists.forEach((d, j) => {
+    p.logits.set(d.logits, j * vocab);
+    p.max[j] = d.max;
+    p.sum[j] = d.sum;
+  });
+  return p;
+}
+
+export function unpackDists(p: PackedDists): LogDist[] {
+  return Array.from(p.max, (max, j) => new LogDist(p.logits.subarray(j * p.vocab, (j + 1) * p.vocab), max, p.sum[j]));
 }
 
 /** Sent once the model is loaded. */

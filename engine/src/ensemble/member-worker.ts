@@ -6,8 +6,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ModelBundle } from '../bundle/model-bundle';
 import { OnnxBranchLM } from '../byte/onnx-lm';
 import { LMContext, LMStats, ScoredBranch } from '../byte/lm';
+import { LogDist } from '../byte/log-dist';
 import { BytefillError } from '../core/types';
-import { MemberLoad, MemberReply, MemberRequest, ScoredSet } from './member-messages';
+import { MemberLoad, MemberReply, MemberRequest, packDists, ScoredSet } from './member-messages';
 
 interface Session {
   contexts: Map<number, LMContext>;
@@ -15,11 +16,9 @@ interface Session {
 }
 
 function pack(scored: ScoredBranch[], vocab: number): ScoredSet {
-  const index = new Map<Float64Array, number>();
+  const index = new Map<LogDist, number>();
   for (const b of scored) for (const a of b.nexts) if (!index.has(a)) index.set(a, index.size);
-  const packed = new Float64Array(index.size * vocab);
-  for (const [a, j] of index) packed.set(a, j * vocab);
-  return { vocab, packed, nexts: scored.map((b) => b.nexts.map((a) => index.get(a)!)) };
+  return { dists: packDists([...index.keys()], vocab), nexts: scored.map((b) => b.nexts.map((a) => index.get(a)!)) };
 }
 
 async function main(load: MemberLoad): Promise<void> {
@@ -57,19 +56,21 @@ async function main(load: MemberLoad): Promise<void> {
             const pre = await prefill(m.id, m.ids);
             const c = lm.context(pre.state, pre.lastLogits);
             sessionOf(m.session).contexts.set(m.h, c);
-            return reply({ id: m.id, ok: true, stats: since(f0), next: c.next, length: c.length, reused: pre.reused });
+            const next = packDists([c.next], vocab);
+            return reply({ id: m.id, ok: true, stats: since(f0), next, length: c.length, reused: pre.reused }, [next.logits.buffer as ArrayBuffer]);
           }
           case 'start': {
             const c = await lm.start(m.ids);
             sessionOf(m.session).contexts.set(m.h, c);
-            return reply({ id: m.id, ok: true, stats: since(f0), next: c.next, length: c.length });
+            const next = packDists([c.next], vocab);
+            return reply({ id: m.id, ok: true, stats: since(f0), next, length: c.length }, [next.logits.buffer as ArrayBuffer]);
           }
           case 'score': {
             const s = sessionOf(m.session);
             const scored = await lm.score(context(s, m.h), m.branches);
             s.sets.set(m.set, scored);
             const set = pack(scored, vocab);
-            return reply({ id: m.id, ok: true, stats: since(f0), scored: set }, [set.packed.buffer as ArrayBuffer]);
+            return reply({ id: m.id, ok: true, stats: since(f0), scored: set }, [set.dists.logits.buffer as ArrayBuffer]);
           }
           case 'warm': {
             const pre = await prefill(m.id, m.ids);

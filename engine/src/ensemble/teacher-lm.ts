@@ -13,10 +13,11 @@
 import { logSoftmax } from '../decode/distribution';
 import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';
-import { BranchLM, LMContext, MassPlan, newStats, ScoredBranch, stepLogps } from '../byte/lm';
-import { logDistribution, OnnxBranchLM } from '../byte/onnx-lm';
+import { BranchLM, LMContext, newStats, ScoredBranch, stepLogps } from '../byte/lm';
+import { LogDist, MassPlan } from '../byte/log-dist';
+import { OnnxBranchLM } from '../byte/onnx-lm';
 
-/** Bounds the log-softmax cache (a position is V doubles: 1.2 MB for a 151k vocabulary). */
+/** Bounds the cache of normalized positions (their logits stay in the window anyway). */
 const RECENT_POSITIONS = 16;
 
 interface Window {
@@ -42,7 +43,7 @@ export class TeacherForcedLM implements BranchLM {
   private readonly W: number;
   private view: { w: Window; a: number; ctx: LMContext } | null = null;
   /** Recent log-softmaxed window positions: a committed branch is looked up, then its context made. */
-  private recent: { w: Window; at: Map<number, Float64Array> } | null = null;
+  private recent: { w: Window; at: Map<number, LogDist> } | null = null;
   /** The blocks the byte layer sums this LM's probabilities into (byte/lm.ts MassPlan; set on first use). */
   private readonly plan: MassPlan = { blockOf: null, count: 0 };
 
@@ -81,14 +82,14 @@ export class TeacherForcedLM implements BranchLM {
   }
 
   /** log p(next token) after window position i (kept for the last RECENT_POSITIONS positions asked). */
-  private logpAt(w: Window, i: number): Float64Array {
+  private logpAt(w: Window, i: number): LogDist {
     if (this.recent?.w !== w) this.recent = { w, at: new Map() };
     const at = this.recent.at;
     let v = at.get(i);
     if (!v) {
       // The logits are kept with it (and summed by the byte layer's blocks once it has set them):
       // the byte layer's mass pass then needs no second exp pass.
-      at.set(i, (v = logDistribution(w.logits[i], this.plan)));
+      at.set(i, (v = LogDist.fromLogits(w.logits[i], this.plan)));
       if (at.size > RECENT_POSITIONS) at.delete(at.keys().next().value!);
     }
     return v;

@@ -6,8 +6,9 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BranchLM, LMContext, LMStats, newStats, ScoredBranch, scoredBranch } from '../byte/lm';
+import { LogDist } from '../byte/log-dist';
 import { BytefillError, BytefillErrorCode } from '../core/types';
-import { MemberCall, MemberLoad, MemberNote, MemberReady, MemberReply } from './member-messages';
+import { MemberCall, MemberLoad, MemberNote, MemberReady, MemberReply, unpackDists } from './member-messages';
 import type { PrefixCacheStats } from '../model/prefix-cache';
 
 /** The compiled worker entry sits beside this module (tsc output) or beside the bundle's server.js. */
@@ -157,21 +158,21 @@ export class WorkerBranchLM implements BranchLM {
   async prefill(ids: number[], signal?: AbortSignal): Promise<{ ctx: LMContext; reused: number }> {
     const h = this.handle();
     const r = await this.call({ op: 'prefill', session: this.session, h, ids }, signal);
-    return { ctx: this.context(h, r.next!, r.length!), reused: r.reused! };
+    return { ctx: this.context(h, unpackDists(r.next!)[0], r.length!), reused: r.reused! };
   }
 
   async start(ids: number[], signal?: AbortSignal): Promise<LMContext> {
     const h = this.handle();
     const r = await this.call({ op: 'start', session: this.session, h, ids }, signal);
-    return this.context(h, r.next!, r.length!);
+    return this.context(h, unpackDists(r.next!)[0], r.length!);
   }
 
   async score(ctx: LMContext, branches: number[][], signal?: AbortSignal): Promise<ScoredBranch[]> {
     const c = ctx as WorkerContext;
     const set = this.handle();
     const r = await this.call({ op: 'score', session: this.session, h: c.h, set, branches }, signal);
-    const { vocab, packed, nexts } = r.scored!;
-    const dists = Array.from({ length: packed.length / vocab }, (_, j) => packed.subarray(j * vocab, (j + 1) * vocab));
+    const { nexts } = r.scored!;
+    const dists = unpackDists(r.scored!.dists);
     // The set stays in the worker while any of its branches (their extend) can be reached.
     const owner = {};
     this.registry.register(owner, set);
@@ -197,7 +198,7 @@ export class WorkerBranchLM implements BranchLM {
     return this.nextHandle++;
   }
 
-  private context(h: number, next: Float64Array, length: number): WorkerContext {
+  private context(h: number, next: LogDist, length: number): WorkerContext {
     const c: WorkerContext = { h, next, length };
     this.registry.register(c, h);
     return c;
