@@ -46,8 +46,8 @@ export type MemberReply =
 
 /**
  * Next-token distributions in one transferable buffer: entry j is the logits
- * logits[j * vocab .. (j + 1) * vocab) with their max and Σ exp(logits - max) (byte/log-dist.ts),
- * half the bytes of the log-probabilities and no second exp pass on the decoding thread.
+ * logits[j * vocab .. (j + 1) * vocab) with their max and Σ exp(logits - max) (byte/log-dist.ts):
+ * half the bytes of the log-probabilities, and the decoding thread's mass pass reads the logits.
  */
 export interface PackedDists {
   vocab: number;
@@ -63,6 +63,7 @@ export interface ScoredSet {
   nexts: number[][];
 }
 
+/** Packs an ONNX LM's distributions (Float32 logits, so nothing is rounded). */
 export function packDists(dists: readonly LogDist[], vocab: number): PackedDists {
   const p: PackedDists = { vocab, logits: new Float32Array(dists.length * vocab), max: new Float64Array(dists.length), sum: new Float64Array(dists.length) };
   dists.forEach((d, j) => {

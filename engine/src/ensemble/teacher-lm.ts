@@ -42,9 +42,9 @@ export class TeacherForcedLM implements BranchLM {
   private readonly plain: OnnxBranchLM;
   private readonly W: number;
   private view: { w: Window; a: number; ctx: LMContext } | null = null;
-  /** Recent log-softmaxed window positions: a committed branch is looked up, then its context made. */
+  /** Recent normalized window positions: a committed branch is looked up, then its context made. */
   private recent: { w: Window; at: Map<number, LogDist> } | null = null;
-  /** The blocks the byte layer sums this LM's probabilities into (byte/lm.ts MassPlan; set on first use). */
+  /** The blocks the byte layer sums this LM's probabilities into (byte/log-dist.ts MassPlan; set on first use). */
   private readonly plan: MassPlan = { blockOf: null, count: 0 };
 
   constructor(

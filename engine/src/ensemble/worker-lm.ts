@@ -171,8 +171,8 @@ export class WorkerBranchLM implements BranchLM {
     const c = ctx as WorkerContext;
     const set = this.handle();
     const r = await this.call({ op: 'score', session: this.session, h: c.h, set, branches }, signal);
-    const { nexts } = r.scored!;
-    const dists = unpackDists(r.scored!.dists);
+    const { dists: packed, nexts } = r.scored!;
+    const dists = unpackDists(packed);
     // The set stays in the worker while any of its branches (their extend) can be reached.
     const owner = {};
     this.registry.register(owner, set);
