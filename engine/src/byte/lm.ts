@@ -51,11 +51,6 @@ export function newStats(): LMStats {
   return { forwards: 0, forwardTokens: 0, forwardMs: 0 };
 }
 
-/** log p(next token | context, branch): the context's own distribution for an empty branch. */
-export function nextAfter(ctx: LMContext, b: ScoredBranch): LogDist {
-  return b.ids.length === 0 ? ctx.next : b.nexts[b.ids.length - 1];
-}
-
 /** Whether a is a prefix of b. */
 export function isPrefix(a: readonly number[], b: readonly number[]): boolean {
   if (a.length > b.length) return false;
