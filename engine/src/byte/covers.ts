@@ -539,12 +539,12 @@ export class CoverSet {
       const marg = new Float64Array(257);
       const buckets = new Float64Array(N_BUCKETS);
       const stop = this.stopMask();
+      const probs = next.probsInto(probScratch(V), V);
       for (let id = 0; id < V; id++) {
         if (stop[id] === 0 && this.index.firstByte[id] < 0) continue;
-        const lp = next.at(id);
-        const p = Math.exp(lp);
+        const p = probs[id];
         marg[stop[id] === 1 ? END : this.index.firstByte[id]] += p;
-        buckets[bucketOf(lp)] += p;
+        buckets[bucketOf(next.at(id))] += p;
       }
       let total = 0;
       for (let b = 0; b < 257; b++) total += marg[b];
@@ -572,11 +572,12 @@ export class CoverSet {
       const fill = start.slice();
       const ids = new Int32Array(start[N_BUCKETS]);
       const probs = new Float64Array(start[N_BUCKETS]);
+      const p = next.probsInto(probScratch(V), V);
       for (let id = 0; id < V; id++) {
         if (stop[id] === 1 || this.index.firstByte[id] < 0) continue;
         const at = fill[bucketOfId[id]]++;
         ids[at] = id;
-        probs[at] = Math.exp(next.at(id));
+        probs[at] = p[id];
       }
       end.order = { ids, start, probs };
     }
@@ -710,6 +711,14 @@ export class CoverSet {
     if (mass > 0) for (let b = 0; b < 257; b++) dist[b] /= mass;
     return { dist, mass };
   }
+}
+
+let scratch = new Float64Array(0);
+
+/** A vocabulary-size array for one pass's probabilities (LogDist.probsInto), reused: no fresh pages per node. */
+function probScratch(n: number): Float64Array {
+  if (scratch.length < n) scratch = new Float64Array(n);
+  return scratch;
 }
 
 const bytesCaches = new WeakMap<Tokenizer, Uint8Array[]>();

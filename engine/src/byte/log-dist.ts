@@ -3,7 +3,7 @@
 // next-byte path reads a few ids (at) and sums probabilities straight off the logits
 // (VocabIndex.cumulativeMass), so a vocabulary-size array of log-probabilities (1.2 MB at 151k
 // ids: fresh pages and garbage per scored position) is made only for a caller that asks (array).
-import { expSums, shiftedBy } from '../decode/distribution';
+import { expSums, shiftedBy, sumExp } from '../decode/distribution';
 
 /** Where an LM takes the blocks it sums its probabilities into (see LogDist.blockSums). */
 export interface MassPlan {
@@ -52,6 +52,19 @@ export class LogDist {
   /** log p(id). */
   at(id: number): number {
     return this.logits[id] - this.lse;
+  }
+
+  /**
+   * p(id) for the ids below `to` written into out (a caller's scratch array, reused across
+   * distributions): exp(logits - max) / sum with sumExp's exp, for a caller that reads every
+   * probability (Math.exp per id is most of such a pass at 151k ids).
+   */
+  probsInto(out: Float64Array, to: number): Float64Array {
+    const n = Math.min(to, this.logits.length);
+    sumExp(this.logits, this.max, 0, n, undefined, undefined, undefined, out);
+    const scale = 1 / this.sum;
+    for (let i = 0; i < n; i++) out[i] *= scale;
+    return out;
   }
 
   /** log p of every id, made on the first call and kept. */

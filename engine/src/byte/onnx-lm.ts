@@ -171,8 +171,11 @@ export class OnnxBranchLM implements BranchLM {
 
   private readonly known = new WeakMap<LMContext, Map<string, LogDist>>();
 
-  /** The vocabulary blocks the byte layer sums probabilities by (set by it on first use). */
-  private readonly plan: MassPlan = { blockOf: null, count: 0 };
+  /**
+   * The vocabulary blocks the byte layer sums probabilities by (set by it on first use; in a
+   * member worker, by the decoding thread's byte layer through a message).
+   */
+  readonly plan: MassPlan = { blockOf: null, count: 0 };
 
   /** KV state and last logits after the context ++ extra (for continuing token decoding). */
   async continueWith(ctx: LMContext, extra: number[], signal?: AbortSignal): Promise<{ state: KVState; logits: Float32Array }> {

@@ -3,7 +3,7 @@
 // worker; the decoding thread holds numbers (handles) for them, chosen by the decoding thread so
 // that extend() can name its new context without waiting for a reply (messages arrive in order).
 import { LMStats } from '../byte/lm';
-import { LogDist } from '../byte/log-dist';
+import { LogDist, MassPlan } from '../byte/log-dist';
 import type { PrefixCacheStats } from '../model/prefix-cache';
 
 /** How the worker loads the member: the same ModelBundle.load options as the engine's bundle. */
@@ -35,7 +35,9 @@ export type MemberNote =
   /** Stops prefill or warm-up `id` between its prefill chunks (it then fails with ABORTED; no reply). */
   | { op: 'cancel'; id: number }
   /** Everything of a session: the completion ended (no reply). */
-  | { op: 'close'; session: number };
+  | { op: 'close'; session: number }
+  /** The byte layer's probability blocks (VocabIndex's, sent once): later distributions come with their sums. */
+  | { op: 'plan'; blockOf: Uint16Array; count: number };
 
 export type MemberRequest = MemberCall | MemberNote;
 
@@ -54,6 +56,14 @@ export interface PackedDists {
   logits: Float32Array;
   max: Float64Array;
   sum: Float64Array;
+  /**
+   * Entry j's Σ exp(logits - max) by block of the plan the worker was sent:
+   * blockSums[j * blockCount .. (j + 1) * blockCount), summed in the worker's exp pass (so the
+   * decoding thread's PrefixMass makes no pass of its own). Absent when some entry lacks them
+   * (computed before the plan arrived).
+   */
+  blockSums?: Float64Array;
+  blockCount?: number;
 }
 
 /** A scored branch set: its distinct next-token distributions, packed once. */
@@ -63,19 +73,40 @@ export interface ScoredSet {
   nexts: number[][];
 }
 
-/** Packs an ONNX LM's distributions (Float32 logits, so nothing is rounded). */
+/** Packs an ONNX LM's distributions (Float32 logits, so nothing is rounded) with their block sums when all have them. */
 export function packDists(dists: readonly LogDist[], vocab: number): PackedDists {
   const p: PackedDists = { vocab, logits: new Float32Array(dists.length * vocab), max: new Float64Array(dists.length), sum: new Float64Array(dists.length) };
+  const count = dists[0]?.blockSums?.length ?? 0;
+  const blocked = count > 0 && dists.every((d) => d.blockSums?.length === count);
+  if (blocked) {
+    p.blockSums = new Float64Array(dists.length * count);
+    p.blockCount = count;
+  }
   dists.forEach((d, j) => {
     p.logits.set(d.logits, j * vocab);
     p.max[j] = d.max;
     p.sum[j] = d.sum;
+    if (blocked) p.blockSums!.set(d.blockSums!, j * count);
   });
   return p;
 }
 
-export function unpackDists(p: PackedDists): LogDist[] {
-  return Array.from(p.max, (max, j) => new LogDist(p.logits.subarray(j * p.vocab, (j + 1) * p.vocab), max, p.sum[j]));
+/** The transferable buffers of packed distributions. */
+export function packedBuffers(p: PackedDists): ArrayBuffer[] {
+  return p.blockSums ? [p.logits.buffer as ArrayBuffer, p.blockSums.buffer as ArrayBuffer] : [p.logits.buffer as ArrayBuffer];
+}
+
+/**
+ * The distributions on the decoding thread. plan: the member's blocks there (what the byte layer
+ * sets on first use, and the worker was sent); block sums are attached when they are by its blocks.
+ */
+export function unpackDists(p: PackedDists, plan?: MassPlan): LogDist[] {
+  const sums = p.blockSums && plan?.blockOf && p.blockCount === plan.count ? p.blockSums : undefined;
+  const c = p.blockCount ?? 0;
+  return Array.from(p.max, (max, j) => {
+    const logits = p.logits.subarray(j * p.vocab, (j + 1) * p.vocab);
+    return sums ? new LogDist(logits, max, p.sum[j], sums.subarray(j * c, (j + 1) * c), plan!.blockOf!, plan) : new LogDist(logits, max, p.sum[j], undefined, undefined, plan);
+  });
 }
 
 /** Sent once the model is loaded. */

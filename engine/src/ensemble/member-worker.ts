@@ -8,7 +8,7 @@ import { OnnxBranchLM } from '../byte/onnx-lm';
 import { LMContext, LMStats, ScoredBranch } from '../byte/lm';
 import { LogDist } from '../byte/log-dist';
 import { BytefillError } from '../core/types';
-import { MemberLoad, MemberReply, MemberRequest, packDists, ScoredSet } from './member-messages';
+import { MemberLoad, MemberReply, MemberRequest, packDists, packedBuffers, ScoredSet } from './member-messages';
 
 interface Session {
   contexts: Map<number, LMContext>;
@@ -57,20 +57,20 @@ async function main(load: MemberLoad): Promise<void> {
             const c = lm.context(pre.state, pre.lastLogits);
             sessionOf(m.session).contexts.set(m.h, c);
             const next = packDists([c.next], vocab);
-            return reply({ id: m.id, ok: true, stats: since(f0), next, length: c.length, reused: pre.reused }, [next.logits.buffer as ArrayBuffer]);
+            return reply({ id: m.id, ok: true, stats: since(f0), next, length: c.length, reused: pre.reused }, packedBuffers(next));
           }
           case 'start': {
             const c = await lm.start(m.ids);
             sessionOf(m.session).contexts.set(m.h, c);
             const next = packDists([c.next], vocab);
-            return reply({ id: m.id, ok: true, stats: since(f0), next, length: c.length }, [next.logits.buffer as ArrayBuffer]);
+            return reply({ id: m.id, ok: true, stats: since(f0), next, length: c.length }, packedBuffers(next));
           }
           case 'score': {
             const s = sessionOf(m.session);
             const scored = await lm.score(context(s, m.h), m.branches);
             s.sets.set(m.set, scored);
             const set = pack(scored, vocab);
-            return reply({ id: m.id, ok: true, stats: since(f0), scored: set }, [set.dists.logits.buffer as ArrayBuffer]);
+            return reply({ id: m.id, ok: true, stats: since(f0), scored: set }, packedBuffers(set.dists));
           }
           case 'warm': {
             const pre = await prefill(m.id, m.ids);
@@ -94,6 +94,11 @@ async function main(load: MemberLoad): Promise<void> {
           }
           case 'close':
             sessions.delete(m.session);
+            return;
+          case 'plan':
+            // The log-softmax of later forwards also sums these blocks (LogDist.fromLogits).
+            lm.plan.blockOf = m.blockOf;
+            lm.plan.count = m.count;
             return;
         }
       } catch (e) {

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BranchLM, LMContext, LMStats, newStats, ScoredBranch, scoredBranch } from '../byte/lm';
-import { LogDist } from '../byte/log-dist';
+import { LogDist, MassPlan } from '../byte/log-dist';
 import { BytefillError, BytefillErrorCode } from '../core/types';
 import { MemberCall, MemberLoad, MemberNote, MemberReady, MemberReply, unpackDists } from './member-messages';
 import type { PrefixCacheStats } from '../model/prefix-cache';
@@ -33,6 +33,12 @@ export class MemberWorker {
   maxPositions = 0;
   /** The worker's prefix cache as of its last reply (this member's decoding uses that cache). */
   cacheStats?: PrefixCacheStats;
+  /**
+   * The byte layer's probability blocks for this member's vocabulary (set by it on first use,
+   * VocabIndex.cumulativeMass), sent to the worker before the next call once set.
+   */
+  readonly plan: MassPlan = { blockOf: null, count: 0 };
+  private planSent = false;
 
   private constructor(
     readonly name: string,
@@ -78,6 +84,10 @@ export class MemberWorker {
 
   call(body: CallBody): Promise<Reply> {
     if (this.failure) return Promise.reject(this.failure);
+    if (!this.planSent && this.plan.blockOf) {
+      this.planSent = true;
+      this.note({ op: 'plan', blockOf: this.plan.blockOf, count: this.plan.count });
+    }
     const id = this.nextId++;
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -158,13 +168,13 @@ export class WorkerBranchLM implements BranchLM {
   async prefill(ids: number[], signal?: AbortSignal): Promise<{ ctx: LMContext; reused: number }> {
     const h = this.handle();
     const r = await this.call({ op: 'prefill', session: this.session, h, ids }, signal);
-    return { ctx: this.context(h, unpackDists(r.next!)[0], r.length!), reused: r.reused! };
+    return { ctx: this.context(h, unpackDists(r.next!, this.member.plan)[0], r.length!), reused: r.reused! };
   }
 
   async start(ids: number[], signal?: AbortSignal): Promise<LMContext> {
     const h = this.handle();
     const r = await this.call({ op: 'start', session: this.session, h, ids }, signal);
-    return this.context(h, unpackDists(r.next!)[0], r.length!);
+    return this.context(h, unpackDists(r.next!, this.member.plan)[0], r.length!);
   }
 
   async score(ctx: LMContext, branches: number[][], signal?: AbortSignal): Promise<ScoredBranch[]> {
@@ -172,7 +182,7 @@ export class WorkerBranchLM implements BranchLM {
     const set = this.handle();
     const r = await this.call({ op: 'score', session: this.session, h: c.h, set, branches }, signal);
     const { dists: packed, nexts } = r.scored!;
-    const dists = unpackDists(packed);
+    const dists = unpackDists(packed, this.member.plan);
     // The set stays in the worker while any of its branches (their extend) can be reached.
     const owner = {};
     this.registry.register(owner, set);
