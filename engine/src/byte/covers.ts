@@ -21,6 +21,7 @@
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { concatBytes } from '../tokenizer/utf8';
 import { PrefixMass, VocabIndex } from './vocab-index';
+import { bucketOf, checkedInRange, N_BUCKETS, probScratch, uncheckedBucket } from './prob-buckets';
 import { altTails, stableCommitPoint, tokensBefore } from './lookahead';
 import { lowerBound, RowValidity, rowValidity, ValidityStats } from './validity';
 import { LMContext, ScoredBranch } from './lm';
@@ -102,43 +103,6 @@ export interface Row {
   node: Node | null;
   /** Validity cache of this row. */
   tv?: RowValidity;
-}
-
-const BUCKETS_PER_NAT = 4;
-const N_BUCKETS = 40 * BUCKETS_PER_NAT + 1;
-
-/** Log-probability bucket of a candidate (the last bucket holds everything below -40 nats). */
-function bucketOf(logp: number): number {
-  const k = Math.floor(-logp * BUCKETS_PER_NAT);
-  return k < 0 ? 0 : k >= N_BUCKETS ? N_BUCKETS - 1 : k;
-}
-
-/** The first bucket from which all lighter buckets together weigh at most `budget` (N_BUCKETS: none). */
-function uncheckedBucket(buckets: Float64Array, budget: number): number {
-  let cum = 0;
-  let k = N_BUCKETS;
-  while (k > 0 && cum + buckets[k - 1] <= budget) cum += buckets[--k];
-  return k;
-}
-
-/**
- * Which of a row's candidates (weights ws, in range order) are checked: taken heaviest first (ties
- * in range order), each while the candidates not yet taken weigh more than eps of the row's mass.
- * They are those heavier than `bound` and the first `ties` of those equal to it (bound -Infinity:
- * all). One native sort of the weights, no comparator (the remaining mass is subtracted in the
- * same order, so the same candidates are checked as when sorting the candidates themselves).
- */
-function heaviestChecked(ws: Float64Array, rowMass: number, eps: number): { bound: number; ties: number } {
-  if (!(eps > 0)) return { bound: -Infinity, ties: 0 };
-  const sorted = Float64Array.from(ws).sort();
-  let rem = rowMass;
-  let taken = 0;
-  for (let i = sorted.length - 1; i >= 0 && rem > eps * rowMass; i--, taken++) rem -= sorted[i];
-  if (taken === sorted.length) return { bound: -Infinity, ties: 0 };
-  const bound = sorted[sorted.length - 1 - taken];
-  let above = 0;
-  for (let i = sorted.length - 1; i >= 0 && sorted[i] > bound; i--) above++;
-  return { bound, ties: taken - above };
 }
 
 const newNode = (next: LogDist | null): Node => ({ next, src: null, children: new Map() });
@@ -657,36 +621,37 @@ export class CoverSet {
           }
         }
       } else {
-        const suf = this.p.subarray(r.j);
+        // Inside a token: the row's mass by next byte from the node's prefix sums (one run of the
+        // sorted vocabulary per byte), then only the candidates to check are visited.
         const at = n - r.j;
-        const [lo, hi] = this.index.range(suf);
-        const ids = new Int32Array(hi - lo);
-        const ws = new Float64Array(hi - lo);
-        let m = 0;
+        const [lo, hi] = this.candidateRange(r.j);
+        const cum = this.massOf(r.node!).cum;
         let rowMass = 0;
-        for (let k = lo; k < hi; k++) {
-          const id = this.index.sorted[k];
-          if (this.tokBytes[id].length <= at) continue;
-          const w = eL * Math.exp(next.at(id));
-          ids[m] = id;
-          ws[m++] = w;
+        for (let k = lo; k < hi; ) {
+          const end = this.index.byteRunEnd(k, hi, at);
+          const w = eL * cum.range(k, end);
+          dist[this.index.byteAt(k, at)] += w;
           rowMass += w;
+          k = end;
         }
-        const { bound, ties } = heaviestChecked(ws.subarray(0, m), rowMass, eps);
-        const tv = this.validityOf(r);
-        let tie = 0;
-        for (let i = 0; i < m; i++) {
-          const id = ids[i];
-          const w = ws[i];
-          const b = this.tokBytes[id][at];
-          const check = w > bound || (w === bound && tie++ < ties);
-          if (check && !tv.valid(id, this.validity)) {
+        mass += rowMass;
+        // eps >= 1 leaves every candidate unchecked (what decoding asks outside its focus byte).
+        if (eps < 1 && eL > 0) {
+          const tv = this.validityOf(r);
+          checkedInRange(next, this.index.sorted, lo, hi, eps, (id, p, k) => {
+            if (tv.valid(id, this.validity)) return;
+            const w = eL * p;
+            dist[this.index.byteAt(k, at)] -= w;
+            mass -= w;
             if (focusing) subtracted.add(ri * 4_194_304 + id);
-            continue;
+          });
+        }
+        if (focusing && focus !== END) {
+          const [flo, fhi] = this.index.range(concatBytes(this.p.subarray(r.j), Uint8Array.of(focus)));
+          for (let k = flo; k < fhi; k++) {
+            const id = this.index.sorted[k];
+            if (!subtracted.has(ri * 4_194_304 + id)) fr.push(ri), ft.push(id), fw.push(eL * Math.exp(next.at(id)));
           }
-          dist[b] += w;
-          mass += w;
-          if (focusing && b === focus) fr.push(ri), ft.push(id), fw.push(w);
         }
       }
     });
@@ -711,14 +676,6 @@ export class CoverSet {
     if (mass > 0) for (let b = 0; b < 257; b++) dist[b] /= mass;
     return { dist, mass };
   }
-}
-
-let scratch = new Float64Array(0);
-
-/** A vocabulary-size array for one pass's probabilities (LogDist.probsInto), reused: no fresh pages per node. */
-function probScratch(n: number): Float64Array {
-  if (scratch.length < n) scratch = new Float64Array(n);
-  return scratch;
 }
 
 const bytesCaches = new WeakMap<Tokenizer, Uint8Array[]>();
