@@ -105,6 +105,25 @@ export interface Row {
   tv?: RowValidity;
 }
 
+/**
+ * Which of the weights ws (in their order) are taken heaviest first (ties in their order), each
+ * while those not yet taken weigh more than eps of `total`: those heavier than `bound` and the
+ * first `ties` of those equal to it (bound -Infinity: all). One native sort of the weights (sorted
+ * in place), no comparator: the remaining mass is subtracted in the same order as when sorting
+ * the candidates themselves, so the same ones are taken.
+ */
+function heaviestTaken(ws: Float64Array, total: number, eps: number): { bound: number; ties: number } {
+  const sorted = ws.sort();
+  let rem = total;
+  let taken = 0;
+  for (let i = sorted.length - 1; i >= 0 && rem > eps * total; i--, taken++) rem -= sorted[i];
+  if (taken === sorted.length) return { bound: -Infinity, ties: 0 };
+  const bound = sorted[sorted.length - 1 - taken];
+  let above = 0;
+  for (let i = sorted.length - 1; i >= 0 && sorted[i] > bound; i--) above++;
+  return { bound, ties: taken - above };
+}
+
 const newNode = (next: LogDist | null): Node => ({ next, src: null, children: new Map() });
 
 /** The trie node after `node` and token `id`, created unscored if new. */
@@ -658,16 +677,17 @@ export class CoverSet {
     if (fw.length > 0) {
       let A = 0;
       for (const w of fw) A += w;
-      const order = fw.map((_, i) => i).sort((a, b) => fw[b] - fw[a]);
-      let rem = A;
-      for (const i of order) {
-        if (rem <= focusEps * A) break;
-        rem -= fw[i];
+      // The focus candidates taken heaviest first while more than focusEps of their mass is left.
+      const { bound, ties } = heaviestTaken(Float64Array.from(fw), A, focusEps);
+      let tie = 0;
+      for (let i = 0; i < fw.length; i++) {
+        const w = fw[i];
+        if (!(w > bound || (w === bound && tie++ < ties))) continue;
         const key = fr[i] * 4_194_304 + ft[i];
         if (subtracted.has(key)) continue;
         if (!this.isValid(rows[fr[i]], ft[i])) {
-          dist[focus] -= fw[i];
-          mass -= fw[i];
+          dist[focus] -= w;
+          mass -= w;
           subtracted.add(key);
         }
       }
