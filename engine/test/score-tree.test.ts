@@ -1,10 +1,11 @@
 // Branches of one forward as a single token-tree sequence (model/tree-mask-rewrite.ts,
 // OnnxModel.forwardTree, OnnxBranchLM `tree`): the same logits and bits as left-padded batches,
-// without a copy of the context's past per branch.
+// without a copy of the context's past per branch; in scoring, branches leave the document's own
+// KV where they leave its tokens (forwardTree's prefixSlots), so no document token runs again.
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { ModelBundle } from '../src/bundle/model-bundle';
-import { scoreBytes, ScoreOptions } from '../src/ensemble/score';
+import { documentStartId, scoreBytes, ScoreOptions } from '../src/ensemble/score';
 import { tokenTrie } from '../src/byte/onnx-lm';
 import { rewriteTreeMask } from '../src/model/tree-mask-rewrite';
 import { KVState } from '../src/model/kv-state';
@@ -81,6 +82,58 @@ describe('token-tree forwards of the bundled models', () => {
         for (let v = 0; v < a.length; v++) d = Math.max(d, Math.abs(a[v] - b[v]));
         assert.ok(d < 1e-3, `row ${k} position ${i}: logits differ by ${d}`);
       });
+    }
+  });
+
+  test('forwardTree with prefixSlots gives each root the logits of a forward on that prefix of the past', async () => {
+    const m = bundle.model;
+    const doc = bundle.tok.encode('def add(a, b):\n    return a + b\n');
+    const { state } = await m.forward(null, [doc]);
+    // Branches leaving the document after 4, 9 and all of its tokens.
+    const cuts = [4, 9, doc.length];
+    const rows = [[10, 11], [12], [13, 14]];
+    const tokens = [10, 11, 12, 13, 14];
+    const parents = [-1, 0, -1, -1, 3];
+    const prefixSlots = [4, 4, 9, doc.length, doc.length];
+    const paths = [[0, 1], [2], [3, 4]];
+    const tree = await m.forwardTree(state, tokens, parents, { prefixSlots });
+    for (let k = 0; k < rows.length; k++) {
+      const { state: prefix } = await m.forward(null, [doc.slice(0, cuts[k])]);
+      const plain = await m.forward(prefix, [rows[k]], { allLogits: true });
+      rows[k].forEach((_, i) => {
+        const a = plain.logits[0][i];
+        const b = tree.logits[paths[k][i]];
+        let d = 0;
+        for (let v = 0; v < a.length; v++) d = Math.max(d, Math.abs(a[v] - b[v]));
+        assert.ok(d < 1e-3, `row ${k} position ${i}: logits differ by ${d}`);
+      });
+    }
+  });
+
+  test("scoring runs no token of the document again: a branch's tree tokens start where it leaves the document, the same bits as padded batches", async () => {
+    const m = bundle.model;
+    // One window (the text fits): window slot c holds T[c], T = [document start] ++ enc(text).
+    const T = [documentStartId(bundle), ...bundle.tok.encode(LONG_TEXT)];
+    const roots: Array<{ token: number; slot: number }> = [];
+    const forwardTree = m.forwardTree.bind(m);
+    m.forwardTree = (past: KVState, tokens: number[], parents: number[], o?: Parameters<typeof forwardTree>[3]) => {
+      tokens.forEach((token, t) => {
+        if (parents[t] < 0) roots.push({ token, slot: o?.prefixSlots?.[t] ?? -1 });
+      });
+      return forwardTree(past, tokens, parents, o);
+    };
+    try {
+      const padded = await scoreBytes([{ bundle, weight: 1 }], null, LONG_TEXT, { ...EXACT, treeBranches: false });
+      const tree = await scoreBytes([{ bundle, weight: 1 }], null, LONG_TEXT, { ...EXACT, prefetchBytes: 32 });
+      assert.ok(roots.length > 0, 'the tree path ran');
+      for (const r of roots) {
+        assert.ok(r.slot >= 0, 'every root follows a prefix of the document');
+        assert.notEqual(r.token, T[r.slot], `a root at slot ${r.slot} re-runs the document's own token`);
+      }
+      assert.ok(new Set(roots.map((r) => r.slot)).size > 1, 'branches leave the document at different points');
+      assert.ok(Math.abs(tree.bits - padded.bits) <= 1e-9 * padded.bits, `${tree.bits} vs ${padded.bits}`);
+    } finally {
+      m.forwardTree = forwardTree;
     }
   });
 

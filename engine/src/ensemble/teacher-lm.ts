@@ -2,10 +2,11 @@
 // are run through the model in windows, with the logits of every position kept, so a branch that
 // follows T from a context that is a prefix of T (the common case: committed tokens are canonical,
 // and so is the most likely split of the pending bytes) is looked up instead of run. Any other
-// branch (a non-canonical split) runs on the window's KV state with the slots after the context
-// masked out (OnnxBranchLM: one forward for all of them, their token trie as one sequence unless
-// `tree` is false, a padded batch then). Results are the same as
-// OnnxBranchLM's on the same context (up to float rounding).
+// branch (a non-canonical split) runs on the window's KV state: with a tree-mask graph, all of
+// them as one token tree whose roots each follow the window up to where their branch leaves T
+// (the tokens along T are not run again); else with the slots after the context masked out
+// (OnnxBranchLM, a padded batch when `tree` is false). Results are the same as OnnxBranchLM's on
+// the same context (up to float rounding).
 //
 // Windows: window k holds T[s_k : s_k + W] with W = min(maxPositions, maxContext + 64). ByteStream
 // restarts its context (restart()) once it passes maxContext tokens, keeping the last keepTokens:
@@ -40,6 +41,7 @@ export class TeacherForcedLM implements BranchLM {
   readonly stats = newStats();
   readonly windows: Window[] = [];
   private readonly plain: OnnxBranchLM;
+  private readonly tree: boolean;
   private readonly W: number;
   private view: { w: Window; a: number; ctx: LMContext } | null = null;
   /** Recent normalized window positions: a committed branch is looked up, then its context made. */
@@ -53,7 +55,8 @@ export class TeacherForcedLM implements BranchLM {
     maxContext: number,
     opts: { tree?: boolean } = {},
   ) {
-    this.plain = new OnnxBranchLM(model, { tree: opts.tree !== false });
+    this.tree = opts.tree !== false;
+    this.plain = new OnnxBranchLM(model, { tree: this.tree });
     this.W = Math.min(model.config.maxPositions, maxContext + 64);
   }
 
@@ -128,7 +131,9 @@ export class TeacherForcedLM implements BranchLM {
     const looked = branches.map((ids, i) => along[i] === ids.length && a + ids.length - 1 - w.s < w.len);
     const others = branches.filter((_, i) => !looked[i]);
     let plain: ScoredBranch[] = [];
-    if (others.length > 0) {
+    if (others.length > 0 && (await this.offTrunkTree(w))) {
+      plain = await this.scoreOffTrunk(ctx, w, a, others, along.filter((_, i) => !looked[i]), signal);
+    } else if (others.length > 0) {
       // The window's KV with everything after T[:a] masked out, as a plain context (kept while
       // the stream stays at this context: the plain LM compacts it once).
       if (!this.view || this.view.w !== w || this.view.a !== a) {
@@ -151,6 +156,72 @@ export class TeacherForcedLM implements BranchLM {
       } else out = plain[o++];
       // Extensions along T stay teacher-forced contexts (so later branches are looked up again).
       return { ...out, extend: (m: number) => (m === 0 ? ctx : m <= k && a + m - 1 - w.s < w.len ? this.ctxAt(w, a + m) : out.extend(m)) };
+    });
+  }
+
+  /**
+   * Whether branches leaving T run as one token tree on the window's own KV (scoreOffTrunk): a
+   * tree-mask graph on the CPU and a window without masked slots.
+   */
+  private async offTrunkTree(w: Window): Promise<boolean> {
+    return this.tree && !w.state.onDevice && w.state.mask.every((m) => m === 1) && (await this.model.treeSupported());
+  }
+
+  /**
+   * Branches that follow T for their first along[i] tokens and then leave it, scored in one
+   * forward: only the tokens after each branch's last token of T run, as a token tree on the
+   * window's KV, each root following the window's slots up to that point. The tokens along T are
+   * not run again (their logits are the window's).
+   */
+  private async scoreOffTrunk(ctx: LMContext, w: Window, a: number, branches: number[][], along: number[], signal?: AbortSignal): Promise<ScoredBranch[]> {
+    const tokens: number[] = [];
+    const parents: number[] = [];
+    const prefixSlots: number[] = [];
+    const child = new Map<string, number>();
+    // Tokens along T past the window's end run in the tree like the others.
+    const ks = along.map((k) => Math.min(k, w.s + w.len - a));
+    const paths = branches.map((ids, i) => {
+      const k = ks[i];
+      let at = -1;
+      return ids.slice(k).map((id) => {
+        const key = at < 0 ? `${k}|${id}` : `${at}:${id}`;
+        let t = child.get(key);
+        if (t === undefined) {
+          t = tokens.length;
+          tokens.push(id);
+          parents.push(at);
+          prefixSlots.push(a + k - w.s);
+          child.set(key, t);
+        }
+        return (at = t);
+      });
+    });
+    const t0 = performance.now();
+    const r = await this.model.forwardTree(w.state, tokens, parents, { signal, prefixSlots });
+    this.stats.forwards++;
+    this.stats.forwardTokens += tokens.length;
+    this.stats.forwardMs += performance.now() - t0;
+    const dists: Array<LogDist | undefined> = [];
+    const dist = (t: number): LogDist => (dists[t] ??= LogDist.fromLogits(r.logits[t], this.plan));
+    const S = w.state.length;
+    return branches.map((ids, i): ScoredBranch => {
+      const k = ks[i];
+      const path = paths[i];
+      const nexts = ids.map((_, t) => (t < k ? this.logpAt(w, a + t - w.s) : dist(path[t - k])));
+      return {
+        ids,
+        stepLogp: stepLogps(ctx, ids, nexts),
+        nexts,
+        // m <= k: the caller's teacher-forced context; past it, the window up to the branch's
+        // last token of T and the branch's tree slots.
+        extend: (m: number): LMContext => {
+          if (!(Number.isInteger(m) && m > k && m <= ids.length)) throw new Error(`extend(${m}) outside ${k + 1}..${ids.length}`);
+          const mask = new Uint8Array(S + tokens.length);
+          mask.fill(1, 0, a + k - w.s);
+          for (let q = 0; q < m - k; q++) mask[S + path[q]] = 1;
+          return this.plain.wrap(r.state.withMask(mask, Int32Array.of(a + m - w.s)), nexts[m - 1]);
+        },
+      };
     });
   }
 

@@ -406,8 +406,11 @@ export class OnnxModel {
    * (parents[t] < t, or -1 for a child of the past), at position past.nextPos + its depth. The
    * tokens share one copy of the past (a padded batch would copy it per branch). Needs
    * treeSupported(). Same logits as a forward of each root-to-token path (up to float rounding).
+   * With prefixSlots (a past without masked slots), a root token t follows only the first
+   * prefixSlots[t] slots of the past, at the position after them: branches that leave a document's
+   * tokens at different points run together on the document's own KV.
    */
-  async forwardTree(past: KVState, tokens: number[], parents: number[], opts: { signal?: AbortSignal } = {}): Promise<TreeForwardResult> {
+  async forwardTree(past: KVState, tokens: number[], parents: number[], opts: { signal?: AbortSignal; prefixSlots?: readonly number[] } = {}): Promise<TreeForwardResult> {
     if (opts.signal?.aborted) throw new BytefillError('ABORTED', 'Model forward aborted before it ran');
     if (this.disposed) throw new BytefillError('BAD_ARGUMENT', `Model ${this.name} was disposed`);
     const session = this.tree ? await this.tree : null;
@@ -419,7 +422,10 @@ export class OnnxModel {
     const S = past.length;
     const N = S + T;
     const p0 = past.nextPos[0];
-    const depth = new Int32Array(T);
+    const slots = opts.prefixSlots;
+    if (slots && (slots.length !== T || past.mask.some((m) => m !== 1))) throw new BytefillError('BAD_ARGUMENT', `forwardTree: prefixSlots needs one entry per token and a past without masked slots`);
+    // Position of each token (the past's slot i holds position p0 - S + i when none is masked).
+    const pos = new Int32Array(T);
     const tree = new Uint8Array(T * N);
     for (let t = 0; t < T; t++) {
       const id = tokens[t];
@@ -427,13 +433,22 @@ export class OnnxModel {
       const p = parents[t];
       if (!(Number.isInteger(p) && p >= -1 && p < t)) throw new BytefillError('BAD_ARGUMENT', `forwardTree: parent ${p} of token ${t} is not an earlier token`);
       const row = tree.subarray(t * N, (t + 1) * N);
-      row.set(past.mask);
       if (p >= 0) {
-        row.set(tree.subarray(p * N + S, p * N + S + p + 1), S);
-        depth[t] = depth[p] + 1;
+        // The parent's past slots and tree ancestors, and the parent itself.
+        row.set(tree.subarray(p * N, p * N + S + p + 1));
+        pos[t] = pos[p] + 1;
+      } else if (slots) {
+        // A root that follows only the first prefixSlots[t] slots of the past.
+        const c = slots[t];
+        if (!(Number.isInteger(c) && c >= 0 && c <= S)) throw new BytefillError('BAD_ARGUMENT', `forwardTree: prefixSlots ${c} of token ${t} outside 0..${S}`);
+        row.fill(1, 0, c);
+        pos[t] = p0 - S + c;
+      } else {
+        row.set(past.mask);
+        pos[t] = p0;
       }
       row[S + t] = 1;
-      if (p0 + depth[t] >= this.config.maxPositions) throw new BytefillError('BAD_ARGUMENT', `Sequence too long for model ${this.name}: position ${p0 + depth[t]} >= max ${this.config.maxPositions}`);
+      if (pos[t] >= this.config.maxPositions) throw new BytefillError('BAD_ARGUMENT', `Sequence too long for model ${this.name}: position ${pos[t]} >= max ${this.config.maxPositions}`);
     }
     const mask = new Uint8Array(N);
     mask.set(past.mask);
@@ -441,7 +456,7 @@ export class OnnxModel {
     const feeds: Record<string, ort.Tensor> = {
       input_ids: this.intTensor(this.idType, tokens, [1, T]),
       attention_mask: this.intTensor(this.maskType, mask, [1, N]),
-      position_ids: this.intTensor(this.idType, Array.from(depth, (d) => p0 + d), [1, T]),
+      position_ids: this.intTensor(this.idType, Array.from(pos), [1, T]),
       [TREE_MASK_INPUT]: new ort.Tensor('bool', tree, [1, 1, T, N]),
     };
     this.addStateFeeds(feeds, past, T); // the tree-mask graph has the model's other inputs
