@@ -446,14 +446,7 @@ export class CoverSet {
       const m = this.massOf(r.node!);
       const at = n - r.j;
       const [lo, hi] = this.candidateRange(r.j);
-      const valid = this.validMass(r, lo, hi);
-      for (let k = lo; k < hi; ) {
-        const end = this.index.byteRunEnd(k, hi, at);
-        const w = eL * valid(k, end);
-        dist[this.index.byteAt(k, at)] += w;
-        mass += w;
-        k = end;
-      }
+      mass = this.addByByteRun(dist, mass, lo, hi, at, eL, this.validMass(r, lo, hi));
       if (at === 0) {
         // At the end of p the stop ids are END only (and never checked): take back the byte mass
         // of those that have bytes and were counted valid.
@@ -477,9 +470,25 @@ export class CoverSet {
   }
 
   /**
+   * Adds a row's candidates in [lo, hi) of the sorted vocabulary to dist by their byte `at`: each
+   * run of one next byte weighs eL * massOf(run). Returns acc plus the runs' weights, added in
+   * order.
+   */
+  private addByByteRun(dist: Float64Array, acc: number, lo: number, hi: number, at: number, eL: number, massOf: (a: number, b: number) => number): number {
+    for (let k = lo; k < hi; ) {
+      const end = this.index.byteRunEnd(k, hi, at);
+      const w = eL * massOf(k, end);
+      dist[this.index.byteAt(k, at)] += w;
+      acc += w;
+      k = end;
+    }
+    return acc;
+  }
+
+  /**
    * The mass of the row's valid candidates between two positions of the sorted vocabulary (within
-   * [lo, hi)): the range's mass less that of its invalid candidates, from prefix sums over the row
-   * validity's invalid positions, kept on the node while the positions are the same.
+   * [lo, hi)): the range's mass less that of its invalid candidates (found by binary search among
+   * the row validity's invalid positions, their probabilities summed over their ids).
    */
   private validMass(r: Row, lo: number, hi: number): (a: number, b: number) => number {
     const { pos, from, to } = this.validityOf(r).invalidPositions(this.index.sorted, lo, hi, this.validity);
@@ -645,15 +654,7 @@ export class CoverSet {
         const at = n - r.j;
         const [lo, hi] = this.candidateRange(r.j);
         const cum = this.massOf(r.node!).cum;
-        let rowMass = 0;
-        for (let k = lo; k < hi; ) {
-          const end = this.index.byteRunEnd(k, hi, at);
-          const w = eL * cum.range(k, end);
-          dist[this.index.byteAt(k, at)] += w;
-          rowMass += w;
-          k = end;
-        }
-        mass += rowMass;
+        mass += this.addByByteRun(dist, 0, lo, hi, at, eL, (a, b) => cum.range(a, b));
         // eps >= 1 leaves every candidate unchecked (what decoding asks outside its focus byte).
         if (eps < 1 && eL > 0) {
           const tv = this.validityOf(r);
