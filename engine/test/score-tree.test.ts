@@ -29,6 +29,24 @@ test('tokenTrie shares common prefixes and gives each row its path', () => {
   ]);
 });
 
+test('tokenTrie with roots shares prefixes only between rows of the same root', () => {
+  const t = tokenTrie(
+    [
+      [5, 6],
+      [5, 7],
+      [5, 6],
+    ],
+    [0, 0, 3],
+  );
+  assert.deepEqual(t.tokens, [5, 6, 7, 5, 6]);
+  assert.deepEqual(t.parents, [-1, 0, 0, -1, 3]);
+  assert.deepEqual(t.paths, [
+    [0, 1],
+    [0, 2],
+    [3, 4],
+  ]);
+});
+
 test('the tree-mask rewrite leaves a graph without a padding-and-causal And alone', () => {
   const g = encodeModel({
     name: 'plain',

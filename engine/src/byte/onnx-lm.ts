@@ -26,15 +26,19 @@ export interface OnnxBranchLMOptions {
   tree?: boolean;
 }
 
-/** The token trie of rows: tokens in order with their parents, and each row's path of trie indices. */
-export function tokenTrie(rows: readonly (readonly number[])[]): { tokens: number[]; parents: number[]; paths: number[][] } {
+/**
+ * The token trie of rows: tokens in order with their parents, and each row's path of trie indices.
+ * With `roots`, rows share tokens only with rows of the same roots[i] (they start from different
+ * points of a past: OnnxModel.forwardTree's prefixSlots).
+ */
+export function tokenTrie(rows: readonly (readonly number[])[], roots?: readonly number[]): { tokens: number[]; parents: number[]; paths: number[][] } {
   const tokens: number[] = [];
   const parents: number[] = [];
   const child = new Map<string, number>();
-  const paths = rows.map((r) => {
+  const paths = rows.map((r, i) => {
     let at = -1;
     return r.map((id) => {
-      const key = `${at}:${id}`;
+      const key = at < 0 && roots ? `r${roots[i]}:${id}` : `${at}:${id}`;
       let t = child.get(key);
       if (t === undefined) {
         t = tokens.length;

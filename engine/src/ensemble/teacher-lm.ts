@@ -16,7 +16,7 @@ import { KVState } from '../model/kv-state';
 import { OnnxModel } from '../model/onnx-model';
 import { BranchLM, LMContext, newStats, ScoredBranch, stepLogps } from '../byte/lm';
 import { LogDist, MassPlan } from '../byte/log-dist';
-import { OnnxBranchLM } from '../byte/onnx-lm';
+import { OnnxBranchLM, tokenTrie } from '../byte/onnx-lm';
 
 /** Bounds the cache of normalized positions (their logits stay in the window anyway). */
 const RECENT_POSITIONS = 16;
@@ -72,9 +72,7 @@ export class TeacherForcedLM implements BranchLM {
     const ids = this.T.slice(s, s + this.W);
     const t0 = performance.now();
     const r = await this.model.forward(null, [ids], { allLogits: true, signal });
-    this.stats.forwards++;
-    this.stats.forwardTokens += ids.length;
-    this.stats.forwardMs += performance.now() - t0;
+    this.count(ids.length, t0);
     const w: Window = { s, len: ids.length, state: r.state, logits: r.logits[0], activeFrom };
     this.windows.push(w);
     return w;
@@ -174,33 +172,15 @@ export class TeacherForcedLM implements BranchLM {
    * not run again (their logits are the window's).
    */
   private async scoreOffTrunk(ctx: LMContext, w: Window, a: number, branches: number[][], along: number[], signal?: AbortSignal): Promise<ScoredBranch[]> {
-    const tokens: number[] = [];
-    const parents: number[] = [];
-    const prefixSlots: number[] = [];
-    const child = new Map<string, number>();
     // Tokens along T past the window's end run in the tree like the others.
     const ks = along.map((k) => Math.min(k, w.s + w.len - a));
-    const paths = branches.map((ids, i) => {
-      const k = ks[i];
-      let at = -1;
-      return ids.slice(k).map((id) => {
-        const key = at < 0 ? `${k}|${id}` : `${at}:${id}`;
-        let t = child.get(key);
-        if (t === undefined) {
-          t = tokens.length;
-          tokens.push(id);
-          parents.push(at);
-          prefixSlots.push(a + k - w.s);
-          child.set(key, t);
-        }
-        return (at = t);
-      });
-    });
+    // One trie per point of leaving T (each root follows the window up to there).
+    const { tokens, parents, paths } = tokenTrie(branches.map((ids, i) => ids.slice(ks[i])), ks);
+    const prefixSlots = new Array<number>(tokens.length);
+    paths.forEach((path, i) => path.forEach((t) => (prefixSlots[t] = a + ks[i] - w.s)));
     const t0 = performance.now();
     const r = await this.model.forwardTree(w.state, tokens, parents, { signal, prefixSlots });
-    this.stats.forwards++;
-    this.stats.forwardTokens += tokens.length;
-    this.stats.forwardMs += performance.now() - t0;
+    this.count(tokens.length, t0);
     const dists: Array<LogDist | undefined> = [];
     const dist = (t: number): LogDist => (dists[t] ??= LogDist.fromLogits(r.logits[t], this.plan));
     const S = w.state.length;
@@ -223,6 +203,12 @@ export class TeacherForcedLM implements BranchLM {
         },
       };
     });
+  }
+
+  private count(tokens: number, t0: number): void {
+    this.stats.forwards++;
+    this.stats.forwardTokens += tokens;
+    this.stats.forwardMs += performance.now() - t0;
   }
 
   private async countPlain<T>(f: () => Promise<T>): Promise<T> {
