@@ -223,6 +223,7 @@ export class OnnxModel {
         opts.log?.('warn', `could not rewrite ${file} to compute only the last logits (${errMsg(e)}); using it as it is`);
       }
     }
+    const cpuFile = cpuGraph(file, opts);
     const { session, provider } = await createSession(runFile, {
       device: opts.device,
       threads: opts.threads,
@@ -232,11 +233,11 @@ export class OnnxModel {
       cacheOptimized: (opts.optimizationLevel ?? 'all') === 'all' && (opts.cacheOptimized ?? process.env.BYTEFILL_CACHE_OPTIMIZED !== '0'),
       optimizationLevel: opts.optimizationLevel,
       cpu: opts.cpu,
-      cpuFile: cpuGraph(file, opts),
+      cpuFile,
     });
     try {
       const m = new OnnxModel(abs, opts.name ?? path.basename(abs), config, provider, file, session);
-      m.treeSource = { threads: opts.threads, log: opts.log, cpu: opts.cpu, cpuFile: cpuGraph(file, opts) };
+      m.treeSource = { threads: opts.threads, log: opts.log, cpu: opts.cpu, cpuFile };
       return m;
     } catch (e) {
       await session.release().catch(() => undefined);
