@@ -103,10 +103,8 @@ export function packedBuffers(p: PackedDists): ArrayBuffer[] {
 export function unpackDists(p: PackedDists, plan?: MassPlan): LogDist[] {
   const sums = p.blockSums && plan?.blockOf && p.blockCount === plan.count ? p.blockSums : undefined;
   const c = p.blockCount ?? 0;
-  return Array.from(p.max, (max, j) => {
-    const logits = p.logits.subarray(j * p.vocab, (j + 1) * p.vocab);
-    return sums ? new LogDist(logits, max, p.sum[j], sums.subarray(j * c, (j + 1) * c), plan!.blockOf!, plan) : new LogDist(logits, max, p.sum[j], undefined, undefined, plan);
-  });
+  const blockOf = sums ? plan!.blockOf! : undefined;
+  return Array.from(p.max, (max, j) => new LogDist(p.logits.subarray(j * p.vocab, (j + 1) * p.vocab), max, p.sum[j], sums?.subarray(j * c, (j + 1) * c), blockOf, plan));
 }
 
 /** Sent once the model is loaded. */
