@@ -97,6 +97,38 @@ for (const [name, make] of TOKENIZERS) {
     }
   });
 
+  test(`validity ${name}: tails ending inside a character (splits shared by completed character and class) equal re-encoding`, () => {
+    const t = load();
+    const rnd = mulberry32(0xc0de);
+    // Tokens that can complete the character (they start with a continuation byte), and random ones.
+    const cont: number[] = [];
+    for (let c = 0; c < t.vocabSize; c++) if (!t.isSpecial(c) && (t.tokenBytes(c)[0] & 0xc0) === 0x80) cont.push(c);
+    let decided = 0;
+    let total = 0;
+    let completions = 0;
+    for (const s of ['ß', " ('ßàá", 'naïve', '東京', ' x😀', "it'é", 'é\n', '  λ', 'Ω1']) {
+      const full = utf8Encode(s);
+      for (let end = 1; end < full.length; end++) {
+        if ((full[end] & 0xc0) !== 0x80) continue;
+        const tail = full.subarray(0, end);
+        const ids = t.encodeBytes(tail);
+        const rv = new RowValidity(t, tail, ids, false);
+        const cands = [...cont];
+        for (let k = 0; k < 300; k++) cands.push(Math.floor(rnd() * t.vocabSize));
+        for (const c of cands) {
+          if (t.isSpecial(c) || t.tokenBytes(c).length === 0) continue;
+          total++;
+          const f = rv.fast(c);
+          if (f === undefined) continue;
+          decided++;
+          if ((t.tokenBytes(c)[0] & 0xc0) === 0x80) completions++;
+          if (f !== exact(t, tail, ids, c)) assert.fail(`tail ${JSON.stringify([...tail])} token ${c} ${JSON.stringify([...t.tokenBytes(c)])}: fast ${f}`);
+        }
+      }
+    }
+    assert.ok(decided >= 0.75 * total && completions > 0, `decided ${decided} of ${total}, ${completions} completions`);
+  });
+
   test(`validity ${name}: lookahead rule (tokens ending in whitespace) equals probing by re-encoding`, () => {
     const t = load();
     const ws: number[] = [];

@@ -14,6 +14,7 @@ import { Tokenizer } from '../tokenizer/tokenizer';
 import { bytesToByteLevel } from '../tokenizer/byte-level';
 import { concatBytes, utf8DecodeIfValid, utf8DecodeLenient } from '../tokenizer/utf8';
 import { extendable, extendsWithProbe, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
+import { MidCharTail } from './mid-char';
 
 const MAX_PAIR_ROWS = 512;
 const MAX_SPLIT_TABLES = 4096;
@@ -697,6 +698,11 @@ export class RowValidity {
   /** The split's outcome (see Split) by the token's class sequence id (0: not yet computed), shared by tails with one splitKey. */
   private splits: SplitTable = newSplitTable();
   readonly stats: ValidityStats = { fast: 0, exact: 0 };
+  /** A canonical tail ending inside a character: splits by group of candidates (byte/mid-char.ts). */
+  private readonly midChar: MidCharTail | null;
+  /** midChar's split outcomes: by τ's class sequence id (0: not yet computed), by completion key. */
+  private midByClass = new Int8Array(0);
+  private readonly midByKey = new Map<string, Split>();
   /** Invalid positions of a token order over [lo, hi) (see invalidPositions). */
   private invalid: { order: Int32Array; lo: number; hi: number; pos: Int32Array } | null = null;
   /** Checks every fast decision against re-encoding and throws on a difference (tests). */
@@ -734,6 +740,7 @@ export class RowValidity {
     this.byPieces = !this.canonical && this.byClassOk && !this.mv.ignoreMerges && tail.length > 0 && ids.reduce((a, id) => a + tok.tokenBytes(id).length, 0) === tail.length;
     // A shared table holds canonical outcomes only (a non-canonical row's depend on its tokens).
     if (this.byClassOk && this.canonical) this.splits = this.mv.splitTable(this.splitKey());
+    this.midChar = this.canonical && this.tailText === null ? MidCharTail.of(tok, tail) : null;
   }
 
   /** invalidPositions over a whole token order decides it a class at a time (cheaply per token). */
@@ -924,15 +931,39 @@ export class RowValidity {
       // Normalized as it stands, tail ++ τ splits by class sequence like any other token's text.
       const raw = text !== null && this.byClassOk ? this.mv.rawTextClass(token, this.since) : -1;
       if (raw >= 0) split = this.splitOfClass(raw);
-      else {
-        const starts = text !== null ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
-        split = starts ? this.startsOutcome(starts, -1) : Split.Undecided;
-      }
+      else if (this.midChar !== null) split = this.midCharSplit(token, tb);
+      else split = this.bytesSplit(tb, text);
     }
     if (split === Split.Invalid) return false;
     if (split === Split.Undecided) return undefined;
     if (split === Split.Starts) return this.mv.wholePiece(token);
     return this.joinValid(token, tb);
+  }
+
+  /** The split of tail ++ bytes(τ) from the pieces of the string (text) or of the bytes. */
+  private bytesSplit(tb: Uint8Array, text: string | null): Split {
+    const starts = text !== null ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
+    return starts ? this.startsOutcome(starts, -1) : Split.Undecided;
+  }
+
+  /** bytesSplit for a tail ending inside a character, once per group of τ (see byte/mid-char.ts). */
+  private midCharSplit(token: number, tb: Uint8Array): Split {
+    const key = this.midChar!.completionKey(tb);
+    if (key !== null) {
+      let split = this.midByKey.get(key);
+      if (split === undefined) this.midByKey.set(key, (split = this.bytesSplit(tb, null)));
+      return split;
+    }
+    const cls = this.mv.textClass(token, this.midChar!.sinceMarked);
+    if (cls < 0) return this.bytesSplit(tb, null);
+    if (cls >= this.midByClass.length) {
+      const grown = new Int8Array(Math.max(cls + 1, 64, 2 * this.midByClass.length));
+      grown.set(this.midByClass);
+      this.midByClass = grown;
+    }
+    let split = this.midByClass[cls];
+    if (split === 0) this.midByClass[cls] = split = this.bytesSplit(tb, null);
+    return split;
   }
 
   /**
