@@ -531,12 +531,20 @@ export class CoverSet {
       const marg = new Float64Array(257);
       const buckets = new Float64Array(N_BUCKETS);
       const stop = this.stopMask();
-      const probs = next.probsInto(probScratch(V), V);
+      const firstByte = this.index.firstByte;
+      // probsInto's values (scaled here, not in a pass of their own) and at(id) from the logits.
+      const exps = probScratch(V);
+      next.expsInto(exps, V);
+      const scale = 1 / next.sum;
+      const logits = next.logits;
+      const lse = next.logSumExp;
       for (let id = 0; id < V; id++) {
-        if (stop[id] === 0 && this.index.firstByte[id] < 0) continue;
-        const p = probs[id];
-        marg[stop[id] === 1 ? END : this.index.firstByte[id]] += p;
-        buckets[bucketOf(next.at(id))] += p;
+        const s = stop[id];
+        const fb = firstByte[id];
+        if (s === 0 && fb < 0) continue;
+        const p = exps[id] * scale;
+        marg[s === 1 ? END : fb] += p;
+        buckets[bucketOf(logits[id] - lse)] += p;
       }
       let total = 0;
       for (let b = 0; b < 257; b++) total += marg[b];

@@ -626,7 +626,8 @@ const instances = new WeakMap<Tokenizer, MergeValidity>();
 
 /**
  * Split outcomes (see Split) of tail ++ τ by τ's class sequence id (0: not yet computed), and for
- * the lookahead rule of tail ++ τ ++ X by class sequence id, per probe continuation X; shared by
+ * the lookahead rule of tail ++ τ ++ X by class sequence id, per probe continuation X (and, last,
+ * which outcomes occur among them); shared by
  * the tails with one RowValidity.splitKey (what both depend on).
  */
 interface SplitTable {
@@ -888,7 +889,7 @@ export class RowValidity {
     const tb = this.mv.tokenBytes(token);
     // A token ending in whitespace may be valid only once more text follows: probe it.
     let probed = false;
-    if (v === false && this.lookahead && endsInWhitespace(tb)) {
+    if (v === false && this.lookahead && this.mv.endsWs()[token] === 1) {
       v = this.probeByClass(token, tb);
       probed = true;
     }
@@ -1010,31 +1011,28 @@ export class RowValidity {
       const m = Buffer.byteLength(base);
       const d = cc.guardDistance(base);
       const byKey = new Map<string, number>();
-      outs = new Int8Array(PROBE_TEXTS.length);
+      // One outcome per probe, then which outcomes occur (PROBE_SEEN bits), read by every token of the class.
+      outs = new Int8Array(PROBE_TEXTS.length + 1);
+      let seen = 0;
       for (let k = 0; k < PROBE_TEXTS.length; k++) {
         const key = cc.key(PROBE_TEXTS[k], d);
         let o = byKey.get(key);
         if (o === undefined) byKey.set(key, (o = this.startsOutcome(this.tok.splitOffsets(base + PROBE_TEXTS[k]), m)));
         outs[k] = o;
+        seen |= o === Split.Starts ? PROBE_STARTS : o === Split.Joins ? PROBE_JOINS : o === Split.Undecided ? PROBE_UNDECIDED : 0;
       }
+      outs[PROBE_TEXTS.length] = seen;
       this.splits.probes.set(cls, outs);
     }
-    let starts = false;
-    let joins = false;
-    let undecided = false;
-    for (let k = 0; k < outs.length; k++) {
-      if (outs[k] === Split.Starts) starts = true;
-      else if (outs[k] === Split.Joins) joins = true;
-      else if (outs[k] === Split.Undecided) undecided = true;
-    }
-    if (starts && this.mv.wholePiece(token)) return true;
-    if (joins) {
+    const seen = outs[PROBE_TEXTS.length];
+    if ((seen & PROBE_STARTS) !== 0 && this.mv.wholePiece(token)) return true;
+    if ((seen & PROBE_JOINS) !== 0) {
       const j = this.joinValid(token, tb);
       if (j !== false) return j;
     }
-    if (!undecided) return false;
+    if ((seen & PROBE_UNDECIDED) === 0) return false;
     // Only the probes whose split left it open are re-encoded (one or two, not all of them).
-    for (let k = 0; k < outs.length; k++) if (outs[k] === Split.Undecided && extendsWithProbe(this.tok, this.tail, this.ids, token, tb, k)) return true;
+    for (let k = 0; k < PROBE_TEXTS.length; k++) if (outs[k] === Split.Undecided && extendsWithProbe(this.tok, this.tail, this.ids, token, tb, k)) return true;
     return false;
   }
 
@@ -1152,6 +1150,11 @@ const enum Split {
   /** τ joins the tail's last piece. */
   Joins = 4,
 }
+
+/** Bits of the last entry of a probe outcome table (SplitTable.probes): the outcomes among its probes. */
+const PROBE_STARTS = 1;
+const PROBE_JOINS = 2;
+const PROBE_UNDECIDED = 4;
 
 /**
  * Bytes as a string (valid UTF-8), or null; the pre-tokenizer splits such a string as it is when
