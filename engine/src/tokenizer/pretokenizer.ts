@@ -6,6 +6,8 @@ import { assertSafePattern, checkCompiledSplit, splitBudgetMs } from './regex-sa
 
 export interface PreTokenizer {
   split(text: string): string[];
+  /** Where the pieces of split(text) start, in UTF-16 code units (no piece strings made). */
+  starts(text: string): number[];
   /** A space is prepended to the whole text before splitting (ByteLevel add_prefix_space). */
   readonly addPrefixSpace: boolean;
   /** Every regular expression the split runs (for character classes, see char-class.ts). */
@@ -14,19 +16,23 @@ export interface PreTokenizer {
 
 type Step = (piece: string) => string[];
 
+/** A time budget checked between matches (see regex-safety.ts): a slow split fails instead of running on. */
+function checkBudget(count: number, deadline: number, length: number): void {
+  if ((count & 63) === 0 && performance.now() > deadline) {
+    throw new BytefillError('MODEL_INVALID', `the tokenizer's pre-tokenizer pattern ran past its time budget (${Math.round(splitBudgetMs(length))} ms for ${length} characters)`);
+  }
+}
+
 function regexIsolated(re: RegExp): Step {
   return (piece) => {
     const out: string[] = [];
     let last = 0;
     re.lastIndex = 0;
-    // A time budget checked between matches (see regex-safety.ts): a slow split fails instead of
-    // running on; one match cannot be interrupted, the load-time probe keeps those short.
+    // One match cannot be interrupted; the load-time probe keeps those short.
     const deadline = performance.now() + splitBudgetMs(piece.length);
     let count = 0;
     for (let m = re.exec(piece); m; m = re.exec(piece)) {
-      if ((++count & 63) === 0 && performance.now() > deadline) {
-        throw new BytefillError('MODEL_INVALID', `the tokenizer's pre-tokenizer pattern ran past its time budget (${Math.round(splitBudgetMs(piece.length))} ms for ${piece.length} characters)`);
-      }
+      checkBudget(++count, deadline, piece.length);
       if (m[0].length === 0) {
         re.lastIndex++;
         continue;
@@ -36,6 +42,47 @@ function regexIsolated(re: RegExp): Step {
       last = m.index + m[0].length;
     }
     if (last < piece.length) out.push(piece.slice(last));
+    return out;
+  };
+}
+
+/**
+ * The piece starts of regexIsolated(re) without its match arrays and piece strings (the byte layer
+ * splits short strings many times per byte): where a match starts right at the previous piece's
+ * end (a gap-free split, the usual case), a sticky copy of the pattern tried there finds the same
+ * match as the search (leftmost, same alternatives in the same order) and only its end is read;
+ * elsewhere (a gap, an empty match) the search runs as in regexIsolated.
+ */
+function regexStarts(re: RegExp): (text: string) => number[] {
+  const sticky = new RegExp(re.source, re.flags.replace('g', '') + 'y');
+  return (text) => {
+    const out: number[] = [];
+    let last = 0;
+    const deadline = performance.now() + splitBudgetMs(text.length);
+    let count = 0;
+    while (last < text.length) {
+      checkBudget(++count, deadline, text.length);
+      sticky.lastIndex = last;
+      if (sticky.test(text) && sticky.lastIndex > last) {
+        out.push(last);
+        last = sticky.lastIndex;
+        continue;
+      }
+      re.lastIndex = last;
+      let m = re.exec(text);
+      while (m && m[0].length === 0) {
+        checkBudget(++count, deadline, text.length);
+        re.lastIndex++;
+        m = re.exec(text);
+      }
+      if (!m) {
+        out.push(last);
+        break;
+      }
+      if (m.index > last) out.push(last);
+      out.push(m.index);
+      last = m.index + m[0].length;
+    }
     return out;
   };
 }
@@ -82,9 +129,20 @@ export function buildPreTokenizer(cfg: unknown): PreTokenizer {
   const prefixSpace = { value: false };
   const patterns: RegExp[] = [];
   const step = cfg ? buildStep(cfg, prefixSpace, patterns) : null;
-  return {
-    addPrefixSpace: prefixSpace.value,
-    patterns,
-    split: (text) => (text.length === 0 ? [] : step ? step(text) : [text]),
+  const split = (text: string): string[] => (text.length === 0 ? [] : step ? step(text) : [text]);
+  // One pattern: the whole split is that pattern's regexIsolated (a Sequence's other steps split nothing).
+  const one = step && patterns.length === 1 ? regexStarts(patterns[0]) : null;
+  const starts = (text: string): number[] => {
+    if (text.length === 0) return [];
+    if (one) return one(text);
+    if (!step) return [0];
+    const out: number[] = [];
+    let off = 0;
+    for (const p of step(text)) {
+      out.push(off);
+      off += p.length;
+    }
+    return out;
   };
+  return { addPrefixSpace: prefixSpace.value, patterns, split, starts };
 }

@@ -13,19 +13,34 @@ import { CharClasses } from './char-class';
 import { utf8DecodeIfValid, utf8DecodeLenient, utf8Encode, validSeqLen } from './utf8';
 import { validateTokenizerJson } from './validate-json';
 
-/** UTF-8 length of a JS string (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder writes them). */
-function utf8Length(s: string): number {
+/** UTF-8 length of s[from, to) (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder writes them). */
+function utf8Length(s: string, from = 0, to = s.length): number {
   let n = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < to && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
       n += 4;
       i++;
     } else n += 3;
   }
   return n;
+}
+
+/**
+ * The pieces' UTF-8 byte offsets from their UTF-16 starts in s (each piece measured on its own, as
+ * utf8Length of the piece string), rewritten in place, and the end (s's UTF-8 length) pushed last.
+ */
+function utf8Offsets(s: string, starts: number[]): number[] {
+  let off = 0;
+  for (let k = 0; k < starts.length; k++) {
+    const from = starts[k];
+    starts[k] = off;
+    off += utf8Length(s, from, k + 1 < starts.length ? starts[k + 1] : s.length);
+  }
+  starts.push(off);
+  return starts;
 }
 
 // Invalid UTF-8 bytes are carried through the regex split as code points of this private-use
@@ -152,13 +167,9 @@ export class Tokenizer {
     if (text === null) return this.splitText(decodeMarkingInvalid(bytes)).map(encodeMarked);
     if (this.normalize || this.pre.addPrefixSpace) return this.splitText(text).map((p) => utf8Encode(p));
     // Common case: slice the input bytes at the pieces' character boundaries (no re-encoding).
-    const out: Uint8Array[] = [];
-    let off = 0;
-    for (const p of this.pre.split(text)) {
-      const n = utf8Length(p);
-      out.push(bytes.subarray(off, off + n));
-      off += n;
-    }
+    const offs = utf8Offsets(text, this.pre.starts(text));
+    const out: Uint8Array[] = new Array(offs.length - 1);
+    for (let k = 0; k + 1 < offs.length; k++) out[k] = bytes.subarray(offs[k], offs[k + 1]);
     return out;
   }
 
@@ -185,13 +196,9 @@ export class Tokenizer {
    * without them).
    */
   splitOffsets(text: string): number[] {
-    const starts: number[] = [];
-    let off = 0;
-    for (const p of this.pre.split(text)) {
-      starts.push(off);
-      off += utf8Length(p);
-    }
-    return starts;
+    const offs = utf8Offsets(text, this.pre.starts(text));
+    offs.pop();
+    return offs;
   }
 
   /**
