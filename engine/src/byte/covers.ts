@@ -139,8 +139,12 @@ export class CoverSet {
   private p: Uint8Array = new Uint8Array(0);
   /** enc(p[:j]) by split point j. */
   private idsAt = new Map<number, number[]>();
-  /** Validity caches by row key "j|ids" (shared per tokenizer through the row's unstable tail). */
-  private validAt = new Map<string, RowValidity>();
+  /**
+   * Validity caches by the row's ids array (shared per tokenizer through the row's unstable tail):
+   * a row's ids are idsAt's or altAt's array for its split point, the same array until a commit
+   * replaces them, so rows() made anew per byte find their cache without building a key.
+   */
+  private validAt = new Map<number[], RowValidity>();
   /** Other tokenizations of p[:j] that extensions of it produce (see altTails). */
   private altAt = new Map<number, number[][]>();
   private readonly tokBytes: Uint8Array[];
@@ -411,11 +415,10 @@ export class CoverSet {
   private validityOf(r: Row): RowValidity {
     let tv = r.tv;
     if (!tv) {
-      const key = `${r.j}|${r.ids.join(',')}`;
-      tv = this.validAt.get(key);
+      tv = this.validAt.get(r.ids);
       if (!tv) {
         tv = rowValidity(this.tok, this.p.subarray(0, r.j), r.ids, this.opts.lookahead);
-        this.validAt.set(key, tv);
+        this.validAt.set(r.ids, tv);
       }
       r.tv = tv;
     }

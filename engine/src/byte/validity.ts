@@ -11,6 +11,7 @@
 // that split moves the tail's own pieces in a way the token boundaries do not settle, or where a
 // token exists only through ignore_merges, does the check fall back to exact re-encoding.
 import { Tokenizer } from '../tokenizer/tokenizer';
+import { CharClasses } from '../tokenizer/char-class';
 import { bytesToByteLevel } from '../tokenizer/byte-level';
 import { concatBytes, utf8DecodeIfValid, utf8DecodeLenient } from '../tokenizer/utf8';
 import { extendable, extendsWithProbe, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
@@ -1009,15 +1010,12 @@ export class RowValidity {
       const cc = this.tok.charClasses!;
       const base = this.tailText + this.mv.classText(this.mv.classRep[cls])!;
       const m = Buffer.byteLength(base);
-      const d = cc.guardDistance(base);
-      const byKey = new Map<string, number>();
-      // One outcome per probe, then which outcomes occur (PROBE_SEEN bits), read by every token of the class.
+      const rep = probeReps(cc, cc.guardDistance(base));
+      // One outcome per probe, then which outcomes occur (PROBE_* bits), read by every token of the class.
       outs = new Int8Array(PROBE_TEXTS.length + 1);
       let seen = 0;
       for (let k = 0; k < PROBE_TEXTS.length; k++) {
-        const key = cc.key(PROBE_TEXTS[k], d);
-        let o = byKey.get(key);
-        if (o === undefined) byKey.set(key, (o = this.startsOutcome(this.tok.splitOffsets(base + PROBE_TEXTS[k]), m)));
+        const o = rep[k] < k ? outs[rep[k]] : this.startsOutcome(this.tok.splitOffsets(base + PROBE_TEXTS[k]), m);
         outs[k] = o;
         seen |= o === Split.Starts ? PROBE_STARTS : o === Split.Joins ? PROBE_JOINS : o === Split.Undecided ? PROBE_UNDECIDED : 0;
       }
@@ -1149,6 +1147,30 @@ const enum Split {
   Starts = 3,
   /** τ joins the tail's last piece. */
   Joins = 4,
+}
+
+const probeRepCache = new WeakMap<CharClasses, Map<number, Int32Array>>();
+
+/**
+ * By probe k, the first probe with its class sequence after a guard distance d (a probe splits
+ * as that one does): the same for every tail, so made once per tokenizer and distance.
+ */
+function probeReps(cc: CharClasses, d: number): Int32Array {
+  let m = probeRepCache.get(cc);
+  if (!m) probeRepCache.set(cc, (m = new Map()));
+  let rep = m.get(d);
+  if (!rep) {
+    const first = new Map<string, number>();
+    rep = new Int32Array(PROBE_TEXTS.length);
+    for (let k = 0; k < PROBE_TEXTS.length; k++) {
+      const key = cc.key(PROBE_TEXTS[k], d);
+      const f = first.get(key);
+      if (f === undefined) first.set(key, k);
+      rep[k] = f ?? k;
+    }
+    m.set(d, rep);
+  }
+  return rep;
 }
 
 /** Bits of the last entry of a probe outcome table (SplitTable.probes): the outcomes among its probes. */
