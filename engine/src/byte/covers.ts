@@ -587,6 +587,9 @@ export class CoverSet {
     return end.order;
   }
 
+  /** distribution's running total (see there). */
+  private readonly massCell = new Float64Array(1);
+
   /** 1 for the stop ids, by id (the vocabulary's length). */
   private stopMask(): Uint8Array {
     if (!this.stops) {
@@ -609,7 +612,9 @@ export class CoverSet {
     if (eps === 0) return this.exactDistribution(rows);
     const n = this.p.length;
     const dist = new Float64Array(257);
-    let mass = 0;
+    // The running total in a typed array: a double that closures write is boxed anew per write.
+    const tot = this.massCell;
+    tot[0] = 0;
     // Candidates found invalid, by row and token (only the focus pass reads them).
     const subtracted = new Set<number>();
     const focusing = focus >= 0 && eps > focusEps;
@@ -626,31 +631,39 @@ export class CoverSet {
         const rowMass = eL * (r.alt ? total - marg[END] : total);
         for (let b = 0; b < END; b++) dist[b] += eL * marg[b];
         if (!r.alt) dist[END] += eL * marg[END];
-        mass += rowMass;
+        tot[0] += rowMass;
         // Candidates in the lightest buckets, together at most eps of the row, stay unchecked:
         // the checked ones are those in the buckets before skipFrom.
         const skipFrom = eps > 0 ? uncheckedBucket(buckets, (eps * rowMass) / eL) : N_BUCKETS;
         const tv = this.validityOf(r);
-        const subtract = (id: number, p: number): void => {
-          const w = eL * p;
-          dist[this.index.firstByte[id]] -= w;
-          mass -= w;
-          if (focusing) subtracted.add(ri * 4_194_304 + id);
-        };
+        const firstByte = this.index.firstByte;
         if (tv.decidesOrderByClass) {
           // The whole vocabulary's validity a class at a time (kept per tail, byte/validity.ts):
           // only the invalid candidates are visited, those in the checked buckets subtracted.
           const sorted = this.index.sorted;
           const { pos } = tv.invalidPositions(sorted, 0, sorted.length, this.validity);
           const stop = this.stopMask();
+          const logits = next.logits;
+          const lse = next.logSumExp;
           for (let i = 0; i < pos.length; i++) {
             const id = sorted[pos[i]];
-            if (id >= next.length || stop[id] === 1 || (skipFrom < N_BUCKETS && bucketOf(next.at(id)) >= skipFrom)) continue;
-            subtract(id, Math.exp(next.at(id)));
+            if (id >= logits.length || stop[id] === 1) continue;
+            const lp = logits[id] - lse;
+            if (skipFrom < N_BUCKETS && bucketOf(lp) >= skipFrom) continue;
+            const w = eL * Math.exp(lp);
+            dist[firstByte[id]] -= w;
+            tot[0] -= w;
+            if (focusing) subtracted.add(ri * 4_194_304 + id);
           }
         } else {
           const { ids, start, probs } = this.bucketOrder(r.node!);
-          for (let k = 0, end = start[skipFrom]; k < end; k++) if (!tv.valid(ids[k], this.validity)) subtract(ids[k], probs[k]);
+          for (let k = 0, end = start[skipFrom]; k < end; k++) {
+            if (tv.valid(ids[k], this.validity)) continue;
+            const w = eL * probs[k];
+            dist[firstByte[ids[k]]] -= w;
+            tot[0] -= w;
+            if (focusing) subtracted.add(ri * 4_194_304 + ids[k]);
+          }
         }
         if (focusing && focus !== END) {
           const [lo, hi] = this.index.range(Uint8Array.of(focus));
@@ -665,7 +678,7 @@ export class CoverSet {
         const at = n - r.j;
         const [lo, hi] = this.candidateRange(r.j);
         const cum = this.massOf(r.node!).cum;
-        mass += this.addByByteRun(dist, 0, lo, hi, at, eL, (a, b) => cum.range(a, b));
+        tot[0] += this.addByByteRun(dist, 0, lo, hi, at, eL, (a, b) => cum.range(a, b));
         // eps >= 1 leaves every candidate unchecked (what decoding asks outside its focus byte).
         if (eps < 1 && eL > 0) {
           const tv = this.validityOf(r);
@@ -673,7 +686,7 @@ export class CoverSet {
             if (tv.valid(id, this.validity)) return;
             const w = eL * p;
             dist[this.index.byteAt(k, at)] -= w;
-            mass -= w;
+            tot[0] -= w;
             if (focusing) subtracted.add(ri * 4_194_304 + id);
           });
         }
@@ -699,12 +712,13 @@ export class CoverSet {
         if (subtracted.has(key)) continue;
         if (!this.isValid(rows[fr[i]], ft[i])) {
           dist[focus] -= w;
-          mass -= w;
+          tot[0] -= w;
           subtracted.add(key);
         }
       }
     }
     for (let b = 0; b < 257; b++) if (dist[b] < 0) dist[b] = 0;
+    const mass = tot[0];
     if (mass > 0) for (let b = 0; b < 257; b++) dist[b] /= mass;
     return { dist, mass };
   }
