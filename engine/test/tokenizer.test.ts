@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { utf8Encode } from '../src/tokenizer/utf8';
+import { buildPreTokenizer } from '../src/tokenizer/pretokenizer';
 import { repoRoot } from './helpers';
 
 const MODELS = ['tiny-code-a', 'tiny-code-b'];
@@ -128,3 +129,41 @@ test('unsupported tokenizer types fail with a clear error', () => {
   fs.writeFileSync(path.join(tmp, 'tokenizer.json'), '{not json');
   assert.throws(() => Tokenizer.fromFile(path.join(tmp, 'tokenizer.json')), /not valid JSON/);
 });
+
+test('piece starts (no piece strings) equal the starts of the split pieces, for patterns that leave gaps', () => {
+  const patterns = ['\\d+', 'a+', "'s|'t| ?\\p{L}+| ?\\p{N}+", '\\s+(?!\\S)|\\s+'];
+  const texts = [...TEXTS, '12ab345 c6', 'aaa bab  a', "it's 42 x", '🙂a🙂1', '   \n  x  '];
+  let gaps = 0;
+  for (const p of patterns) {
+    const pre = buildPreTokenizer({ type: 'Split', pattern: { Regex: p }, behavior: 'Isolated', invert: false });
+    for (const t of texts) {
+      const want: number[] = [];
+      let off = 0;
+      for (const piece of pre.split(t)) want.push(off), (off += piece.length);
+      assert.deepEqual(pre.starts(t), want, `pattern ${p} text ${JSON.stringify(t)}`);
+      if (want.length > 0 && !new RegExp(`^(?:${p})`, 'u').test(t)) gaps++;
+    }
+  }
+  assert.ok(gaps > 0, 'some texts start with a gap');
+});
+
+for (const [name, file] of [
+  ['tiny-code-a', path.join(repoRoot, 'models', 'tiny-code-a', 'tokenizer.json')],
+  ['llama3', path.join(repoRoot, 'node_modules', '@lenml', 'tokenizer-llama3', 'models', 'tokenizer.json')],
+  ['deepseek-v3', path.join(repoRoot, 'node_modules', '@lenml', 'tokenizer-deepseek_v3', 'models', 'tokenizer.json')],
+]) {
+  test(`${name}: markedSplitOffsets of the marked text equals the piece starts of random bytes, valid UTF-8 or not`, () => {
+    const tok = Tokenizer.fromFile(file);
+    const frags = [[0x41], [0x20], [0x0a], [0x27], [0x31], [0xc3, 0xa9], [0xe4, 0xb8, 0xad], [0xf0, 0x9f, 0x99, 0x82], [0xc3], [0x80], [0xe4, 0xb8], [0xed, 0xa0, 0x80], [0xff]];
+    let seed = 11;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    let multi = 0;
+    for (let s = 0; s < 400; s++) {
+      const bytes = Uint8Array.from(Array.from({ length: 1 + Math.floor(rnd() * 12) }, () => frags[Math.floor(rnd() * frags.length)]).flat());
+      const want = tok.pieceStartsIfUnchanged(bytes);
+      assert.deepEqual(tok.markedSplitOffsets(tok.markedText(bytes)), want, `bytes ${Array.from(bytes)}`);
+      if (want && want.length > 1) multi++;
+    }
+    assert.ok(multi > 100, `${multi} of 400 with several pieces`);
+  });
+}

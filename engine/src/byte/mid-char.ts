@@ -29,6 +29,10 @@ export class MidCharTail {
     private readonly sinceText: number,
     /** Guard distance after marked(tail), for τ's own class sequence (MergeValidity.textClass). */
     readonly sinceMarked: number,
+    /** T, the tail's complete characters. */
+    readonly text: string,
+    /** marked(tail). */
+    readonly marked: string,
     lead: Uint8Array,
   ) {
     this.seq = new Uint8Array(utf8SeqLen(lead[0]));
@@ -48,23 +52,28 @@ export class MidCharTail {
     if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return null;
     const text = utf8DecodeIfValid(head);
     if (text === null) return null;
-    return new MidCharTail(tok, k, guardSince(text), guardSince(tok.markedText(tail)), tail.subarray(tail.length - k));
+    const marked = tok.markedText(tail);
+    return new MidCharTail(tok, k, guardSince(text), guardSince(marked), text, marked, tail.subarray(tail.length - k));
   }
 
   /**
-   * The group of a token's bytes when they complete the character: 'c' and the class sequence of
-   * ch + marked(rest). Null when they do not (then τ's own class sequence after marked(tail) is its
-   * group).
+   * When a token's bytes complete the character: ch + marked(rest), what follows T in the split
+   * text. Null when they do not (then it is marked(tail) + marked(τ), grouped by τ's own class
+   * sequence after marked(tail)).
    */
-  completionKey(tb: Uint8Array): string | null {
+  completion(tb: Uint8Array): string | null {
     const seq = this.seq;
     const need = seq.length - this.k;
     if (tb.length < need) return null;
     for (let i = 0; i < need; i++) seq[this.k + i] = tb[i];
     if (validSeqLen(seq, 0) !== seq.length) return null;
     const ch = this.tok.markedText(seq);
-    const rest = tb.length > need ? this.tok.markedText(tb.subarray(need)) : '';
-    return 'c' + this.tok.charClasses!.key(ch + rest, this.sinceText);
+    return tb.length > need ? ch + this.tok.markedText(tb.subarray(need)) : ch;
+  }
+
+  /** The group of a completion: its class sequence after T. */
+  completionKey(completion: string): string {
+    return this.tok.charClasses!.key(completion, this.sinceText);
   }
 }
 

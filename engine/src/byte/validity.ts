@@ -948,15 +948,20 @@ export class RowValidity {
     return starts ? this.startsOutcome(starts, -1) : Split.Undecided;
   }
 
-  /** bytesSplit for a tail ending inside a character, once per group of τ (see byte/mid-char.ts). */
+  /**
+   * bytesSplit for a tail ending inside a character, once per group of τ (see byte/mid-char.ts),
+   * from the split text itself (the tokenizer rewrites none: a marker is its byte).
+   */
   private midCharSplit(token: number, tb: Uint8Array): Split {
-    const key = this.midChar!.completionKey(tb);
-    if (key !== null) {
+    const mc = this.midChar!;
+    const completion = mc.completion(tb);
+    if (completion !== null) {
+      const key = mc.completionKey(completion);
       let split = this.midByKey.get(key);
-      if (split === undefined) this.midByKey.set(key, (split = this.bytesSplit(tb, null)));
+      if (split === undefined) this.midByKey.set(key, (split = this.startsOutcome(this.tok.markedSplitOffsets(mc.text + completion), -1)));
       return split;
     }
-    const cls = this.mv.textClass(token, this.midChar!.sinceMarked);
+    const cls = this.mv.textClass(token, mc.sinceMarked);
     if (cls < 0) return this.bytesSplit(tb, null);
     if (cls >= this.midByClass.length) {
       const grown = new Int8Array(Math.max(cls + 1, 64, 2 * this.midByClass.length));
@@ -964,7 +969,7 @@ export class RowValidity {
       this.midByClass = grown;
     }
     let split = this.midByClass[cls];
-    if (split === 0) this.midByClass[cls] = split = this.bytesSplit(tb, null);
+    if (split === 0) this.midByClass[cls] = split = this.startsOutcome(this.tok.markedSplitOffsets(mc.marked + this.mv.classText(token)!), -1);
     return split;
   }
 

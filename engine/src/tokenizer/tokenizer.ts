@@ -13,15 +13,18 @@ import { CharClasses } from './char-class';
 import { utf8DecodeIfValid, utf8DecodeLenient, utf8Encode, validSeqLen } from './utf8';
 import { validateTokenizerJson } from './validate-json';
 
-/** UTF-8 length of s[from, to) (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder writes them). */
-function utf8Length(s: string, from = 0, to = s.length): number {
+/**
+ * UTF-8 length of s[from, to) (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder writes
+ * them); with `marked`, a marker character (see INVALID_BYTE_BASE) counts as its one byte.
+ */
+function utf8Length(s: string, from = 0, to = s.length, marked = false): number {
   let n = 0;
   for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
     else if (c >= 0xd800 && c <= 0xdbff && i + 1 < to && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
+      n += marked && c === 0xdbff && s.charCodeAt(i + 1) >= 0xdf00 ? 1 : 4;
       i++;
     } else n += 3;
   }
@@ -32,12 +35,12 @@ function utf8Length(s: string, from = 0, to = s.length): number {
  * The pieces' UTF-8 byte offsets from their UTF-16 starts in s (each piece measured on its own, as
  * utf8Length of the piece string), rewritten in place, and the end (s's UTF-8 length) pushed last.
  */
-function utf8Offsets(s: string, starts: number[]): number[] {
+function utf8Offsets(s: string, starts: number[], marked = false): number[] {
   let off = 0;
   for (let k = 0; k < starts.length; k++) {
     const from = starts[k];
     starts[k] = off;
-    off += utf8Length(s, from, k + 1 < starts.length ? starts[k + 1] : s.length);
+    off += utf8Length(s, from, k + 1 < starts.length ? starts[k + 1] : s.length, marked);
   }
   starts.push(off);
   return starts;
@@ -197,6 +200,17 @@ export class Tokenizer {
    */
   splitOffsets(text: string): number[] {
     const offs = utf8Offsets(text, this.pre.starts(text));
+    offs.pop();
+    return offs;
+  }
+
+  /**
+   * pieceStartsIfUnchanged of the bytes whose markedText is `text`, for a tokenizer that rewrites
+   * no text: the piece starts of the text as byte offsets, a marker character being its one byte
+   * (no decoding or encoding of the pieces).
+   */
+  markedSplitOffsets(text: string): number[] {
+    const offs = utf8Offsets(text, this.pre.starts(text), true);
     offs.pop();
     return offs;
   }
