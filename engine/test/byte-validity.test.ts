@@ -106,6 +106,7 @@ for (const [name, make] of TOKENIZERS) {
     let decided = 0;
     let total = 0;
     let completions = 0;
+    let completers = 0;
     for (const s of ['ß', " ('ßàá", 'naïve', '東京', ' x😀', "it'é", 'é\n', '  λ', 'Ω1']) {
       const full = utf8Encode(s);
       for (let end = 1; end < full.length; end++) {
@@ -118,15 +119,21 @@ for (const [name, make] of TOKENIZERS) {
         for (const c of cands) {
           if (t.isSpecial(c) || t.tokenBytes(c).length === 0) continue;
           total++;
+          const completing = (t.tokenBytes(c)[0] & 0xc0) === 0x80;
+          if (completing) completers++;
           const f = rv.fast(c);
           if (f === undefined) continue;
           decided++;
-          if ((t.tokenBytes(c)[0] & 0xc0) === 0x80) completions++;
+          if (completing) completions++;
           if (f !== exact(t, tail, ids, c)) assert.fail(`tail ${JSON.stringify([...tail])} token ${c} ${JSON.stringify([...t.tokenBytes(c)])}: fast ${f}`);
         }
       }
     }
-    assert.ok(decided >= 0.75 * total && completions > 0, `decided ${decided} of ${total}, ${completions} completions`);
+    // Candidates that complete the character are decided by pieces too (their tail's pieces move),
+    // where the tokenizer rewrites no text and only merges make tokens.
+    const byPieces = !t.rewritesText && !MergeValidity.for(t).ignoreMerges;
+    const share = byPieces ? 0.9 : 0.75;
+    assert.ok(decided >= share * total && completions >= share * completers, `decided ${decided} of ${total}, ${completions} of ${completers} that complete the character`);
   });
 
   test(`validity ${name}: lookahead rule (tokens ending in whitespace) equals probing by re-encoding`, () => {

@@ -958,7 +958,7 @@ export class RowValidity {
     if (completion !== null) {
       const key = mc.completionKey(completion);
       let split = this.midByKey.get(key);
-      if (split === undefined) this.midByKey.set(key, (split = this.startsOutcome(this.tok.markedSplitOffsets(mc.text + completion), -1)));
+      if (split === undefined) this.midByKey.set(key, (split = this.completedOutcome(this.tok.markedSplitOffsets(mc.text + completion), -1)));
       return split;
     }
     const cls = this.mv.textClass(token, mc.sinceMarked);
@@ -1037,6 +1037,16 @@ export class RowValidity {
     // Only the probes whose split left it open are re-encoded (one or two, not all of them).
     for (let k = 0; k < PROBE_TEXTS.length; k++) if (outs[k] === Split.Undecided && extendsWithProbe(this.tok, this.tail, this.ids, token, tb, k)) return true;
     return false;
+  }
+
+  /**
+   * The split outcome when τ completes the tail's last character: the tail's own pieces had that
+   * character's bytes apart (as markers), so they move whenever it joins a piece; decided by pieces
+   * (nonCanonicalOutcome: each piece within the tail, and the tail's part of τ's piece, must encode
+   * to the row's tokens over it) where only merges make tokens, else as startsOutcome.
+   */
+  private completedOutcome(starts: number[], m: number): Split {
+    return this.mv.ignoreMerges ? this.startsOutcome(starts, m) : this.nonCanonicalOutcome(starts, m);
   }
 
   /**

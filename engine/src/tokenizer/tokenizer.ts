@@ -311,12 +311,17 @@ function buildNormalizer(cfg: any): ((s: string) => string) | null {
 }
 
 function decodeMarkingInvalid(bytes: Uint8Array): string {
+  const text = utf8DecodeIfValid(bytes);
+  if (text !== null) return text;
   let out = '';
   let i = 0;
   while (i < bytes.length) {
     const len = validSeqLen(bytes, i);
     if (len > 0) {
-      out += utf8DecodeLenient(bytes.subarray(i, i + len));
+      // The code point of a valid sequence (what a decoder gives), without a decoder call per character.
+      let cp = len === 1 ? bytes[i] : bytes[i] & (0x7f >> len);
+      for (let k = 1; k < len; k++) cp = (cp << 6) | (bytes[i + k] & 0x3f);
+      out += String.fromCodePoint(cp);
       i += len;
     } else {
       out += String.fromCodePoint(INVALID_BYTE_BASE + bytes[i]);
