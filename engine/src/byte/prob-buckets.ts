@@ -23,6 +23,7 @@ export function uncheckedBucket(buckets: Float64Array, budget: number): number {
 
 let scratch = new Float64Array(0);
 const bucketScratch = new Float64Array(N_BUCKETS);
+let bucketOfScratch = new Uint8Array(0);
 
 /** A vocabulary-size array for one pass's probabilities by id (LogDist.probsInto), reused: no fresh pages per pass. */
 export function probScratch(n: number): Float64Array {
@@ -44,12 +45,20 @@ export function checkedInRange(next: LogDist, order: Int32Array, lo: number, hi:
   const scale = 1 / next.sum;
   sumExp(next.logits, next.max, lo, hi, order, undefined, undefined, probs);
   const buckets = bucketScratch.fill(0);
+  // Each candidate's bucket, by position in the range, for the second pass.
+  if (bucketOfScratch.length < hi - lo) bucketOfScratch = new Uint8Array(Math.max(hi - lo, 2 * bucketOfScratch.length));
+  const bucketAt = bucketOfScratch;
+  const logits = next.logits;
+  const lse = next.logSumExp;
+  const n = next.length;
   let total = 0;
   for (let k = lo; k < hi; k++) {
     const id = order[k];
-    if (id >= next.length) continue;
+    if (id >= n) continue;
     const p = probs[id] * scale;
-    buckets[bucketOf(next.at(id)) || 0] += p;
+    const b = bucketOf(logits[id] - lse) || 0;
+    bucketAt[k - lo] = b;
+    buckets[b] += p;
     total += p;
   }
   // The range's mass summed by bucket here and in order by a caller differ far below 1e-9 of it.
@@ -57,6 +66,6 @@ export function checkedInRange(next: LogDist, order: Int32Array, lo: number, hi:
   if (skipFrom === 0) return;
   for (let k = lo; k < hi; k++) {
     const id = order[k];
-    if (id < next.length && (bucketOf(next.at(id)) || 0) < skipFrom) f(id, probs[id] * scale, k);
+    if (id < n && bucketAt[k - lo] < skipFrom) f(id, probs[id] * scale, k);
   }
 }

@@ -834,17 +834,17 @@ export class RowValidity {
     for (const t of g.unclassed) if (at[t] >= 0 && !this.valid(t, stats)) bad[at[t]] = 1;
     this.stats.fast += decided;
     if (stats) stats.fast += decided;
+    // One pass: the marked positions into a scratch list (cleared as read), then a copy of its used part.
+    if (posScratch.length < bad.length) posScratch = new Int32Array(bad.length);
+    const list = posScratch;
     let n = 0;
-    for (let k = 0; k < bad.length; k++) n += bad[k];
-    const pos = new Int32Array(n);
-    n = 0;
     for (let k = 0; k < bad.length; k++)
       if (bad[k] === 1) {
-        pos[n++] = k;
+        list[n++] = k;
         bad[k] = 0;
       }
     badScratch = bad;
-    return pos;
+    return list.slice(0, n);
   }
 
   /**
@@ -1132,6 +1132,8 @@ const positionCaches = new WeakMap<Int32Array, Int32Array>();
 
 /** RowValidity.invalidByClass's by-position marks, all 0 between calls (null while one is in use). */
 let badScratch: Uint8Array | null = null;
+/** RowValidity.invalidByClass's list of marked positions before it is copied out. */
+let posScratch = new Int32Array(0);
 
 /** The inverse of a token order: position by token id (-1 for ids not in it). */
 function positionsOf(order: Int32Array, V: number): Int32Array {
