@@ -174,10 +174,11 @@ export class MergeValidity {
   /**
    * The pair row of a reachable left token a with every right token sorted out at once: valid
    * (nothing can cross), invalid (unreachable), or PAIR_WALK: a token that mayCross lets through,
-   * whose walk is still due. Those are found from a's danger set through the left edges inverted
-   * (edgeIndex): b itself in the danger set, or a left edge y of b with danger[y] at most the
-   * largest rank of b's merges while y is its left edge. So the cost per new last token is its
-   * danger set and the tokens that may cross, not a test per token (same decisions as pairDecide).
+   * whose walk is still due (see crossesWhenMay). Those are found from a's danger set through the
+   * left edges inverted (edgeIndex): b itself in the danger set, or a left edge y of b with
+   * danger[y] at most the largest rank of b's merges while y is its left edge. So the cost per new
+   * last token is its danger set and the tokens that may cross, not a test per token (same
+   * decisions as pairDecide).
    */
   pairRowSorted(a: number): Int8Array {
     const row = this.pairRow(a);
@@ -204,6 +205,17 @@ export class MergeValidity {
     for (let b = 0; b < row.length; b++) if (row[b] === 0) row[b] = reach[b] === 1 ? 1 : 2;
     this.sortedRows.add(a);
     return row;
+  }
+
+  /**
+   * Whether every right token that mayCross lets through after a crosses, so that its walk can
+   * only say invalid: a made without merges (one byte) has one right edge, itself, with no next
+   * merge, and a left edge y of b that passes the test is met by the walk at a step whose merge
+   * ranks at least rank(a, y) = danger[y] while y is b's left edge (or at b's end, y = b).
+   */
+  crossesWhenMay(a: number): boolean {
+    const f = this.flatRuns();
+    return f.reach[a] === 1 && f.off[a + 1] - f.off[a] === 1;
   }
 
   /** By token: 1 when BPE merges alone make it from its bytes (reachable), else 0. */
@@ -790,6 +802,7 @@ export class RowValidity {
     // Joining tokens are decided by the pair (last token, τ) when only merges make tokens.
     const a = this.ids[this.ids.length - 1];
     const pairs = !this.mv.ignoreMerges && this.mv.reachable(a) ? this.mv.pairRowSorted(a) : null;
+    const noWalks = pairs !== null && this.mv.crossesWhenMay(a);
     let decided = 0;
     for (let c = 0; c + 1 < g.start.length; c++) {
       const s0 = g.start[c];
@@ -809,8 +822,8 @@ export class RowValidity {
         for (let i = s0; i < we; i++) {
           const t = g.ids[i];
           let p = pairs![t];
-          // The walk of pairDecide (τ is reachable: a whole piece).
-          if (p === PAIR_WALK) pairs![t] = p = this.mv.walk(a, t) ? 1 : 2;
+          // The walk of pairDecide (τ is reachable: a whole piece), unless its outcome is known.
+          if (p === PAIR_WALK) pairs![t] = p = !noWalks && this.mv.walk(a, t) ? 1 : 2;
           if (p === 1) decided++;
           else if (probe && ws![t] === 1) {
             if (!this.valid(t, stats)) bad[gp[i]] = 1;
