@@ -154,16 +154,17 @@ export class MergeValidity {
 
   /**
    * The cached pair validity of left token a against every right token: 0 unknown, 1 valid,
-   * 2 invalid, PAIR_WALK undecided but known to need the walk (see pairRowSorted).
+   * 2 invalid, PAIR_WALK undecided but known to need the walk (see pairRowSorted). A new row
+   * starts as `init` (copied) when given, else all unknown.
    */
-  pairRow(a: number): Int8Array {
+  pairRow(a: number, init?: Int8Array): Int8Array {
     let row = this.pairs.get(a);
     if (!row) {
       if (this.pairs.size >= MAX_PAIR_ROWS) {
         this.pairs = new Map();
         this.sortedRows.clear();
       }
-      this.pairs.set(a, (row = new Int8Array(this.V)));
+      this.pairs.set(a, (row = init ? init.slice() : new Int8Array(this.V)));
     }
     return row;
   }
@@ -181,13 +182,17 @@ export class MergeValidity {
    * decisions as pairDecide).
    */
   pairRowSorted(a: number): Int8Array {
-    const row = this.pairRow(a);
-    if (this.sortedRows.has(a)) return row;
+    if (this.sortedRows.has(a)) return this.pairRow(a);
+    // A row no pair test has started is a copy of "valid when reachable" with the tokens that may
+    // cross marked (no pass over the vocabulary); in a started one, only its unknown entries change.
+    const started = this.pairs.has(a);
+    const row = this.pairRow(a, this.reachableRow());
+    const open = started ? 0 : 1;
     const danger = this.dangerOf(a);
     const reach = this.reachableTokens();
     const { start, keys, sorted, scale } = this.edgeIndex();
     for (const y of this.dangerList) {
-      if (row[y] === 0 && reach[y] === 1) row[y] = PAIR_WALK;
+      if (row[y] === open && reach[y] === 1) row[y] = PAIR_WALK;
       const s = start[y];
       const e = start[y + 1];
       if (s === e) continue;
@@ -199,13 +204,25 @@ export class MergeValidity {
       const least = danger[y] * scale;
       for (let k = e - 1; k >= s && keys[k] >= least; k--) {
         const b = keys[k] % scale;
-        if (row[b] === 0) row[b] = PAIR_WALK;
+        if (row[b] === open) row[b] = PAIR_WALK;
       }
     }
-    for (let b = 0; b < row.length; b++) if (row[b] === 0) row[b] = reach[b] === 1 ? 1 : 2;
+    if (started) for (let b = 0; b < row.length; b++) if (row[b] === 0) row[b] = reach[b] === 1 ? 1 : 2;
     this.sortedRows.add(a);
     return row;
   }
+
+  /** By token: 1 when reachable, else 2 (a pair row before any token that may cross is marked). */
+  private reachableRow(): Int8Array {
+    if (!this.reachRow) {
+      const reach = this.reachableTokens();
+      this.reachRow = new Int8Array(this.V);
+      for (let b = 0; b < this.V; b++) this.reachRow[b] = reach[b] === 1 ? 1 : 2;
+    }
+    return this.reachRow;
+  }
+
+  private reachRow: Int8Array | null = null;
 
   /**
    * Whether every right token that mayCross lets through after a crosses, so that its walk can

@@ -20,12 +20,16 @@ function regexIsolated(re: RegExp): Step {
     let last = 0;
     re.lastIndex = 0;
     // A time budget checked between matches (see regex-safety.ts): a slow split fails instead of
-    // running on; one match cannot be interrupted, the load-time probe keeps those short.
-    const deadline = performance.now() + splitBudgetMs(piece.length);
+    // running on; one match cannot be interrupted, the load-time probe keeps those short. The clock
+    // starts at the first check, 64 matches in: the many short splits (the byte layer splits a
+    // tail and a token per character class) never read it.
+    let deadline = Infinity;
     let count = 0;
     for (let m = re.exec(piece); m; m = re.exec(piece)) {
-      if ((++count & 63) === 0 && performance.now() > deadline) {
-        throw new BytefillError('MODEL_INVALID', `the tokenizer's pre-tokenizer pattern ran past its time budget (${Math.round(splitBudgetMs(piece.length))} ms for ${piece.length} characters)`);
+      if ((++count & 63) === 0) {
+        const now = performance.now();
+        if (deadline === Infinity) deadline = now + splitBudgetMs(piece.length);
+        else if (now > deadline) throw new BytefillError('MODEL_INVALID', `the tokenizer's pre-tokenizer pattern ran past its time budget (${Math.round(splitBudgetMs(piece.length))} ms for ${piece.length} characters)`);
       }
       if (m[0].length === 0) {
         re.lastIndex++;
