@@ -925,7 +925,7 @@ export class RowValidity {
     const tb = this.mv.tokenBytes(token);
     // A token ending in whitespace may be valid only once more text follows: probe it.
     let probed = false;
-    if (v === false && this.lookahead && endsInWhitespace(tb)) {
+    if (v === false && this.lookahead && this.mv.endsWs()[token] === 1) {
       v = this.probeByClass(token, tb);
       probed = true;
     }
