@@ -6,6 +6,8 @@ import { assertSafePattern, checkCompiledSplit, splitBudgetMs } from './regex-sa
 
 export interface PreTokenizer {
   split(text: string): string[];
+  /** The character offsets at which the pieces of split(text) start (no piece strings made for one pattern). */
+  starts(text: string): number[];
   /** A space is prepended to the whole text before splitting (ByteLevel add_prefix_space). */
   readonly addPrefixSpace: boolean;
   /** Every regular expression the split runs (for character classes, see char-class.ts). */
@@ -14,32 +16,40 @@ export interface PreTokenizer {
 
 type Step = (piece: string) => string[];
 
-function regexIsolated(re: RegExp): Step {
-  return (piece) => {
-    const out: string[] = [];
-    let last = 0;
-    re.lastIndex = 0;
-    // A time budget checked between matches (see regex-safety.ts): a slow split fails instead of
-    // running on; one match cannot be interrupted, the load-time probe keeps those short. The clock
-    // starts at the first check, 64 matches in: the many short splits (the byte layer splits a
-    // tail and a token per character class) never read it.
-    let deadline = Infinity;
-    let count = 0;
-    for (let m = re.exec(piece); m; m = re.exec(piece)) {
-      if ((++count & 63) === 0) {
-        const now = performance.now();
-        if (deadline === Infinity) deadline = now + splitBudgetMs(piece.length);
-        else if (now > deadline) throw new BytefillError('MODEL_INVALID', `the tokenizer's pre-tokenizer pattern ran past its time budget (${Math.round(splitBudgetMs(piece.length))} ms for ${piece.length} characters)`);
-      }
-      if (m[0].length === 0) {
-        re.lastIndex++;
-        continue;
-      }
-      if (m.index > last) out.push(piece.slice(last, m.index));
-      out.push(m[0]);
-      last = m.index + m[0].length;
+/**
+ * The isolated split of text by re, piece by piece in order (the text between matches, and each
+ * non-empty match), as character ranges: piece(start, end).
+ */
+function isolatedPieces(re: RegExp, text: string, piece: (start: number, end: number) => void): void {
+  let last = 0;
+  re.lastIndex = 0;
+  // A time budget checked between matches (see regex-safety.ts): a slow split fails instead of
+  // running on; one match cannot be interrupted, the load-time probe keeps those short. The clock
+  // starts at the first check, 64 matches in: the many short splits (the byte layer splits a
+  // tail and a token per character class) never read it.
+  let deadline = Infinity;
+  let count = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if ((++count & 63) === 0) {
+      const now = performance.now();
+      if (deadline === Infinity) deadline = now + splitBudgetMs(text.length);
+      else if (now > deadline) throw new BytefillError('MODEL_INVALID', `the tokenizer's pre-tokenizer pattern ran past its time budget (${Math.round(splitBudgetMs(text.length))} ms for ${text.length} characters)`);
     }
-    if (last < piece.length) out.push(piece.slice(last));
+    if (m[0].length === 0) {
+      re.lastIndex++;
+      continue;
+    }
+    if (m.index > last) piece(last, m.index);
+    piece(m.index, m.index + m[0].length);
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) piece(last, text.length);
+}
+
+function regexIsolated(re: RegExp): Step {
+  return (text) => {
+    const out: string[] = [];
+    isolatedPieces(re, text, (start, end) => out.push(text.slice(start, end)));
     return out;
   };
 }
@@ -86,9 +96,21 @@ export function buildPreTokenizer(cfg: unknown): PreTokenizer {
   const prefixSpace = { value: false };
   const patterns: RegExp[] = [];
   const step = cfg ? buildStep(cfg, prefixSpace, patterns) : null;
+  const split = (text: string): string[] => (text.length === 0 ? [] : step ? step(text) : [text]);
+  // Every splitting step runs one pattern: with one pattern, the split is that pattern's alone.
+  const only = patterns.length === 1 ? patterns[0] : null;
   return {
     addPrefixSpace: prefixSpace.value,
     patterns,
-    split: (text) => (text.length === 0 ? [] : step ? step(text) : [text]),
+    split,
+    starts: (text) => {
+      const out: number[] = [];
+      if (only && text.length > 0) isolatedPieces(only, text, (start) => out.push(start));
+      else {
+        let off = 0;
+        for (const p of split(text)) out.push(off), (off += p.length);
+      }
+      return out;
+    },
   };
 }

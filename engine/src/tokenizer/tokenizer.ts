@@ -13,14 +13,14 @@ import { CharClasses } from './char-class';
 import { utf8DecodeIfValid, utf8DecodeLenient, utf8Encode, validSeqLen } from './utf8';
 import { validateTokenizerJson } from './validate-json';
 
-/** UTF-8 length of a JS string (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder writes them). */
-function utf8Length(s: string): number {
+/** UTF-8 length of s[from:to] (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder writes them). */
+function utf8Length(s: string, from = 0, to = s.length): number {
   let n = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < to && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
       n += 4;
       i++;
     } else n += 3;
@@ -185,11 +185,13 @@ export class Tokenizer {
    * without them).
    */
   splitOffsets(text: string): number[] {
-    const starts: number[] = [];
+    const starts = this.pre.starts(text);
+    // Character offsets to UTF-8 offsets, piece by piece (no piece strings).
     let off = 0;
-    for (const p of this.pre.split(text)) {
-      starts.push(off);
-      off += utf8Length(p);
+    for (let i = 0; i < starts.length; i++) {
+      const from = starts[i];
+      starts[i] = off;
+      off += utf8Length(text, from, i + 1 < starts.length ? starts[i + 1] : text.length);
     }
     return starts;
   }
