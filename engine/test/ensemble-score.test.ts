@@ -64,13 +64,13 @@ describe('scoreBytes on a short Python text', () => {
     });
 
     test(`${name}: rows of the next bytes scored in one batched call (prefetch) give the exact bits of one call per row`, async () => {
-      const oneByOne = await scoreBytes([{ bundle: m(name), weight: 1 }], null, TEXT, { uncheckedMass: 0, lazyMass: 0, prefetchBytes: 0 });
+      const oneByOne = await scoreBytes([{ bundle: m(name), weight: 1 }], null, TEXT, { uncheckedMass: 0, lazyMass: 0, prefetchBytes: 0, planBytes: 0 });
       const r = await exact(name);
       assert.ok(Math.abs(oneByOne.bits - r.bits) < 1e-5, `one call per row ${oneByOne.bits} vs prefetched ${r.bits}`);
     });
 
     test(`${name}: prefetching the next bytes' rows runs fewer forwards than one call per row`, async () => {
-      const oneByOne = await scoreBytes([{ bundle: m(name), weight: 1 }], null, TEXT, { uncheckedMass: 0, lazyMass: 0, prefetchBytes: 0, tokenLevel: false });
+      const oneByOne = await scoreBytes([{ bundle: m(name), weight: 1 }], null, TEXT, { uncheckedMass: 0, lazyMass: 0, prefetchBytes: 0, planBytes: 0, tokenLevel: false });
       const r = await exact(name);
       assert.ok(r.forwards[0] < oneByOne.forwards[0], `prefetched ${r.forwards[0]} vs ${oneByOne.forwards[0]} forwards`);
     });
