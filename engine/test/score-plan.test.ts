@@ -1,9 +1,8 @@
 // Planned rows (byte/row-plan.ts, ByteStream.expect, scoreBytes planBytes): the rows of a known
 // document's next bytes, enumerated from the text and the tokenizer, run in one forward and are
 // handed out when the stream asks for them; the bits stay those of scoring rows as they are found.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ModelBundle } from '../src/bundle/model-bundle';
 import { documentStartId, scoreBytes, ScoreOptions } from '../src/ensemble/score';
 import { TeacherForcedLM } from '../src/ensemble/teacher-lm';
 import { ByteStream } from '../src/byte/byte-stream';
@@ -11,7 +10,7 @@ import { plannedRows } from '../src/byte/row-plan';
 import { altTails, stableCommitPoint, tokensBefore } from '../src/byte/lookahead';
 import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { utf8Encode } from '../src/tokenizer/utf8';
-import { modelDir } from './helpers';
+import { bundledModels } from './helpers';
 
 /** Blank lines, indentation runs, a contraction, a comment with a non-ASCII character. */
 const TEXT = "def add(a, b):\n    return a + b\n\n\nclass Foo:\n    x = 1  # don't é\n        y = 2\n";
@@ -30,13 +29,7 @@ function rowsOfPrefix(tok: Tokenizer, text: Uint8Array, k: number): number[][] {
 }
 
 describe('planned rows of a known document', () => {
-  const bundles = new Map<string, ModelBundle>();
-  before(async () => {
-    for (const name of ['tiny-code-a', 'tiny-code-b'] as const) bundles.set(name, await ModelBundle.load(modelDir(name), { device: 'cpu' }));
-  });
-  after(async () => {
-    for (const b of bundles.values()) await b.dispose();
-  });
+  const bundles = bundledModels();
   const one = (name: string) => [{ bundle: bundles.get(name)!, weight: 1 }];
 
   for (const name of ['tiny-code-a', 'tiny-code-b']) {

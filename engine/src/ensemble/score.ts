@@ -30,7 +30,10 @@
 // non-canonical splits that can matter run a forward of their own. The branches of one such forward
 // run as one sequence, their token trie, on the context's shared past (treeBranches; a padded batch
 // would copy up to 900 tokens of past per branch), and the rows of the next 32 bytes join them:
-// 2.4-3.6x faster on 8000 bytes (BENCHMARKS.md 17).
+// 2.4-3.6x faster on 8000 bytes (BENCHMARKS.md 17). Every such forward also runs the rows the next
+// planBytes (512) bytes will need, lookahead variants included, listed from the text and the
+// tokenizer (byte/row-plan.ts) and handed out only when the stream asks for them (the bits do not
+// change): 2-3 forwards per 400 bytes instead of 14-34 (BENCHMARKS.md 19).
 //
 // Precision: with uncheckedMass = lazyMass = 0 every cover is scored and checked (exact, and
 // slow). The defaults (1e-4 each) leave rows unscored and candidates unchecked only below 1e-4 of
@@ -50,7 +53,7 @@ import { combine, normalizeWeights } from './combine';
 import { TeacherForcedLM } from './teacher-lm';
 
 /** Default planBytes with tree forwards. */
-export const PLAN_BYTES = 256;
+export const PLAN_BYTES = 512;
 
 export interface ScoreMember {
   bundle: ModelBundle;
