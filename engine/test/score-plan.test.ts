@@ -79,6 +79,14 @@ describe('planned rows of a known document', () => {
     assert.ok(Math.abs(planned.bits - found.bits) <= 1e-8 * found.bits, `${planned.bits} vs ${found.bits}`);
   });
 
+  test('an ensemble plans for each member: the same mixture bits in fewer forwards per member', async () => {
+    const both = [...bundles.values()].map((bundle) => ({ bundle, weight: 1 }));
+    const found = await scoreBytes(both, 'mixture', TEXT, { planBytes: 0 });
+    const planned = await scoreBytes(both, 'mixture', TEXT);
+    planned.forwards.forEach((f, k) => assert.ok(f < found.forwards[k], `member ${k}: ${f} vs ${found.forwards[k]} forwards`));
+    assert.ok(Math.abs(planned.bits - found.bits) <= 1e-8 * found.bits, `${planned.bits} vs ${found.bits}`);
+  });
+
   test('a pushed byte other than the expected one drops the plan: the forwards and bits of no plan', async () => {
     const b = bundles.get('tiny-code-b')!;
     const run = async (expected: Uint8Array | null): Promise<{ bits: number; forwards: number }> => {
