@@ -347,7 +347,7 @@ export class ByteStream {
     if (missing.length === 0) return out as ScoredBranch[];
     const ahead = this.aheadRows();
     const scored = await this.lm.score(ctx, missing.concat(ahead), signal);
-    ahead.forEach((ids, k) => this.planned.record(ids, scored[missing.length + k]));
+    this.planned.recordAll(ahead, scored.slice(missing.length));
     let k = 0;
     return out.map((b) => b ?? scored[k++]);
   }

@@ -69,15 +69,27 @@ const planNode = (): PlanNode => ({ next: null, src: null, children: new Map() }
 export class PlannedScores {
   private root = planNode();
 
-  /** Keeps a scored branch (ids after the context) along its path. */
-  record(ids: readonly number[], branch: ScoredBranch): void {
-    let node = this.root;
-    ids.forEach((id, i) => {
-      let child = node.children.get(id);
-      if (!child) node.children.set(id, (child = planNode()));
-      if (!child.next) child.next = branch.nexts[i];
-      if (!child.src) child.src = { branch, m: i + 1 };
-      node = child;
+  /**
+   * Keeps scored branches (ids after the context) along their paths. Planned rows come in byte
+   * order and share long prefixes along the document, so each walk starts where it leaves the
+   * previous branch's path (those nodes are set already).
+   */
+  recordAll(branches: readonly (readonly number[])[], scored: readonly ScoredBranch[]): void {
+    let prev: readonly number[] = [];
+    const path: PlanNode[] = [this.root];
+    branches.forEach((ids, b) => {
+      let i = 0;
+      while (i < ids.length && i < prev.length && ids[i] === prev[i]) i++;
+      const branch = scored[b];
+      let node = path[i];
+      for (; i < ids.length; i++) {
+        let child = node.children.get(ids[i]);
+        if (!child) node.children.set(ids[i], (child = planNode()));
+        if (!child.next) child.next = branch.nexts[i];
+        if (!child.src) child.src = { branch, m: i + 1 };
+        path[i + 1] = node = child;
+      }
+      prev = ids;
     });
   }
 

@@ -184,13 +184,13 @@ export class TeacherForcedLM implements BranchLM {
     const t0 = performance.now();
     const r = await this.model.forwardTree(w.state, tokens, parents, { signal, prefixSlots });
     this.count(tokens.length, t0);
-    const dists: Array<LogDist | undefined> = [];
-    const dist = (t: number): LogDist => (dists[t] ??= LogDist.fromLogits(r.logits[t], this.plan));
+    // Every tree token lies on some branch's path.
+    const dists = r.logits.map((l) => LogDist.fromLogits(l, this.plan));
     const S = w.state.length;
     return branches.map((ids, i): ScoredBranch => {
       const k = ks[i];
       const path = paths[i];
-      const nexts = ids.map((_, t) => (t < k ? this.logpAt(w, a + t - w.s) : dist(path[t - k])));
+      const nexts = ids.map((_, t) => (t < k ? this.logpAt(w, a + t - w.s) : dists[path[t - k]]));
       return {
         ids,
         stepLogp: stepLogps(ctx, ids, nexts),
