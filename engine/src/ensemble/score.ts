@@ -71,10 +71,11 @@ export interface ScoreOptions {
   /** Also compute the token-level bits (single model only; default true there). */
   tokenLevel?: boolean;
   /**
-   * Rows of up to this many bytes ahead are scored in one batched call whenever a forward is due
-   * (ByteStream.prefetch; the document is known). 0 = one call per needed row. Default 32 with
-   * token-tree forwards (a wasted row costs a few tokens of one sequence), else 8 (a padded batch
-   * copies the past per row).
+   * Rows of up to this many bytes ahead are scored in one batched call whenever the next byte's row
+   * is unscored (ByteStream.prefetch; the document is known); they then count in the distributions.
+   * With planBytes their scores usually come from the plan, without a forward. 0 = one call per
+   * needed row. Default 32 with token-tree forwards (a wasted row costs a few tokens of one
+   * sequence), else 8 (a padded batch copies the past per row).
    */
   prefetchBytes?: number;
   /**
