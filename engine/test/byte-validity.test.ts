@@ -269,6 +269,37 @@ for (const [name, make] of TOKENIZERS) {
     assert.ok(checked > 2000 && walked > 0, `checked ${checked}, walked ${walked}`);
   });
 
+  test(`validity ${name}: after a one-byte left token, every right token its sorted pair row leaves to a walk is invalid by BPE`, () => {
+    const t = load();
+    const mv = MergeValidity.for(t);
+    const rnd = mulberry32(31);
+    let oneByte = 0;
+    let checked = 0;
+    for (let byte = 0; byte < 256 && oneByte < 40; byte++) {
+      const a = t.bpe.byteId(byte);
+      if (a < 0 || !mv.reachable(a) || t.tokenBytes(a).length !== 1) continue;
+      assert.ok(mv.crossesWhenMay(a), `one-byte token ${a} not taken as crossing`);
+      oneByte++;
+      const row = mv.pairRowSorted(a);
+      const due: number[] = [];
+      row.forEach((c, b) => c === 3 && due.push(b));
+      // All of a short list, else a random sample.
+      for (let k = 0; k < Math.min(due.length, 150); k++) {
+        const b = due.length <= 150 ? due[k] : due[Math.floor(rnd() * due.length)];
+        const ab = concatBytes(t.tokenBytes(a), t.tokenBytes(b));
+        if (mv.ignoreMerges && t.bpe.vocab.has(bytesToByteLevel(ab))) continue;
+        const enc = t.bpe.encodePiece(ab);
+        assert.ok(!(enc.length === 2 && enc[0] === a && enc[1] === b), `pair ${a} ${b} ${JSON.stringify(t.decode([a]))} ${JSON.stringify(t.decode([b]))} is valid`);
+        checked++;
+      }
+    }
+    // A token made by a merge is walked as before.
+    const multi = t.encodeBytes(utf8Encode('return self')).find((id) => t.tokenBytes(id).length > 1 && mv.reachable(id));
+    if (multi !== undefined) assert.ok(!mv.crossesWhenMay(multi));
+    // The synthetic vocabulary is too small for a one-byte token to leave any right token to a walk.
+    assert.ok(oneByte > 0 && (t.vocabSize < 1000 || checked > 0), `${oneByte} one-byte tokens, ${checked} pairs checked`);
+  });
+
   test(`validity ${name}: tokens without a class sequence equal re-encoding after ASCII and non-ASCII tails`, () => {
     const t = load();
     const mv = MergeValidity.for(t);

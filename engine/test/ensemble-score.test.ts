@@ -1,5 +1,5 @@
 // scoreBytes: exact bits per byte under one model or an ensemble.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { ModelBundle } from '../src/bundle/model-bundle';
 import { scoreBytes, documentStartId, ScoreResult } from '../src/ensemble/score';
@@ -7,20 +7,14 @@ import { ByteStream } from '../src/byte/byte-stream';
 import { OnnxBranchLM } from '../src/byte/onnx-lm';
 import { RowValidity } from '../src/byte/validity';
 import { utf8Encode } from '../src/tokenizer/utf8';
-import { modelDir } from './helpers';
+import { bundledModels, modelDir } from './helpers';
 
 const TEXT = 'def add(a, b):\n    return a + b\n\n\nclass Foo:\n    x = 1  # é\n';
 const X = utf8Encode(TEXT);
 
 describe('scoreBytes on a short Python text', () => {
-  const bundles = new Map<string, ModelBundle>();
   const exactMemo = new Map<string, Promise<ScoreResult>>();
-  before(async () => {
-    for (const name of ['tiny-code-a', 'tiny-code-b'] as const) bundles.set(name, await ModelBundle.load(modelDir(name), { device: 'cpu' }));
-  });
-  after(async () => {
-    for (const b of bundles.values()) await b.dispose();
-  });
+  const bundles = bundledModels();
   const m = (name: string) => bundles.get(name)!;
   /** Every candidate checked, nothing left lazy: the exact bits. */
   const exact = (name: string) => {
@@ -64,13 +58,13 @@ describe('scoreBytes on a short Python text', () => {
     });
 
     test(`${name}: rows of the next bytes scored in one batched call (prefetch) give the exact bits of one call per row`, async () => {
-      const oneByOne = await scoreBytes([{ bundle: m(name), weight: 1 }], null, TEXT, { uncheckedMass: 0, lazyMass: 0, prefetchBytes: 0 });
+      const oneByOne = await scoreBytes([{ bundle: m(name), weight: 1 }], null, TEXT, { uncheckedMass: 0, lazyMass: 0, prefetchBytes: 0, planBytes: 0 });
       const r = await exact(name);
       assert.ok(Math.abs(oneByOne.bits - r.bits) < 1e-5, `one call per row ${oneByOne.bits} vs prefetched ${r.bits}`);
     });
 
     test(`${name}: prefetching the next bytes' rows runs fewer forwards than one call per row`, async () => {
-      const oneByOne = await scoreBytes([{ bundle: m(name), weight: 1 }], null, TEXT, { uncheckedMass: 0, lazyMass: 0, prefetchBytes: 0, tokenLevel: false });
+      const oneByOne = await scoreBytes([{ bundle: m(name), weight: 1 }], null, TEXT, { uncheckedMass: 0, lazyMass: 0, prefetchBytes: 0, planBytes: 0, tokenLevel: false });
       const r = await exact(name);
       assert.ok(r.forwards[0] < oneByOne.forwards[0], `prefetched ${r.forwards[0]} vs ${oneByOne.forwards[0]} forwards`);
     });

@@ -12,7 +12,7 @@ import { ModelBundle } from '../src/bundle/model-bundle';
 import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { utf8Encode } from '../src/tokenizer/utf8';
 import { SyntheticLM, tinyTokenizer } from './synthetic';
-import { modelDir } from './helpers';
+import { bundledModels, modelDir } from './helpers';
 import { documentStartId } from '../src/ensemble/score';
 import { mulberry32, randInt } from '../src/core/rng';
 
@@ -149,13 +149,7 @@ async function realStream(b: ModelBundle, prompt: number[], lookahead = false) {
 }
 
 describe('bundled models: streaming against fresh cover trees and ensembles', () => {
-  const bundles = new Map<string, ModelBundle>();
-  before(async () => {
-    for (const name of ['tiny-code-a', 'tiny-code-b'] as const) bundles.set(name, await ModelBundle.load(modelDir(name), { device: 'cpu' }));
-  });
-  after(async () => {
-    for (const b of bundles.values()) await b.dispose();
-  });
+  const bundles = bundledModels();
   const hist = utf8Encode('  x = é(1) # ');
   const promptOf = (m: ModelBundle) => [m.template.fim!.prefixId, ...m.tok.encode('def f(x):\n'), m.template.fim!.suffixId, ...m.tok.encode('\n'), m.template.fim!.middleId];
 

