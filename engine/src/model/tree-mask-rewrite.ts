@@ -15,10 +15,12 @@ import { PreparedGraph, prepareDerivedGraph } from './derived-graph';
 import { fields, node, str, strings, tensorValueInfo, Writer, modelWithGraph } from './onnx-proto';
 
 /** Bumped when the rewrite changes, so that old cached graphs are not reused. */
-const REWRITE_VERSION = 1;
+const REWRITE_VERSION = 2;
 export const TREE_MASK_INPUT = 'bytefill_tree_mask';
 /** TensorProto.DataType.BOOL. */
 const BOOL = 9;
+/** Ops whose outputs depend on their input's shape only. */
+const SHAPE_OPS = new Set(['Shape', 'Size']);
 
 export type TreeRewriteOutcome = { ok: true; model: Writer } | { ok: false; reason: string };
 
@@ -43,10 +45,13 @@ export function rewriteTreeMask(buf: Uint8Array): TreeRewriteOutcome {
   if (!inputNames.includes('attention_mask') || !inputNames.includes('position_ids')) return { ok: false, reason: 'no attention_mask / position_ids inputs' };
 
   // Values derived from attention_mask, and from the causal triangle (a Range compared by LessOrEqual/GreaterOrEqual/...).
+  // A Shape of the mask carries its length, not its values: exports that take the total length
+  // from attention_mask's shape (the causal triangle's Range) would otherwise mark the triangle
+  // as padding too, and no And would join the two.
   const fromMask = new Set(['attention_mask']);
   const fromCausal = new Set<string>();
   for (const n of nodes) {
-    if (n.inputs.some((i) => fromMask.has(i))) n.outputs.forEach((o) => fromMask.add(o));
+    if (!SHAPE_OPS.has(n.op) && n.inputs.some((i) => fromMask.has(i))) n.outputs.forEach((o) => fromMask.add(o));
     if (['LessOrEqual', 'Less', 'GreaterOrEqual', 'Greater'].includes(n.op) || n.inputs.some((i) => fromCausal.has(i))) n.outputs.forEach((o) => fromCausal.add(o));
   }
   // The one And that joins the padding mask and the causal mask.
