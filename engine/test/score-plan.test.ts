@@ -3,7 +3,7 @@
 // handed out when the stream asks for them; the bits stay those of scoring rows as they are found.
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { documentStartId, scoreBytes, ScoreOptions } from '../src/ensemble/score';
+import { documentStartId, PLAN_BYTES, planBytesFor, scoreBytes, ScoreOptions } from '../src/ensemble/score';
 import { TeacherForcedLM } from '../src/ensemble/teacher-lm';
 import { ByteStream } from '../src/byte/byte-stream';
 import { plannedRows } from '../src/byte/row-plan';
@@ -85,6 +85,23 @@ describe('planned rows of a known document', () => {
     const planned = await scoreBytes(both, 'mixture', TEXT);
     planned.forwards.forEach((f, k) => assert.ok(f < found.forwards[k], `member ${k}: ${f} vs ${found.forwards[k]} forwards`));
     assert.ok(Math.abs(planned.bits - found.bits) <= 1e-8 * found.bits, `${planned.bits} vs ${found.bits}`);
+  });
+
+  test('with padded batches an explicit planBytes plans nothing: the forwards and bits of no plan', async () => {
+    // Each planned row would be a batch row with its own copy of the past (at 151k ids a 512-byte
+    // plan asked for a 28 GB buffer).
+    const opts: ScoreOptions = { tokenLevel: false, treeBranches: false };
+    const none = await scoreBytes(one('tiny-code-b'), null, TEXT, { ...opts, planBytes: 0 });
+    const asked = await scoreBytes(one('tiny-code-b'), null, TEXT, { ...opts, planBytes: 512 });
+    assert.equal(asked.forwards[0], none.forwards[0]);
+    assert.equal(asked.bits, none.bits);
+  });
+
+  test('the default plan keeps a tree\'s logits near 64 MB: the whole plan at 4k ids, about 110 bytes at 151,936', () => {
+    assert.equal(planBytesFor(4096), PLAN_BYTES);
+    const big = planBytesFor(151936);
+    assert.ok(big >= 32 && big * 151936 * 4 <= 64 * 2 ** 20, `${big} bytes`);
+    assert.ok(big < PLAN_BYTES);
   });
 
   test('a pushed byte other than the expected one drops the plan: the forwards and bits of no plan', async () => {

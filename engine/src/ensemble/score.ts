@@ -31,7 +31,7 @@
 // run as one sequence, their token trie, on the context's shared past (treeBranches; a padded batch
 // would copy up to 900 tokens of past per branch), and the rows of the next 32 bytes join them:
 // 2.4-3.6x faster on 8000 bytes (BENCHMARKS.md 17). Every such forward also runs the rows the next
-// planBytes (512) bytes will need, lookahead variants included, listed from the text and the
+// planBytes (512; fewer at a large vocabulary) bytes will need, lookahead variants included, listed from the text and the
 // tokenizer (byte/row-plan.ts) and handed out only when the stream asks for them (the bits do not
 // change): 2-3 forwards per 400 bytes instead of 14-34 (BENCHMARKS.md 19).
 //
@@ -52,8 +52,19 @@ import { ByteStream } from '../byte/byte-stream';
 import { combine, normalizeWeights } from './combine';
 import { TeacherForcedLM } from './teacher-lm';
 
-/** Default planBytes with tree forwards. */
+/** Default planBytes with tree forwards (a smaller vocabulary; see planBytesFor). */
 export const PLAN_BYTES = 512;
+/** The float32 logits one planned tree may return (the tree's tokens x the vocabulary). */
+const PLAN_LOGITS_BYTES = 64 * 2 ** 20;
+
+/**
+ * The default planBytes of a member: PLAN_BYTES, fewer at a large vocabulary, where a tree of about
+ * one token per planned byte returns planBytes x vocabSize float32 logits (512 bytes at 151,936 ids:
+ * about 300 MB, and it was slower than 128 there: BENCHMARKS.md 19), at least 32.
+ */
+export function planBytesFor(vocabSize: number): number {
+  return Math.max(32, Math.min(PLAN_BYTES, Math.floor(PLAN_LOGITS_BYTES / (4 * vocabSize))));
+}
 
 export interface ScoreMember {
   bundle: ModelBundle;
@@ -82,7 +93,9 @@ export interface ScoreOptions {
    * Every forward also runs the rows that the next planBytes bytes of the document will need
    * (ByteStream.expect: enumerated from the text and the tokenizer, lookahead variants included),
    * kept until the stream asks for them: fewer, larger forwards, the same bits. Default
-   * PLAN_BYTES with token-tree forwards (a planned row costs a few tree tokens), else 0.
+   * planBytesFor(the member's vocabulary) with token-tree forwards (a planned row costs a few tree
+   * tokens). Only with token-tree forwards: without them (a padded batch copies the past per row)
+   * nothing is planned, whatever this says.
    */
   planBytes?: number;
   /**
@@ -144,7 +157,7 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
   const streamOpts = { uncheckedMass: opts.uncheckedMass ?? 1e-4, lazyMass: opts.lazyMass ?? 1e-4, maxContext, keepTokens };
   const signal = opts.signal;
   const prefetchBytes = opts.prefetchBytes ?? (trees ? 32 : 8);
-  const planBytes = opts.planBytes ?? (trees ? PLAN_BYTES : 0);
+  const planBytes = members.map((m) => (trees ? opts.planBytes ?? planBytesFor(m.bundle.model.config.vocabSize) : 0));
   const telescoped = opts.telescoped === true;
   if (telescoped && members.length !== 1) throw new BytefillError('BAD_ARGUMENT', 'telescoped scoring is for one model (a mixture of conditionals does not telescope)');
 
@@ -186,13 +199,13 @@ export async function scoreBytes(members: ScoreMember[], mode: EnsembleMode | nu
 }
 
 /** -Σ log2 of the combined next-byte probabilities of the bytes (and of END with countEnd). */
-async function perByteBits(streams: ByteStream[], x: Uint8Array, mode: EnsembleMode, weights: number[], countEnd: boolean, prefetchBytes: number, planBytes: number, signal?: AbortSignal): Promise<number> {
+async function perByteBits(streams: ByteStream[], x: Uint8Array, mode: EnsembleMode, weights: number[], countEnd: boolean, prefetchBytes: number, planBytes: number[], signal?: AbortSignal): Promise<number> {
   const probOf = async (byte: number): Promise<number> => {
     const dists: Float64Array[] = [];
     for (const s of streams) dists.push(await s.distributionFor(byte, signal));
     return combine(mode, dists, weights)[byte];
   };
-  if (planBytes > 0) for (const s of streams) s.expect(x, planBytes);
+  streams.forEach((s, k) => planBytes[k] > 0 && s.expect(x, planBytes[k]));
   let bits = 0;
   for (let i = 0; i < x.length; i++) {
     bits -= Math.log2(await probOf(x[i]));
