@@ -21,11 +21,12 @@
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { concatBytes } from '../tokenizer/utf8';
 import { PrefixMass, VocabIndex } from './vocab-index';
-import { bucketOf, checkedInRange, N_BUCKETS, probScratch, uncheckedBucket } from './prob-buckets';
+import { bucketOf, checkedInRange, N_BUCKETS, uncheckedBucket } from './prob-buckets';
 import { altTails, stableCommitPoint, tokensBefore } from './lookahead';
 import { lowerBound, RowValidity, rowValidity, ValidityStats } from './validity';
 import { LMContext, ScoredBranch } from './lm';
 import { LogDist } from './log-dist';
+import { expTerm } from '../decode/distribution';
 
 export const END = 256; // index of end-of-text in next-byte distributions
 
@@ -535,19 +536,22 @@ export class CoverSet {
       const buckets = new Float64Array(N_BUCKETS);
       const stop = this.stopMask();
       const firstByte = this.index.firstByte;
-      // probsInto's values (scaled here, not in a pass of their own) and at(id) from the logits.
-      const exps = probScratch(V);
-      next.expsInto(exps, V);
+      // probsInto's values, each exp taken as it is used (no scratch array written and read back),
+      // and at(id) from the logits.
       const scale = 1 / next.sum;
       const logits = next.logits;
+      const max = next.max;
       const lse = next.logSumExp;
       for (let id = 0; id < V; id++) {
         const s = stop[id];
         const fb = firstByte[id];
         if (s === 0 && fb < 0) continue;
-        const p = exps[id] * scale;
+        const l = logits[id];
+        const x = l - max;
+        // sumExp's zero term below exp(-700) (scaled: NaN when the sum is).
+        const p = (x > -700 ? expTerm(x) : 0) * scale;
         marg[s === 1 ? END : fb] += p;
-        buckets[bucketOf(logits[id] - lse)] += p;
+        buckets[bucketOf(l - lse)] += p;
       }
       let total = 0;
       for (let b = 0; b < 257; b++) total += marg[b];
@@ -575,12 +579,16 @@ export class CoverSet {
       const fill = start.slice();
       const ids = new Int32Array(start[N_BUCKETS]);
       const probs = new Float64Array(start[N_BUCKETS]);
-      const p = next.probsInto(probScratch(V), V);
+      // probsInto's values for the candidates only, each exp taken where it is stored.
+      const scale = 1 / next.sum;
+      const logits = next.logits;
+      const max = next.max;
       for (let id = 0; id < V; id++) {
         if (stop[id] === 1 || this.index.firstByte[id] < 0) continue;
         const at = fill[bucketOfId[id]]++;
         ids[at] = id;
-        probs[at] = p[id];
+        const x = logits[id] - max;
+        probs[at] = (x > -700 ? expTerm(x) : 0) * scale;
       }
       end.order = { ids, start, probs };
     }

@@ -1,7 +1,7 @@
 // Candidates by log-probability bucket (bucket k holds log p in (-(k+1)/BUCKETS_PER_NAT,
 // -k/BUCKETS_PER_NAT]): the byte layer leaves a row's lightest candidates unchecked (at most eps of
 // its mass, byte/covers.ts) by whole buckets, heaviest buckets checked, so no sort of the candidates.
-import { sumExp } from '../decode/distribution';
+import { expTerm } from '../decode/distribution';
 import { LogDist } from './log-dist';
 
 export const BUCKETS_PER_NAT = 4;
@@ -9,8 +9,9 @@ export const N_BUCKETS = 40 * BUCKETS_PER_NAT + 1;
 
 /** Log-probability bucket of a candidate (the last bucket holds everything below -40 nats). */
 export function bucketOf(logp: number): number {
-  const k = Math.floor(-logp * BUCKETS_PER_NAT);
-  return k < 0 ? 0 : k >= N_BUCKETS ? N_BUCKETS - 1 : k;
+  // Truncation is the floor for t > 0 (an int32 result, no float-to-index conversion); NaN stays NaN.
+  const t = -logp * BUCKETS_PER_NAT;
+  return t >= N_BUCKETS ? N_BUCKETS - 1 : t > 0 ? t | 0 : t === t ? 0 : NaN;
 }
 
 /** The first bucket from which all lighter buckets together weigh at most `budget` (N_BUCKETS: none). */
@@ -25,7 +26,7 @@ let scratch = new Float64Array(0);
 const bucketScratch = new Float64Array(N_BUCKETS);
 let bucketOfScratch = new Uint8Array(0);
 
-/** A vocabulary-size array for one pass's probabilities by id (LogDist.probsInto), reused: no fresh pages per pass. */
+/** A vocabulary-size array for one pass's probabilities by id (checkedInRange), reused: no fresh pages per pass. */
 export function probScratch(n: number): Float64Array {
   if (scratch.length < n) scratch = new Float64Array(n);
   return scratch;
@@ -38,25 +39,29 @@ export function probScratch(n: number): Float64Array {
  * buckets order candidates by probability, so these are every candidate that taking the heaviest
  * first (until at most eps is left) checks, and the rest of the last bucket taken: the same
  * guarantee without a sort or an array of the range. NaN log-probabilities go to the first
- * bucket (checked). One pass of sumExp's exp over the range, into the shared scratch array.
+ * bucket (checked). One pass of sumExp's exp over the range, its terms into the shared scratch array.
  */
 export function checkedInRange(next: LogDist, order: Int32Array, lo: number, hi: number, eps: number, f: (id: number, p: number, k: number) => void): void {
   const probs = probScratch(next.length);
   const scale = 1 / next.sum;
-  sumExp(next.logits, next.max, lo, hi, order, undefined, undefined, probs);
   const buckets = bucketScratch.fill(0);
   // Each candidate's bucket, by position in the range, for the second pass.
   if (bucketOfScratch.length < hi - lo) bucketOfScratch = new Uint8Array(Math.max(hi - lo, 2 * bucketOfScratch.length));
   const bucketAt = bucketOfScratch;
   const logits = next.logits;
   const lse = next.logSumExp;
+  const max = next.max;
   const n = next.length;
   let total = 0;
   for (let k = lo; k < hi; k++) {
     const id = order[k];
     if (id >= n) continue;
-    const p = probs[id] * scale;
-    const b = bucketOf(logits[id] - lse) || 0;
+    const l = logits[id];
+    const x = l - max;
+    // sumExp's term (0 below exp(-700)), kept scaled for the second pass.
+    const p = (x > -700 ? expTerm(x) : 0) * scale;
+    probs[id] = p;
+    const b = bucketOf(l - lse) || 0;
     bucketAt[k - lo] = b;
     buckets[b] += p;
     total += p;
@@ -66,6 +71,6 @@ export function checkedInRange(next: LogDist, order: Int32Array, lo: number, hi:
   if (skipFrom === 0) return;
   for (let k = lo; k < hi; k++) {
     const id = order[k];
-    if (id < n && bucketAt[k - lo] < skipFrom) f(id, probs[id] * scale, k);
+    if (id < n && bucketAt[k - lo] < skipFrom) f(id, probs[id], k);
   }
 }

@@ -57,6 +57,16 @@ const EXP_LN2_HI = Math.fround(Math.LN2 / EXP_STEPS);
 const EXP_LN2_LO = Math.LN2 / EXP_STEPS - EXP_LN2_HI;
 
 /**
+ * exp(x) for x in (-700, 0] with sumExp's arithmetic (the same bits as its terms), for a loop that
+ * uses each term as it goes instead of a scratch array written by sumExp and read back.
+ */
+export function expTerm(x: number): number {
+  const m = (x * EXP_SCALE) | 0;
+  const r = x - m * EXP_LN2_HI - m * EXP_LN2_LO;
+  return EXP_FRAC[m & (EXP_STEPS - 1)] * EXP_POW2[-(m >> 8)] * (1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24)))));
+}
+
+/**
  * Σ exp(values[i] - shift) over i = ids[k] (or k itself without ids) for k in [from, to), every
  * term at most 1 (shift at least every value read); ids beyond values count 0. With `bins`, each
  * term is also added to binSums[bins[i]] (i within bins). With `terms`, each term is also written
