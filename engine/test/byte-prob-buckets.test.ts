@@ -6,9 +6,17 @@ import * as assert from 'node:assert/strict';
 import { ModelBundle } from '../src/bundle/model-bundle';
 import { OnnxBranchLM } from '../src/byte/onnx-lm';
 import { LogDist } from '../src/byte/log-dist';
-import { checkedInRange } from '../src/byte/prob-buckets';
+import { BUCKETS_PER_NAT, bucketOf, checkedInRange, N_BUCKETS } from '../src/byte/prob-buckets';
 import { utf8Encode } from '../src/tokenizer/utf8';
 import { modelDir } from './helpers';
+
+test('bucketOf is the clamped floor of -logp * BUCKETS_PER_NAT, NaN for NaN', () => {
+  const floorBucket = (lp: number) => Math.min(N_BUCKETS - 1, Math.max(0, Math.floor(-lp * BUCKETS_PER_NAT)));
+  const cases = [0.3, 0, -0, -0.25, -0.2500001, -1e-300, -7.75, -39.99, -40, -40.25, -1e10, -Infinity, 2];
+  for (let k = 0; k < 5000; k++) cases.push(-k / 97);
+  for (const lp of cases) assert.equal(bucketOf(lp), floorBucket(lp), `log p ${lp}`);
+  assert.ok(Number.isNaN(bucketOf(NaN)));
+});
 
 /** The ids taken heaviest first (ties in range order) while more than eps of the range's mass is left. */
 function heaviestFirst(next: LogDist, ids: Int32Array, eps: number): Set<number> {

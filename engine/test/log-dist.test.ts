@@ -7,7 +7,7 @@ import { BranchLM, LMContext, ScoredBranch } from '../src/byte/lm';
 import { OnnxBranchLM } from '../src/byte/onnx-lm';
 import { ByteStream } from '../src/byte/byte-stream';
 import { ModelBundle } from '../src/bundle/model-bundle';
-import { logSoftmax } from '../src/decode/distribution';
+import { expTerm, logSoftmax, sumExp } from '../src/decode/distribution';
 import { mulberry32 } from '../src/core/rng';
 import { utf8Encode } from '../src/tokenizer/utf8';
 import { modelDir } from './helpers';
@@ -27,6 +27,15 @@ test('at(id) equals the materialised array and the log-softmax of random logits'
     for (let id = 0; id < logits.length; id++) assert.equal(full[id], d.at(id), `scale ${scale}, id ${id}`);
     assert.equal(d.array(), full, 'the array is made once');
   }
+});
+
+test('expTerm gives the bits of sumExp\'s terms (the byte layer\'s loops take their exps from it)', () => {
+  const rnd = mulberry32(11);
+  const values = new Float64Array(20000).map(() => -699.9 * rnd() ** 3);
+  values[0] = 0;
+  const terms = new Float64Array(values.length);
+  sumExp(values, 0, 0, values.length, undefined, undefined, undefined, terms);
+  for (let i = 0; i < values.length; i++) assert.equal(expTerm(values[i]), terms[i], `x ${values[i]}`);
 });
 
 test('probsInto writes exp(at(id)) of every id into the scratch array, underflowing ids 0', () => {
