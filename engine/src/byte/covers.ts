@@ -536,7 +536,7 @@ export class CoverSet {
       const buckets = new Float64Array(N_BUCKETS);
       const stop = this.stopMask();
       const firstByte = this.index.firstByte;
-      // probsInto's values, each exp taken as it is used (no scratch array written and read back),
+      // p(id) = exp(logit - max) / sum, each exp taken as it is used (no scratch array written and read back),
       // and at(id) from the logits.
       const scale = 1 / next.sum;
       const logits = next.logits;
@@ -579,7 +579,7 @@ export class CoverSet {
       const fill = start.slice();
       const ids = new Int32Array(start[N_BUCKETS]);
       const probs = new Float64Array(start[N_BUCKETS]);
-      // probsInto's values for the candidates only, each exp taken where it is stored.
+      // p(id) for the candidates only, each exp taken where it is stored.
       const scale = 1 / next.sum;
       const logits = next.logits;
       const max = next.max;

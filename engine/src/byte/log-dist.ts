@@ -59,28 +59,6 @@ export class LogDist {
     return this.lse;
   }
 
-  /**
-   * p(id) for the ids below `to` written into out (a caller's scratch array, reused across
-   * distributions): exp(logits - max) / sum with sumExp's exp, for a caller that reads every
-   * probability (Math.exp per id is most of such a pass at 151k ids).
-   */
-  probsInto(out: Float64Array, to: number): Float64Array {
-    const n = this.expsInto(out, to);
-    const scale = 1 / this.sum;
-    for (let i = 0; i < n; i++) out[i] *= scale;
-    return out;
-  }
-
-  /**
-   * exp(logits - max) for the ids below `to` written into out (probsInto before its scaling by
-   * 1 / sum, for a loop that scales as it reads); returns how many were written.
-   */
-  expsInto(out: Float64Array, to: number): number {
-    const n = Math.min(to, this.logits.length);
-    sumExp(this.logits, this.max, 0, n, undefined, undefined, undefined, out);
-    return n;
-  }
-
   /** log p of every id, made on the first call and kept. */
   array(): Float64Array {
     if (!this.full) this.full = shiftedBy(this.logits, this.lse);
