@@ -548,8 +548,8 @@ export class CoverSet {
         if (s === 0 && fb < 0) continue;
         const l = logits[id];
         const x = l - max;
-        // sumExp's zero term below exp(-700) (scaled: NaN when the sum is).
-        const p = (x > -700 ? expTerm(x) : 0) * scale;
+        // Scaled: NaN when the sum is.
+        const p = expTerm(x) * scale;
         marg[s === 1 ? END : fb] += p;
         buckets[bucketOf(l - lse)] += p;
       }
@@ -588,7 +588,7 @@ export class CoverSet {
         const at = fill[bucketOfId[id]]++;
         ids[at] = id;
         const x = logits[id] - max;
-        probs[at] = (x > -700 ? expTerm(x) : 0) * scale;
+        probs[at] = expTerm(x) * scale;
       }
       end.order = { ids, start, probs };
     }

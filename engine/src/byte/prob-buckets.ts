@@ -58,8 +58,8 @@ export function checkedInRange(next: LogDist, order: Int32Array, lo: number, hi:
     if (id >= n) continue;
     const l = logits[id];
     const x = l - max;
-    // sumExp's term (0 below exp(-700)), kept scaled for the second pass.
-    const p = (x > -700 ? expTerm(x) : 0) * scale;
+    // sumExp's term, kept scaled for the second pass.
+    const p = expTerm(x) * scale;
     probs[id] = p;
     const b = bucketOf(l - lse) || 0;
     bucketAt[k - lo] = b;

@@ -57,10 +57,11 @@ const EXP_LN2_HI = Math.fround(Math.LN2 / EXP_STEPS);
 const EXP_LN2_LO = Math.LN2 / EXP_STEPS - EXP_LN2_HI;
 
 /**
- * exp(x) for x in (-700, 0] with sumExp's arithmetic (the same bits as its terms), for a loop that
- * uses each term as it goes instead of a scratch array written by sumExp and read back.
+ * exp(x) for x <= 0 with sumExp's arithmetic (the same bits as its terms, 0 below exp(-700)), for
+ * a loop that uses each term as it goes; 0 for NaN.
  */
 export function expTerm(x: number): number {
+  if (!(x > -700)) return 0;
   const m = (x * EXP_SCALE) | 0;
   const r = x - m * EXP_LN2_HI - m * EXP_LN2_LO;
   return EXP_FRAC[m & (EXP_STEPS - 1)] * EXP_POW2[-(m >> 8)] * (1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24)))));
@@ -69,13 +70,11 @@ export function expTerm(x: number): number {
 /**
  * Σ exp(values[i] - shift) over i = ids[k] (or k itself without ids) for k in [from, to), every
  * term at most 1 (shift at least every value read); ids beyond values count 0. With `bins`, each
- * term is also added to binSums[bins[i]] (i within bins). With `terms`, each term is also written
- * to terms[i] (0 for one that counts 0; a caller's scratch array, so a caller reading every
- * probability needs no Math.exp of its own). NaN for a NaN term (terms then incomplete); a term
- * below exp(-700) counts 0. One loop with the exp written in it: a call per term is not reliably
+ * term is also added to binSums[bins[i]] (i within bins). NaN for a NaN term; a term below
+ * exp(-700) counts 0. One loop with the exp written in it: a call per term is not reliably
  * inlined, and a call that is not returns a boxed number (garbage per token).
  */
-export function sumExp(values: Float32Array | Float64Array, shift: number, from: number, to: number, ids?: Int32Array, bins?: Uint16Array, binSums?: Float64Array, terms?: Float64Array): number {
+export function sumExp(values: Float32Array | Float64Array, shift: number, from: number, to: number, ids?: Int32Array, bins?: Uint16Array, binSums?: Float64Array): number {
   const n = values.length;
   let s = 0;
   for (let k = from; k < to; k++) {
@@ -84,7 +83,6 @@ export function sumExp(values: Float32Array | Float64Array, shift: number, from:
     const x = values[id] - shift;
     if (!(x > -700)) {
       if (x !== x) return NaN;
-      if (terms) terms[id] = 0;
       continue;
     }
     const m = (x * EXP_SCALE) | 0; // truncation: m <= 0, r <= 0
@@ -92,7 +90,6 @@ export function sumExp(values: Float32Array | Float64Array, shift: number, from:
     const e = EXP_FRAC[m & (EXP_STEPS - 1)] * EXP_POW2[-(m >> 8)] * (1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24)))));
     s += e;
     if (bins && id < bins.length) binSums![bins[id]] += e;
-    if (terms) terms[id] = e;
   }
   return s;
 }
