@@ -633,6 +633,12 @@ export class CoverSet {
     rows.forEach((r, ri) => {
       const next = r.node!.next!;
       const eL = Math.exp(r.logP);
+      // A candidate of this row found invalid: weight w taken back from next byte b.
+      const subtract = (b: number, id: number, w: number): void => {
+        dist[b] -= w;
+        tot[0] -= w;
+        if (focusing) subtracted.add(ri * 4_194_304 + id);
+      };
       if (r.j === n) {
         const { marg, total, buckets } = this.endData(r.node!);
         // A non-canonical tokenization of the whole text cannot be followed by its end.
@@ -658,19 +664,12 @@ export class CoverSet {
             if (id >= logits.length || stop[id] === 1) continue;
             const lp = logits[id] - lse;
             if (skipFrom < N_BUCKETS && bucketOf(lp) >= skipFrom) continue;
-            const w = eL * Math.exp(lp);
-            dist[firstByte[id]] -= w;
-            tot[0] -= w;
-            if (focusing) subtracted.add(ri * 4_194_304 + id);
+            subtract(firstByte[id], id, eL * Math.exp(lp));
           }
         } else {
           const { ids, start, probs } = this.bucketOrder(r.node!);
           for (let k = 0, end = start[skipFrom]; k < end; k++) {
-            if (tv.valid(ids[k], this.validity)) continue;
-            const w = eL * probs[k];
-            dist[firstByte[ids[k]]] -= w;
-            tot[0] -= w;
-            if (focusing) subtracted.add(ri * 4_194_304 + ids[k]);
+            if (!tv.valid(ids[k], this.validity)) subtract(firstByte[ids[k]], ids[k], eL * probs[k]);
           }
         }
         if (focusing && focus !== END) {
@@ -691,11 +690,7 @@ export class CoverSet {
         if (eps < 1 && eL > 0) {
           const tv = this.validityOf(r);
           checkedInRange(next, this.index.sorted, lo, hi, eps, (id, p, k) => {
-            if (tv.valid(id, this.validity)) return;
-            const w = eL * p;
-            dist[this.index.byteAt(k, at)] -= w;
-            tot[0] -= w;
-            if (focusing) subtracted.add(ri * 4_194_304 + id);
+            if (!tv.valid(id, this.validity)) subtract(this.index.byteAt(k, at), id, eL * p);
           });
         }
         if (focusing && focus !== END) {
