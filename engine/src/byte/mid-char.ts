@@ -1,6 +1,8 @@
 // A row tail that ends inside a UTF-8 character (the pending bytes stop after 1-3 bytes of one):
 // the pre-tokenizer's split of tail ++ bytes(τ), grouped so that it runs once per group of
-// candidates instead of once per candidate (byte/validity.ts, RowValidity.fast).
+// candidates instead of once per candidate (byte/validity.ts, RowValidity.fast). With a normalizer
+// (Qwen's NFC) this holds where the joined text is already normalized, which every completion is
+// checked for; the others take the split of their bytes.
 //
 // The split sees tail ++ bytes(τ) as text with every invalid byte a marker character
 // (Tokenizer.markedText). With T the tail's complete characters and P its last, incomplete ones:
@@ -37,44 +39,101 @@ export class MidCharTail {
   ) {
     this.seq = new Uint8Array(utf8SeqLen(lead[0]));
     this.seq.set(lead);
+    this.groups = groupsFor(tok, lead, sinceText);
   }
 
+  private readonly groups: CompletionGroups;
+
   /**
-   * For a tail that is valid UTF-8 but for an incomplete last character, split as it stands (no
-   * normalizer, no prefix space) by a pre-tokenizer with character classes; else null.
+   * For a tail that is valid UTF-8 but for an incomplete last character, split by a pre-tokenizer
+   * with character classes that adds no prefix space; else null. With a normalizer the tail's
+   * text must be normalized, and so must each completion (keeps); the marker characters of
+   * invalid bytes are private-use starters that nothing composes with.
    */
   static of(tok: Tokenizer, tail: Uint8Array): MidCharTail | null {
     const k = incompleteUtf8Tail(tail);
     const cc = tok.charClasses;
-    if (k === 0 || tok.rewritesText || cc === null) return null;
+    if (k === 0 || tok.addsPrefixSpace || cc === null) return null;
     const head = tail.subarray(0, tail.length - k);
     // A leading U+FEFF takes the bytes path (as RowValidity's tail text does).
     if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return null;
     const text = utf8DecodeIfValid(head);
-    if (text === null) return null;
+    if (text === null || !tok.isNormalized(text)) return null;
     const marked = tok.markedText(tail);
+    if (!tok.isNormalized(marked)) return null;
     return new MidCharTail(tok, k, guardSince(text), guardSince(marked), text, marked, tail.subarray(tail.length - k));
   }
 
   /**
-   * When a token's bytes complete the character: ch + marked(rest), what follows T in the split
-   * text. Null when they do not (then it is marked(tail) + marked(τ), grouped by τ's own class
-   * sequence after marked(tail)).
+   * The group of token t (bytes tb) among this tail's candidates: NOT_COMPLETING when its bytes do
+   * not complete the character (then the text is marked(tail) + marked(τ), grouped by τ's own class
+   * sequence after marked(tail)), NOT_KEPT when they do but the normalizer would change T + the
+   * completion (its split is the bytes' own), else the id of its completion's class sequence after
+   * T (see completionOf). Tails with the same incomplete character and guard distance share the
+   * table, so each token's completion is made once, not once per row.
    */
-  completion(tb: Uint8Array): string | null {
-    const seq = this.seq;
-    const need = seq.length - this.k;
-    if (tb.length < need) return null;
-    for (let i = 0; i < need; i++) seq[this.k + i] = tb[i];
-    if (validSeqLen(seq, 0) !== seq.length) return null;
-    const ch = this.tok.markedText(seq);
-    return tb.length > need ? ch + this.tok.markedText(tb.subarray(need)) : ch;
+  groupOf(t: number, tb: Uint8Array): number {
+    const g = this.groups.of[t];
+    return g !== UNKNOWN ? g : (this.groups.of[t] = this.group(tb));
   }
 
-  /** The group of a completion: its class sequence after T. */
-  completionKey(completion: string): string {
-    return this.tok.charClasses!.key(completion, this.sinceText);
+  /** A completion (ch + marked(rest of τ)) of group g: what follows T in the split text. */
+  completionOf(g: number): string {
+    return this.groups.reps[g];
   }
+
+  private group(tb: Uint8Array): number {
+    const seq = this.seq;
+    const need = seq.length - this.k;
+    if (tb.length < need) return NOT_COMPLETING;
+    for (let i = 0; i < need; i++) seq[this.k + i] = tb[i];
+    if (validSeqLen(seq, 0) !== seq.length) return NOT_COMPLETING;
+    const ch = this.tok.markedText(seq);
+    const completion = tb.length > need ? ch + this.tok.markedText(tb.subarray(need)) : ch;
+    // T is normalized, so T + completion is when the completion stays normalized after it.
+    if (!this.tok.keepsNormalizedAfter(completion)) return NOT_KEPT;
+    const key = this.tok.charClasses!.key(completion, this.sinceText);
+    const groups = this.groups;
+    let id = groups.ids.get(key);
+    if (id === undefined) {
+      groups.ids.set(key, (id = groups.reps.length));
+      groups.reps.push(completion);
+    }
+    return id;
+  }
+}
+
+/** MidCharTail.groupOf: τ does not complete the character. */
+export const NOT_COMPLETING = -1;
+/** MidCharTail.groupOf: τ completes it, but the normalizer would rewrite the text. */
+export const NOT_KEPT = -2;
+const UNKNOWN = -3;
+
+/** Groups of one incomplete character and guard distance: by token its group, by class key its id and a completion. */
+interface CompletionGroups {
+  of: Int32Array;
+  ids: Map<string, number>;
+  reps: string[];
+}
+
+/** Tables kept per tokenizer (a vocabulary-size array each: a few, the most recent). */
+const GROUP_TABLES = 16;
+const groupTables = new WeakMap<Tokenizer, Map<string, CompletionGroups>>();
+
+function groupsFor(tok: Tokenizer, lead: Uint8Array, sinceText: number): CompletionGroups {
+  let m = groupTables.get(tok);
+  if (!m) groupTables.set(tok, (m = new Map()));
+  const key = `${lead.join(',')}|${sinceText}`;
+  let g = m.get(key);
+  if (g) {
+    // Most recently used last.
+    m.delete(key);
+  } else {
+    if (m.size >= GROUP_TABLES) m.delete(m.keys().next().value!);
+    g = { of: new Int32Array(tok.vocabSize).fill(UNKNOWN), ids: new Map(), reps: [] };
+  }
+  m.set(key, g);
+  return g;
 }
 
 /** CharClasses.key's guard distance after s (by code points: a marker character is a surrogate pair). */

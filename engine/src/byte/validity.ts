@@ -16,7 +16,7 @@ import { BpeModel } from '../tokenizer/bpe';
 import { bytesToByteLevel } from '../tokenizer/byte-level';
 import { concatBytes, utf8DecodeIfValid, utf8DecodeLenient } from '../tokenizer/utf8';
 import { extendable, extendsWithProbe, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
-import { MidCharTail } from './mid-char';
+import { MidCharTail, NOT_COMPLETING, NOT_KEPT } from './mid-char';
 
 const MAX_PAIR_ROWS = 512;
 const MAX_SPLIT_TABLES = 4096;
@@ -570,7 +570,7 @@ export class MergeValidity {
       const s = raw ? this.text(t) : this.classText(t);
       const cc = this.tok.charClasses;
       if (!raw && since <= 2) c = this.nearGuardClass(t, since);
-      else if (s !== null && s.length > 0 && cc && (raw || !this.tok.hasNormalizer || (!COMBINES_BACKWARD.test(s) && this.tok.isNormalized(s)))) {
+      else if (s !== null && s.length > 0 && cc && (raw || this.tok.keepsNormalizedAfter(s))) {
         c = this.classId(cc.key(s, since), t);
       }
       arr[t] = c;
@@ -684,13 +684,6 @@ export interface ClassGroups {
   unclassed: Int32Array;
 }
 
-/**
- * A first character that normalization can combine with or reorder against the character before
- * it: combining marks (every character with a non-zero combining class is one) and Hangul jamo
- * (the vowels and trailing consonants compose with a preceding syllable).
- */
-const COMBINES_BACKWARD = /^[\p{M}\u1100-\u11FF]/u;
-
 export interface ValidityStats {
   /** Decided from merge ranks and piece boundaries. */
   fast: number;
@@ -735,9 +728,9 @@ export class RowValidity {
   readonly stats: ValidityStats = { fast: 0, exact: 0 };
   /** A canonical tail ending inside a character: splits by group of candidates (byte/mid-char.ts). */
   private readonly midChar: MidCharTail | null;
-  /** midChar's split outcomes: by τ's class sequence id (0: not yet computed), by completion key. */
+  /** midChar's split outcomes: by τ's class sequence id (0: not yet computed), by completion group. */
   private midByClass = new Int8Array(0);
-  private readonly midByKey = new Map<string, Split>();
+  private readonly midByGroup = new Map<number, Split>();
   /** Invalid positions of a token order over [lo, hi) (see invalidPositions). */
   private invalid: { order: Int32Array; lo: number; hi: number; pos: Int32Array } | null = null;
   /** Checks every fast decision against re-encoding and throws on a difference (tests). */
@@ -997,11 +990,11 @@ export class RowValidity {
    */
   private midCharSplit(token: number, tb: Uint8Array): Split {
     const mc = this.midChar!;
-    const completion = mc.completion(tb);
-    if (completion !== null) {
-      const key = mc.completionKey(completion);
-      let split = this.midByKey.get(key);
-      if (split === undefined) this.midByKey.set(key, (split = this.completedOutcome(this.tok.markedSplitOffsets(mc.text + completion), -1)));
+    const g = mc.groupOf(token, tb);
+    if (g === NOT_KEPT) return this.bytesSplit(tb, null);
+    if (g !== NOT_COMPLETING) {
+      let split = this.midByGroup.get(g);
+      if (split === undefined) this.midByGroup.set(g, (split = this.completedOutcome(this.tok.markedSplitOffsets(mc.text + mc.completionOf(g)), -1)));
       return split;
     }
     const cls = this.mv.textClass(token, mc.sinceMarked);

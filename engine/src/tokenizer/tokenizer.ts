@@ -234,6 +234,18 @@ export class Tokenizer {
   }
 
   /**
+   * Whether `text` stays as it is after any normalized text: normalized itself, and its first
+   * character cannot combine with or reorder against the character before it (a combining mark -
+   * every character with a non-zero combining class is one - or a Hangul jamo vowel or trailing
+   * consonant, which compose with a preceding syllable). Normalization reaches back no further than
+   * such a character, so a normalized text followed by this one is normalized. Always true without
+   * a normalizer.
+   */
+  keepsNormalizedAfter(text: string): boolean {
+    return !this.normalize || (!COMBINES_BACKWARD.test(text) && this.normalize(text) === text);
+  }
+
+  /**
    * The pre-tokenizer's character classes (see char-class.ts): splitOffsets of two strings with the
    * same class key start pieces at the same character offsets. Null when its patterns have none.
    */
@@ -309,6 +321,9 @@ function buildNormalizer(cfg: any): ((s: string) => string) | null {
       throw new BytefillError('UNSUPPORTED', `normalizer type '${cfg.type}' is not supported`);
   }
 }
+
+/** A first character that normalization can combine with or reorder against what precedes it (see keepsNormalizedAfter). */
+const COMBINES_BACKWARD = /^[\p{M}\u1100-\u11FF]/u;
 
 function decodeMarkingInvalid(bytes: Uint8Array): string {
   const text = utf8DecodeIfValid(bytes);
