@@ -234,6 +234,47 @@ for (const [name, make] of TOKENIZERS) {
     assert.ok(valid > 1000 && invalid > 1000, `valid ${valid}, invalid ${invalid}`);
   });
 
+  test(`validity ${name}: whole-vocabulary rows of tails ending inside a character, a class at a time, equal the token-by-token decisions and re-encoding`, () => {
+    const t = load();
+    const index = new VocabIndex(t);
+    const rnd = mulberry32(0x3c4a);
+    const endsWs = MergeValidity.for(t).endsWs();
+    const wsAt: number[] = [];
+    for (let k = 0; k < index.sorted.length; k++) if (endsWs[index.sorted[k]] === 1) wsAt.push(k);
+    let byClass = 0;
+    let compared = 0;
+    for (const s of [" ('ßàá", 'naïve', ' 東京', "it'é", 'x\u212Bb', 'é\u0301x']) {
+      const full = utf8Encode(s);
+      for (let end = 1; end < full.length; end++) {
+        if ((full[end] & 0xc0) !== 0x80) continue;
+        const tail = full.subarray(0, end);
+        const ids = t.encodeBytes(tail);
+        for (const lookahead of [false, true]) {
+          const rv = new RowValidity(t, tail, ids, lookahead);
+          if (rv.decidesOrderByClass) byClass++;
+          const { pos } = rv.invalidPositions(index.sorted, 0, index.sorted.length);
+          // From position 1 on, invalidPositions asks valid() token by token.
+          const one = new RowValidity(t, tail, ids, lookahead).invalidPositions(index.sorted, 1, index.sorted.length);
+          const want = one.pos.subarray(one.from, one.to);
+          const got = pos.subarray(pos[0] === 0 ? 1 : 0);
+          assert.deepEqual([...got], [...want], `tail ${JSON.stringify(s)} up to byte ${end}, lookahead ${lookahead}`);
+          const bad = new Set(pos);
+          // Random positions, and with lookahead tokens ending in whitespace (the probe rule).
+          const ks: number[] = [];
+          for (let k = 0; k < 60; k++) ks.push(Math.floor(rnd() * index.sorted.length));
+          for (let k = 0; lookahead && k < 40; k++) ks.push(wsAt[Math.floor(rnd() * wsAt.length)]);
+          for (const at of ks) {
+            const c = index.sorted[at];
+            if (extendable(t, tail, ids, c, t.tokenBytes(c), lookahead) === bad.has(at)) assert.fail(`tail ${JSON.stringify(s)} up to byte ${end}, lookahead ${lookahead}: token ${c}`);
+          }
+          compared++;
+        }
+      }
+    }
+    // Every tokenizer with character classes and no prefix space takes the class path here.
+    if (t.charClasses !== null && !t.addsPrefixSpace) assert.equal(byClass, compared);
+  });
+
   test(`validity ${name}: pair rows sorted out per left token (inverted left edges) equal BPE on the two tokens' bytes`, () => {
     // A fresh tokenizer: no pair decided by the other tests yet.
     const t = make();

@@ -486,6 +486,18 @@ export class MergeValidity {
     return this.endsWsArr;
   }
 
+  /** Whether the token's first byte is a UTF-8 continuation byte, for every token (computed once). */
+  startsMidChar(): Uint8Array {
+    if (!this.midStartArr) {
+      const a = new Uint8Array(this.bytes.length);
+      for (let t = 0; t < a.length; t++) a[t] = this.bytes[t].length > 0 && (this.bytes[t][0] & 0xc0) === 0x80 ? 1 : 0;
+      this.midStartArr = a;
+    }
+    return this.midStartArr;
+  }
+
+  private midStartArr: Uint8Array | null = null;
+
   /** By class of g (a groups() result): 1 when some member's bytes end in whitespace, computed once. */
   classEndsWs(g: ClassGroups): Uint8Array {
     let w = this.wsByGroups.get(g);
@@ -771,9 +783,12 @@ export class RowValidity {
     this.midChar = this.canonical && this.tailText === null ? MidCharTail.of(tok, tail) : null;
   }
 
-  /** invalidPositions over a whole token order decides it a class at a time (cheaply per token). */
+  /**
+   * invalidPositions over a whole token order decides it a class at a time (cheaply per token): a
+   * tail with a normalized text, or one ending inside a character (byte/mid-char.ts).
+   */
   get decidesOrderByClass(): boolean {
-    return this.byClassOk && this.canonical && this.tail.length > 0 && !RowValidity.audit;
+    return (this.byClassOk || this.midChar !== null) && this.canonical && this.tail.length > 0 && !RowValidity.audit;
   }
 
   /**
@@ -805,10 +820,13 @@ export class RowValidity {
    * with the last token (cached per last token), the rest invalid. Only tokens ending in
    * whitespace under lookahead (the probe rule), classes the split leaves undecided and tokens
    * without a class sequence go through valid() one by one; valid whole pieces of a starting
-   * class cost nothing.
+   * class cost nothing. A tail ending inside a character: the classes are those of τ's own text
+   * after marked(tail) (midCharSplit's), and the tokens that may complete the character (they
+   * start with a continuation byte) go through valid().
    */
   private invalidByClass(order: Int32Array, stats?: ValidityStats): Int32Array {
-    const g = this.mv.groups(this.since);
+    const mid = this.midChar !== null ? this.mv.startsMidChar() : null;
+    const g = this.mv.groups(mid !== null ? this.midChar!.sinceMarked : this.since);
     const at = positionsOf(order, this.arr.length);
     // Members' positions in group order: the loops below read them in sequence, not through `at`.
     const gp = groupPositions(g, at);
@@ -828,10 +846,18 @@ export class RowValidity {
       const e = g.start[c + 1];
       // Class ids are shared by all guard distances: most have no member at this one.
       if (s0 === e) continue;
-      const split = this.splitOfClass(c);
+      const split = mid !== null ? this.midClassSplit(c) : this.splitOfClass(c);
       if (split === Split.Undecided || (split === Split.Joins && !pairs)) {
         for (let i = s0; i < e; i++) if (!this.valid(g.ids[i], stats)) bad[gp[i]] = 1;
         continue;
+      }
+      if (mid !== null) {
+        // Those that may complete the character split otherwise: one by one, then left out below.
+        for (let i = s0; i < e; i++) {
+          if (mid[g.ids[i]] !== 1) continue;
+          if (!this.valid(g.ids[i], stats)) bad[gp[i]] = 1;
+          if (split === Split.Starts && i < g.wholeEnd[c]) decided--;
+        }
       }
       const probe = wsClass !== null && wsClass[c] === 1;
       let we = g.wholeEnd[c];
@@ -840,6 +866,7 @@ export class RowValidity {
       else {
         for (let i = s0; i < we; i++) {
           const t = g.ids[i];
+          if (mid !== null && mid[t] === 1) continue;
           let p = pairs![t];
           // The walk of pairDecide (τ is reachable: a whole piece), unless its outcome is known.
           if (p === PAIR_WALK) pairs![t] = p = !noWalks && this.mv.walk(a, t) ? 1 : 2;
@@ -853,7 +880,18 @@ export class RowValidity {
         }
       }
       // The rest of the class is invalid as it stands (the probe rule may save a whitespace end).
-      if (!probe) {
+      if (mid !== null) {
+        for (let i = we; i < e; i++) {
+          const t = g.ids[i];
+          if (mid[t] === 1) continue;
+          if (probe && ws![t] === 1) {
+            if (!this.valid(t, stats)) bad[gp[i]] = 1;
+          } else {
+            bad[gp[i]] = 1;
+            decided++;
+          }
+        }
+      } else if (!probe) {
         for (let i = we; i < e; i++) bad[gp[i]] = 1;
         decided += e - we;
       } else {
@@ -998,14 +1036,18 @@ export class RowValidity {
       return split;
     }
     const cls = this.mv.textClass(token, mc.sinceMarked);
-    if (cls < 0) return this.bytesSplit(tb, null);
+    return cls < 0 ? this.bytesSplit(tb, null) : this.midClassSplit(cls);
+  }
+
+  /** The split of marked(tail) + (a token's text of class sequence cls), a tail ending inside a character. */
+  private midClassSplit(cls: number): Split {
     if (cls >= this.midByClass.length) {
       const grown = new Int8Array(Math.max(cls + 1, 64, 2 * this.midByClass.length));
       grown.set(this.midByClass);
       this.midByClass = grown;
     }
     let split = this.midByClass[cls];
-    if (split === 0) this.midByClass[cls] = split = this.startsOutcome(this.tok.markedSplitOffsets(mc.marked + this.mv.classText(token)!), -1);
+    if (split === 0) this.midByClass[cls] = split = this.startsOutcome(this.tok.markedSplitOffsets(this.midChar!.marked + this.mv.classText(this.mv.classRep[cls])!), -1);
     return split;
   }
 
@@ -1044,19 +1086,24 @@ export class RowValidity {
    */
   private probeByClass(token: number, tb: Uint8Array): boolean | undefined {
     if (!this.canonical && !this.byPieces) return undefined;
-    const cls = this.byClassOk ? this.mv.textClass(token, this.since) : -1;
+    // A tail ending inside a character: τ's own class after marked(tail), for a τ that leaves the
+    // character incomplete (see midCharSplit); the split text is marked, a marker one byte.
+    const mc = this.midChar;
+    const cls = this.byClassOk ? this.mv.textClass(token, this.since) : mc !== null && mc.groupOf(token, tb) === NOT_COMPLETING ? this.mv.textClass(token, mc.sinceMarked) : -1;
     if (cls < 0) return undefined;
     let outs = this.splits.probes.get(cls);
     if (!outs) {
       const cc = this.tok.charClasses!;
-      const base = this.tailText + this.mv.classText(this.mv.classRep[cls])!;
-      const m = Buffer.byteLength(base);
+      const repText = this.mv.classText(this.mv.classRep[cls])!;
+      const base = (mc !== null ? mc.marked : this.tailText) + repText;
+      const m = mc !== null ? this.tail.length + this.mv.tokenBytes(this.mv.classRep[cls]).length : Buffer.byteLength(base);
       const rep = probeReps(cc, cc.guardDistance(base));
       // One outcome per probe, then which outcomes occur (PROBE_* bits), read by every token of the class.
       outs = new Int8Array(PROBE_TEXTS.length + 1);
       let seen = 0;
       for (let k = 0; k < PROBE_TEXTS.length; k++) {
-        const o = rep[k] < k ? outs[rep[k]] : this.startsOutcome(this.tok.splitOffsets(base + PROBE_TEXTS[k]), m);
+        const text = base + PROBE_TEXTS[k];
+        const o = rep[k] < k ? outs[rep[k]] : this.startsOutcome(mc !== null ? this.tok.markedSplitOffsets(text) : this.tok.splitOffsets(text), m);
         outs[k] = o;
         seen |= o === Split.Starts ? PROBE_STARTS : o === Split.Joins ? PROBE_JOINS : o === Split.Undecided ? PROBE_UNDECIDED : 0;
       }
