@@ -204,6 +204,31 @@ for (const [name, make] of TOKENIZERS) {
     if (!MergeValidity.for(t).ignoreMerges) assert.ok(decided >= 0.9 * total, `pieces decided only ${decided} of ${total}`);
   });
 
+  test(`validity ${name}: whole-vocabulary lookahead rows (other splits of a whitespace run), a class at a time, equal the token-by-token decisions`, (ctx) => {
+    const t = load();
+    if (altTails(t, utf8Encode('x\n    ')).length === 0) return ctx.skip('no lookahead split of whitespace runs');
+    // With ignore_merges such rows are not decided by pieces: both ways go token by token.
+    if (MergeValidity.for(t).ignoreMerges) return ctx.skip('ignore_merges: lookahead rows are decided token by token');
+    const index = new VocabIndex(t);
+    let rows = 0;
+    let byClass = 0;
+    for (const s of ['x\n    ', "('\n      ", '  \n\n   ', 'a = 1\t\t']) {
+      const tail = utf8Encode(s);
+      for (const ids of altTails(t, tail)) {
+        rows++;
+        const rv = new RowValidity(t, tail, ids, true);
+        if (rv.decidesOrderByClass) byClass++;
+        const { pos } = rv.invalidPositions(index.sorted, 0, index.sorted.length);
+        // From position 1 on, invalidPositions asks valid() token by token.
+        const one = new RowValidity(t, tail, ids, true).invalidPositions(index.sorted, 1, index.sorted.length);
+        assert.deepEqual([...pos.subarray(pos[0] === 0 ? 1 : 0)], [...one.pos.subarray(one.from, one.to)], `tail ${JSON.stringify(s)} ids [${ids}]`);
+      }
+    }
+    assert.ok(rows >= 3, `only ${rows} lookahead rows`);
+    // Decided by pieces, so a class at a time.
+    assert.equal(byClass, rows);
+  });
+
   test(`validity ${name}: whole-vocabulary rows decided a class at a time equal re-encoding on random (tail, token) pairs`, () => {
     const t = load();
     const index = new VocabIndex(t);
@@ -234,7 +259,7 @@ for (const [name, make] of TOKENIZERS) {
     assert.ok(valid > 1000 && invalid > 1000, `valid ${valid}, invalid ${invalid}`);
   });
 
-  test(`validity ${name}: whole-vocabulary rows of tails ending inside a character, a class at a time, equal the token-by-token decisions and re-encoding`, () => {
+  test(`validity ${name}: whole-vocabulary rows of tails cut inside a character (at the end, the start or both), a class at a time, equal the token-by-token decisions and re-encoding`, () => {
     const t = load();
     const index = new VocabIndex(t);
     const rnd = mulberry32(0x3c4a);
@@ -245,9 +270,17 @@ for (const [name, make] of TOKENIZERS) {
     let compared = 0;
     for (const s of [" ('ßàá", 'naïve', ' 東京', "it'é", 'x\u212Bb', 'é\u0301x']) {
       const full = utf8Encode(s);
-      for (let end = 1; end < full.length; end++) {
-        if ((full[end] & 0xc0) !== 0x80) continue;
-        const tail = full.subarray(0, end);
+      // Tails ending inside a character, and tails starting inside one (a row that begins there),
+      // ending inside another or at the end.
+      const tails: Uint8Array[] = [];
+      const inside = (i: number) => (full[i] & 0xc0) === 0x80;
+      for (let end = 1; end < full.length; end++) if (inside(end)) tails.push(full.subarray(0, end));
+      for (let start = 1; start < full.length && ["('ß", '東'].some((c) => s.includes(c)); start++) {
+        if (!inside(start)) continue;
+        tails.push(full.subarray(start));
+        for (let end = start + 1; end < full.length; end++) if (inside(end)) tails.push(full.subarray(start, end));
+      }
+      for (const tail of tails) {
         const ids = t.encodeBytes(tail);
         for (const lookahead of [false, true]) {
           const rv = new RowValidity(t, tail, ids, lookahead);
@@ -257,7 +290,7 @@ for (const [name, make] of TOKENIZERS) {
           const one = new RowValidity(t, tail, ids, lookahead).invalidPositions(index.sorted, 1, index.sorted.length);
           const want = one.pos.subarray(one.from, one.to);
           const got = pos.subarray(pos[0] === 0 ? 1 : 0);
-          assert.deepEqual([...got], [...want], `tail ${JSON.stringify(s)} up to byte ${end}, lookahead ${lookahead}`);
+          assert.deepEqual([...got], [...want], `tail ${JSON.stringify([...tail])}, lookahead ${lookahead}`);
           const bad = new Set(pos);
           // Random positions, and with lookahead tokens ending in whitespace (the probe rule).
           const ks: number[] = [];
@@ -265,7 +298,7 @@ for (const [name, make] of TOKENIZERS) {
           for (let k = 0; lookahead && k < 40; k++) ks.push(wsAt[Math.floor(rnd() * wsAt.length)]);
           for (const at of ks) {
             const c = index.sorted[at];
-            if (extendable(t, tail, ids, c, t.tokenBytes(c), lookahead) === bad.has(at)) assert.fail(`tail ${JSON.stringify(s)} up to byte ${end}, lookahead ${lookahead}: token ${c}`);
+            if (extendable(t, tail, ids, c, t.tokenBytes(c), lookahead) === bad.has(at)) assert.fail(`tail ${JSON.stringify([...tail])}, lookahead ${lookahead}: token ${c}`);
           }
           compared++;
         }

@@ -1,11 +1,14 @@
-// A row tail that ends inside a UTF-8 character (the pending bytes stop after 1-3 bytes of one):
-// the pre-tokenizer's split of tail ++ bytes(τ), grouped so that it runs once per group of
-// candidates instead of once per candidate (byte/validity.ts, RowValidity.fast). With a normalizer
-// (Qwen's NFC) this holds where the joined text is already normalized, which every completion is
-// checked for; the others take the split of their bytes.
+// A row tail that is not valid UTF-8: it ends inside a character (the pending bytes stop after 1-3
+// bytes of one), or holds bytes of a character cut off before it (a row that starts inside one),
+// or both. The pre-tokenizer's split of tail ++ bytes(τ) is grouped so that it runs once per group
+// of candidates instead of once per candidate (byte/validity.ts, RowValidity.fast). With a
+// normalizer (Qwen's NFC) this holds where the joined text is already normalized, which every
+// completion is checked for; the others take the split of their bytes.
 //
 // The split sees tail ++ bytes(τ) as text with every invalid byte a marker character
-// (Tokenizer.markedText). With T the tail's complete characters and P its last, incomplete ones:
+// (Tokenizer.markedText). With T the marked text of the tail up to its last, incomplete
+// character P (all of it when there is none; bytes before T's end decode the same whatever
+// follows):
 //   - τ completes P into a character ch (its first bytes are the missing continuation bytes):
 //     the text is T + ch + marked(rest of τ);
 //   - else P stays invalid: the text is marked(tail) + marked(τ) (a continuation byte never
@@ -31,34 +34,35 @@ export class MidCharTail {
     private readonly sinceText: number,
     /** Guard distance after marked(tail), for τ's own class sequence (MergeValidity.textClass). */
     readonly sinceMarked: number,
-    /** T, the tail's complete characters. */
+    /** T, the marked text of the tail up to its incomplete character (all of it without one). */
     readonly text: string,
     /** marked(tail). */
     readonly marked: string,
     lead: Uint8Array,
   ) {
-    this.seq = new Uint8Array(utf8SeqLen(lead[0]));
+    this.seq = new Uint8Array(k > 0 ? utf8SeqLen(lead[0]) : 0);
     this.seq.set(lead);
-    this.groups = groupsFor(tok, lead, sinceText);
+    this.groups = k > 0 ? groupsFor(tok, lead, sinceText) : null;
   }
 
-  private readonly groups: CompletionGroups;
+  /** Null when the tail ends with a whole character (or an invalid byte): no token completes one. */
+  private readonly groups: CompletionGroups | null;
 
   /**
-   * For a tail that is valid UTF-8 but for an incomplete last character, split by a pre-tokenizer
-   * with character classes that adds no prefix space; else null. With a normalizer the tail's
-   * text must be normalized, and so must each completion (keeps); the marker characters of
-   * invalid bytes are private-use starters that nothing composes with.
+   * For a tail that is not valid UTF-8, split by a pre-tokenizer with character classes that adds
+   * no prefix space; else null. With a normalizer the tail's marked text must be normalized, and
+   * so must each completion (see group); the marker characters of invalid bytes are private-use
+   * starters that nothing composes with.
    */
   static of(tok: Tokenizer, tail: Uint8Array): MidCharTail | null {
-    const k = incompleteUtf8Tail(tail);
     const cc = tok.charClasses;
-    if (k === 0 || tok.addsPrefixSpace || cc === null) return null;
+    if (tok.addsPrefixSpace || cc === null || utf8DecodeIfValid(tail) !== null) return null;
+    const k = incompleteUtf8Tail(tail);
     const head = tail.subarray(0, tail.length - k);
     // A leading U+FEFF takes the bytes path (as RowValidity's tail text does).
     if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return null;
-    const text = utf8DecodeIfValid(head);
-    if (text === null || !tok.isNormalized(text)) return null;
+    const text = tok.markedText(head);
+    if (!tok.isNormalized(text)) return null;
     const marked = tok.markedText(tail);
     if (!tok.isNormalized(marked)) return null;
     return new MidCharTail(tok, k, guardSince(text), guardSince(marked), text, marked, tail.subarray(tail.length - k));
@@ -73,16 +77,18 @@ export class MidCharTail {
    * table, so each token's completion is made once, not once per row.
    */
   groupOf(t: number, tb: Uint8Array): number {
-    const g = this.groups.of[t];
-    return g !== UNKNOWN ? g : (this.groups.of[t] = this.group(tb));
+    const groups = this.groups;
+    if (groups === null) return NOT_COMPLETING;
+    const g = groups.of[t];
+    return g !== UNKNOWN ? g : (groups.of[t] = this.group(groups, tb));
   }
 
   /** A completion (ch + marked(rest of τ)) of group g: what follows T in the split text. */
   completionOf(g: number): string {
-    return this.groups.reps[g];
+    return this.groups!.reps[g];
   }
 
-  private group(tb: Uint8Array): number {
+  private group(groups: CompletionGroups, tb: Uint8Array): number {
     const seq = this.seq;
     const need = seq.length - this.k;
     if (tb.length < need) return NOT_COMPLETING;
@@ -93,7 +99,6 @@ export class MidCharTail {
     // T is normalized, so T + completion is when the completion stays normalized after it.
     if (!this.tok.keepsNormalizedAfter(completion)) return NOT_KEPT;
     const key = this.tok.charClasses!.key(completion, this.sinceText);
-    const groups = this.groups;
     let id = groups.ids.get(key);
     if (id === undefined) {
       groups.ids.set(key, (id = groups.reps.length));

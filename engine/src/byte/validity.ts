@@ -785,10 +785,11 @@ export class RowValidity {
 
   /**
    * invalidPositions over a whole token order decides it a class at a time (cheaply per token): a
-   * tail with a normalized text, or one ending inside a character (byte/mid-char.ts).
+   * tail with a normalized text (its canonical row, or a lookahead row decided by pieces), or one
+   * that is not valid UTF-8 (byte/mid-char.ts).
    */
   get decidesOrderByClass(): boolean {
-    return (this.byClassOk || this.midChar !== null) && this.canonical && this.tail.length > 0 && !RowValidity.audit;
+    return ((this.byClassOk && (this.canonical || this.byPieces)) || this.midChar !== null) && this.tail.length > 0 && !RowValidity.audit;
   }
 
   /**
