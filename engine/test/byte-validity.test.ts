@@ -204,6 +204,57 @@ for (const [name, make] of TOKENIZERS) {
     if (!MergeValidity.for(t).ignoreMerges) assert.ok(decided >= 0.9 * total, `pieces decided only ${decided} of ${total}`);
   });
 
+  test(`validity ${name}: canonical rows whose pieces move (a whitespace tail followed by whitespace) decided by their pieces equal re-encoding`, () => {
+    const t = load();
+    // Tokens made of whitespace only: after a whitespace tail they merge with the tail's run.
+    const wsTokens: number[] = [];
+    for (let c = 0; c < t.vocabSize; c++) {
+      const b = t.tokenBytes(c);
+      if (!t.isSpecial(c) && b.length > 0 && b.every(isSpace)) wsTokens.push(c);
+    }
+    let decided = 0;
+    let total = 0;
+    for (const s of ['\n   ', 'x\n        ', 'a = 1\n  ', '\t\t', 'y  ']) {
+      const tail = utf8Encode(s);
+      const ids = t.encodeBytes(tail);
+      const rv = new RowValidity(t, tail, ids, false);
+      for (const c of wsTokens) {
+        total++;
+        const f = rv.fast(c);
+        if (f === undefined) continue;
+        decided++;
+        if (f !== exact(t, tail, ids, c)) assert.fail(`tail ${JSON.stringify(s)} token ${JSON.stringify(t.decode([c]))}: fast ${f}`);
+      }
+    }
+    // Without ignore_merges (whose tokens the pair rule does not cover) the pieces decide them.
+    if (!MergeValidity.for(t).ignoreMerges) assert.ok(decided >= 0.95 * total, `decided ${decided} of ${total}`);
+  });
+
+  test(`validity ${name}: the lookahead rule where the tail's pieces move (whitespace tail, whitespace token) equals probing by re-encoding`, () => {
+    const t = load();
+    const wsTokens: number[] = [];
+    for (let c = 0; c < t.vocabSize; c++) {
+      const b = t.tokenBytes(c);
+      if (!t.isSpecial(c) && b.length > 0 && b.every(isSpace)) wsTokens.push(c);
+    }
+    let exactCount = 0;
+    let total = 0;
+    for (const s of ['\n   ', 'x\n        ', 'a = 1\n  ', '\t\t', 'y  ']) {
+      const tail = utf8Encode(s);
+      const ids = t.encodeBytes(tail);
+      const rv = new RowValidity(t, tail, ids, true);
+      for (const c of wsTokens) {
+        total++;
+        assert.equal(rv.valid(c), extendable(t, tail, ids, c, t.tokenBytes(c), true), `tail ${JSON.stringify(s)} token ${JSON.stringify(t.decode([c]))}`);
+      }
+      exactCount += rv.stats.exact + rv.stats.probes;
+    }
+    // The probes are decided by the row's pieces except where a probe joins τ's piece (re-encoded
+    // alone): a few per token at most; splits that moved the tail's pieces had re-encoded 10-20 per
+    // token here (Qwen3, DeepSeek-V3). ignore_merges tokens are re-encoded anyway.
+    if (!MergeValidity.for(t).ignoreMerges) assert.ok(exactCount <= 2 * total, `re-encoded ${exactCount} for ${total} tokens`);
+  });
+
   test(`validity ${name}: whole-vocabulary lookahead rows (other splits of a whitespace run), a class at a time, equal the token-by-token decisions`, (ctx) => {
     const t = load();
     if (altTails(t, utf8Encode('x\n    ')).length === 0) return ctx.skip('no lookahead split of whitespace runs');

@@ -149,7 +149,7 @@ export class CoverSet {
   /** Other tokenizations of p[:j] that extensions of it produce (see altTails). */
   private altAt = new Map<number, number[][]>();
   private readonly tokBytes: Uint8Array[];
-  readonly validity: ValidityStats = { fast: 0, exact: 0 };
+  readonly validity: ValidityStats = { fast: 0, exact: 0, probes: 0 };
 
   constructor(
     readonly tok: Tokenizer,

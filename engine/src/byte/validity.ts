@@ -701,6 +701,8 @@ export interface ValidityStats {
   fast: number;
   /** Decided by re-encoding (pre-tokenizer moves, lookahead probes, non-canonical rows). */
   exact: number;
+  /** Lookahead probe continuations re-encoded (their split left the answer open). */
+  probes: number;
 }
 
 /**
@@ -737,7 +739,7 @@ export class RowValidity {
   private readonly since: number;
   /** The split's outcome (see Split) by the token's class sequence id (0: not yet computed), shared by tails with one splitKey. */
   private splits: SplitTable = newSplitTable();
-  readonly stats: ValidityStats = { fast: 0, exact: 0 };
+  readonly stats: ValidityStats = { fast: 0, exact: 0, probes: 0 };
   /** A canonical tail ending inside a character: splits by group of candidates (byte/mid-char.ts). */
   private readonly midChar: MidCharTail | null;
   /** midChar's split outcomes: by τ's class sequence id (0: not yet computed), by completion group. */
@@ -955,8 +957,31 @@ export class RowValidity {
     }
     let split = sp.byClass[cls];
     if (split === 0) sp.byClass[cls] = split = this.startsOutcome(this.tok.splitOffsets(this.tailText + this.mv.classText(this.mv.classRep[cls])!), -1);
+    // The tail's own pieces moved (e.g. "\n   " + "\t\n" is one whitespace piece): this row's
+    // tokens still decide it by pieces, as for a lookahead row.
+    if (split === Split.Undecided && this.canonical && !this.mv.ignoreMerges) split = this.movedOutcome(cls);
     return split;
   }
+
+  /**
+   * nonCanonicalOutcome of tail ++ (a token of class sequence cls) for a canonical row whose
+   * shared outcome is Undecided: every piece within the tail must encode to the row's tokens over
+   * it. Kept per row, not in the shared table: it reads the tail's bytes and tokens, not only the
+   * class key.
+   */
+  private movedOutcome(cls: number): Split {
+    if (cls >= this.moved.length) {
+      const grown = new Int8Array(Math.max(cls + 1, 64, 2 * this.moved.length));
+      grown.set(this.moved);
+      this.moved = grown;
+    }
+    let split = this.moved[cls];
+    if (split === 0) this.moved[cls] = split = this.nonCanonicalOutcome(this.tok.splitOffsets(this.tailText + this.mv.classText(this.mv.classRep[cls])!), -1);
+    return split;
+  }
+
+  /** movedOutcome's outcomes by class (0: not yet computed). */
+  private moved = new Int8Array(0);
 
   /** Validity of ids ++ [token]; `stats` counts the uncached decisions by how they were made. */
   valid(token: number, stats?: ValidityStats): boolean {
@@ -1085,6 +1110,39 @@ export class RowValidity {
    * class of X). A probe whose split leaves it open (X joins τ's piece) is re-encoded alone.
    * Undefined when τ has no class sequence.
    */
+  /**
+   * One outcome per probe for τ of class sequence cls, then which outcomes occur (PROBE_* bits),
+   * read by every token of the class. With `shared` (the shared table's outcomes), the probes it
+   * leaves Undecided are decided by pieces (nonCanonicalOutcome: this row's own tokens).
+   */
+  private probeOutcomes(cls: number, shared: Int8Array | null): Int8Array {
+    const mc = this.midChar;
+    const cc = this.tok.charClasses!;
+    const repText = this.mv.classText(this.mv.classRep[cls])!;
+    const base = (mc !== null ? mc.marked : this.tailText) + repText;
+    const m = mc !== null ? this.tail.length + this.mv.tokenBytes(this.mv.classRep[cls]).length : Buffer.byteLength(base);
+    const rep = probeReps(cc, cc.guardDistance(base));
+    const outs = new Int8Array(PROBE_TEXTS.length + 1);
+    let seen = 0;
+    for (let k = 0; k < PROBE_TEXTS.length; k++) {
+      let o: Split;
+      if (rep[k] < k) o = outs[rep[k]];
+      else if (shared !== null && shared[k] !== Split.Undecided) o = shared[k];
+      else {
+        const text = base + PROBE_TEXTS[k];
+        const starts = mc !== null ? this.tok.markedSplitOffsets(text) : this.tok.splitOffsets(text);
+        o = shared !== null ? this.nonCanonicalOutcome(starts, m) : this.startsOutcome(starts, m);
+      }
+      outs[k] = o;
+      seen |= o === Split.Starts ? PROBE_STARTS : o === Split.Joins ? PROBE_JOINS : o === Split.Undecided ? PROBE_UNDECIDED : 0;
+    }
+    outs[PROBE_TEXTS.length] = seen;
+    return outs;
+  }
+
+  /** probeOutcomes decided by this row's pieces where the shared ones are open, by class. */
+  private readonly movedProbes = new Map<number, Int8Array>();
+
   private probeByClass(token: number, tb: Uint8Array): boolean | undefined {
     if (!this.canonical && !this.byPieces) return undefined;
     // A tail ending inside a character: τ's own class after marked(tail), for a τ that leaves the
@@ -1093,23 +1151,12 @@ export class RowValidity {
     const cls = this.byClassOk ? this.mv.textClass(token, this.since) : mc !== null && mc.groupOf(token, tb) === NOT_COMPLETING ? this.mv.textClass(token, mc.sinceMarked) : -1;
     if (cls < 0) return undefined;
     let outs = this.splits.probes.get(cls);
-    if (!outs) {
-      const cc = this.tok.charClasses!;
-      const repText = this.mv.classText(this.mv.classRep[cls])!;
-      const base = (mc !== null ? mc.marked : this.tailText) + repText;
-      const m = mc !== null ? this.tail.length + this.mv.tokenBytes(this.mv.classRep[cls]).length : Buffer.byteLength(base);
-      const rep = probeReps(cc, cc.guardDistance(base));
-      // One outcome per probe, then which outcomes occur (PROBE_* bits), read by every token of the class.
-      outs = new Int8Array(PROBE_TEXTS.length + 1);
-      let seen = 0;
-      for (let k = 0; k < PROBE_TEXTS.length; k++) {
-        const text = base + PROBE_TEXTS[k];
-        const o = rep[k] < k ? outs[rep[k]] : this.startsOutcome(mc !== null ? this.tok.markedSplitOffsets(text) : this.tok.splitOffsets(text), m);
-        outs[k] = o;
-        seen |= o === Split.Starts ? PROBE_STARTS : o === Split.Joins ? PROBE_JOINS : o === Split.Undecided ? PROBE_UNDECIDED : 0;
-      }
-      outs[PROBE_TEXTS.length] = seen;
-      this.splits.probes.set(cls, outs);
+    if (!outs) this.splits.probes.set(cls, (outs = this.probeOutcomes(cls, null)));
+    // Left open where the tail's own pieces moved: this row's tokens may decide it by pieces.
+    if ((outs[PROBE_TEXTS.length] & PROBE_UNDECIDED) !== 0 && this.canonical && mc === null && !this.mv.ignoreMerges) {
+      let own = this.movedProbes.get(cls);
+      if (!own) this.movedProbes.set(cls, (own = this.probeOutcomes(cls, outs)));
+      outs = own;
     }
     const seen = outs[PROBE_TEXTS.length];
     if ((seen & PROBE_STARTS) !== 0 && this.mv.wholePiece(token)) return true;
@@ -1119,7 +1166,11 @@ export class RowValidity {
     }
     if ((seen & PROBE_UNDECIDED) === 0) return false;
     // Only the probes whose split left it open are re-encoded (one or two, not all of them).
-    for (let k = 0; k < PROBE_TEXTS.length; k++) if (outs[k] === Split.Undecided && extendsWithProbe(this.tok, this.tail, this.ids, token, tb, k)) return true;
+    for (let k = 0; k < PROBE_TEXTS.length; k++) {
+      if (outs[k] !== Split.Undecided) continue;
+      this.stats.probes++;
+      if (extendsWithProbe(this.tok, this.tail, this.ids, token, tb, k)) return true;
+    }
     return false;
   }
 
