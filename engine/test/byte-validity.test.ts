@@ -230,6 +230,32 @@ for (const [name, make] of TOKENIZERS) {
     if (!MergeValidity.for(t).ignoreMerges) assert.ok(decided >= 0.95 * total, `decided ${decided} of ${total}`);
   });
 
+  test(`validity ${name}: tokens the normalizer rewrites after a tail cut inside a character are invalid without re-encoding`, (ctx) => {
+    const t = load();
+    if (!t.hasNormalizer) return ctx.skip('no normalizer');
+    // Tokens whose text normalization changes (decomposed letters, marks out of order).
+    const rewritten: number[] = [];
+    for (let c = 0; c < t.vocabSize && rewritten.length < 300; c++) {
+      const b = t.tokenBytes(c);
+      if (t.isSpecial(c) || b.length === 0) continue;
+      const s = t.markedText(b);
+      if (!t.isNormalized(s)) rewritten.push(c);
+    }
+    assert.ok(rewritten.length >= 20, `only ${rewritten.length} tokens the normalizer rewrites`);
+    let exactCount = 0;
+    for (const s of ['東京', " ('ßàá"]) {
+      const full = utf8Encode(s);
+      for (const [a, b] of [[0, 1], [1, full.length], [1, 3]]) {
+        const tail = full.subarray(a, b);
+        const ids = t.encodeBytes(tail);
+        const rv = new RowValidity(t, tail, ids, false);
+        for (const c of rewritten) assert.equal(rv.valid(c), exact(t, tail, ids, c), `tail ${JSON.stringify([...tail])} token ${c}`);
+        exactCount += rv.stats.exact;
+      }
+    }
+    assert.ok(exactCount <= 0.05 * 6 * rewritten.length, `re-encoded ${exactCount}`);
+  });
+
   test(`validity ${name}: the lookahead rule where the tail's pieces move (whitespace tail, whitespace token) equals probing by re-encoding`, () => {
     const t = load();
     const wsTokens: number[] = [];
@@ -255,16 +281,19 @@ for (const [name, make] of TOKENIZERS) {
     if (!MergeValidity.for(t).ignoreMerges) assert.ok(exactCount <= 2 * total, `re-encoded ${exactCount} for ${total} tokens`);
   });
 
-  test(`validity ${name}: whole-vocabulary lookahead rows (other splits of a whitespace run), a class at a time, equal the token-by-token decisions`, (ctx) => {
+  test(`validity ${name}: whole-vocabulary lookahead rows (other splits of a whitespace run), a class at a time, equal the token-by-token decisions and re-encoding`, (ctx) => {
     const t = load();
     if (altTails(t, utf8Encode('x\n    ')).length === 0) return ctx.skip('no lookahead split of whitespace runs');
     // With ignore_merges such rows are not decided by pieces: both ways go token by token.
     if (MergeValidity.for(t).ignoreMerges) return ctx.skip('ignore_merges: lookahead rows are decided token by token');
     const index = new VocabIndex(t);
+    const rnd = mulberry32(0x1a4);
     let rows = 0;
     let byClass = 0;
-    for (const s of ['x\n    ', "('\n      ", '  \n\n   ', 'a = 1\t\t']) {
-      const tail = utf8Encode(s);
+    // The last two start inside a character (a row that begins there): their text is marked.
+    const cut = (s: string, k: number) => utf8Encode(s).subarray(k);
+    for (const tail of [utf8Encode('x\n    '), utf8Encode("('\n      "), utf8Encode('  \n\n   '), utf8Encode('a = 1\t\t'), cut('🎉"\n    ', 2), cut('é)\n      ', 1)]) {
+      const s = new TextDecoder().decode(tail);
       for (const ids of altTails(t, tail)) {
         rows++;
         const rv = new RowValidity(t, tail, ids, true);
@@ -273,6 +302,15 @@ for (const [name, make] of TOKENIZERS) {
         // From position 1 on, invalidPositions asks valid() token by token.
         const one = new RowValidity(t, tail, ids, true).invalidPositions(index.sorted, 1, index.sorted.length);
         assert.deepEqual([...pos.subarray(pos[0] === 0 ? 1 : 0)], [...one.pos.subarray(one.from, one.to)], `tail ${JSON.stringify(s)} ids [${ids}]`);
+        // And re-encoding, on random positions and on positions found invalid.
+        const bad = new Set(pos);
+        const ks: number[] = [];
+        for (let k = 0; k < 80; k++) ks.push(Math.floor(rnd() * index.sorted.length));
+        for (let k = 0; k < 40 && pos.length > 0; k++) ks.push(pos[Math.floor(rnd() * pos.length)]);
+        for (const k of ks) {
+          const c = index.sorted[k];
+          if (extendable(t, tail, ids, c, t.tokenBytes(c), true) === bad.has(k)) assert.fail(`tail ${JSON.stringify(s)} ids [${ids}] token ${c} ${JSON.stringify(t.decode([c]))}`);
+        }
       }
     }
     assert.ok(rows >= 3, `only ${rows} lookahead rows`);

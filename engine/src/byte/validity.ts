@@ -718,7 +718,7 @@ export class RowValidity {
   private readonly canonical: boolean;
   /**
    * Not canonical (a lookahead row), but the fast test applies by pieces (see nonCanonicalOutcome):
-   * ids cover the tail exactly, its text is split as it is, only merges make tokens.
+   * ids cover the tail exactly, its text (or marked text) is split as it is, only merges make tokens.
    */
   private readonly byPieces: boolean;
   /** byPieces: token index of each token boundary of ids, by byte offset in the tail (-1: none). */
@@ -740,7 +740,7 @@ export class RowValidity {
   /** The split's outcome (see Split) by the token's class sequence id (0: not yet computed), shared by tails with one splitKey. */
   private splits: SplitTable = newSplitTable();
   readonly stats: ValidityStats = { fast: 0, exact: 0, probes: 0 };
-  /** A canonical tail ending inside a character: splits by group of candidates (byte/mid-char.ts). */
+  /** A tail that is not valid UTF-8 (canonical or byPieces): splits by group of candidates (byte/mid-char.ts). */
   private readonly midChar: MidCharTail | null;
   /** midChar's split outcomes: by τ's class sequence id (0: not yet computed), by completion group. */
   private midByClass = new Int8Array(0);
@@ -779,10 +779,12 @@ export class RowValidity {
     this.lastByShortcut = this.mv.ignoreMerges && k === 1 && ids.length > 0 && !this.mv.reachable(ids[ids.length - 1]);
     this.byClassOk = this.tailText !== null && tok.charClasses !== null && tok.isNormalized(this.tailText);
     this.since = this.byClassOk ? tok.charClasses!.guardDistance(this.tailText!) : Infinity;
-    this.byPieces = !this.canonical && this.byClassOk && !this.mv.ignoreMerges && tail.length > 0 && ids.reduce((a, id) => a + tok.tokenBytes(id).length, 0) === tail.length;
+    // A tail that is not valid UTF-8 splits as marked text (byte/mid-char.ts).
+    const marked = this.tailText === null ? MidCharTail.of(tok, tail) : null;
+    this.byPieces = !this.canonical && (this.byClassOk || marked !== null) && !this.mv.ignoreMerges && tail.length > 0 && ids.reduce((a, id) => a + tok.tokenBytes(id).length, 0) === tail.length;
     // A shared table holds canonical outcomes only (a non-canonical row's depend on its tokens).
     if (this.byClassOk && this.canonical) this.splits = this.mv.splitTable(this.splitKey());
-    this.midChar = this.canonical && this.tailText === null ? MidCharTail.of(tok, tail) : null;
+    this.midChar = this.canonical || this.byPieces ? marked : null;
   }
 
   /**
@@ -1045,7 +1047,12 @@ export class RowValidity {
   /** The split of tail ++ bytes(τ) from the pieces of the string (text) or of the bytes. */
   private bytesSplit(tb: Uint8Array, text: string | null): Split {
     const starts = text !== null ? this.tok.splitOffsets(text) : this.tok.pieceStartsIfUnchanged(concatBytes(this.tail, tb));
-    return starts ? this.startsOutcome(starts, -1) : Split.Undecided;
+    if (starts) return this.startsOutcome(starts, -1);
+    // The normalizer rewrote tail ++ τ: its encoding decodes to other bytes, so it is not ids ++ [τ]
+    // (a token in decomposed form, say). A prefix space or a leading U+FEFF moves the bytes for
+    // other reasons: left to re-encoding.
+    const t = this.tail;
+    return this.tok.hasNormalizer && !this.tok.addsPrefixSpace && !(t[0] === 0xef && t[1] === 0xbb && t[2] === 0xbf) ? Split.Invalid : Split.Undecided;
   }
 
   /**
