@@ -39,6 +39,19 @@ function corpus(): Uint8Array {
 }
 
 const isSpace = (b: number) => b === 0x20 || (b >= 0x09 && b <= 0x0d);
+
+/** Tails ending in whitespace, for tokens made of whitespace only (whitespaceTokens). */
+const WS_TAILS = ['\n   ', 'x\n        ', 'a = 1\n  ', '\t\t', 'y  '];
+
+/** The tokens whose bytes are all whitespace. */
+function whitespaceTokens(t: Tokenizer): number[] {
+  const out: number[] = [];
+  for (let c = 0; c < t.vocabSize; c++) {
+    const b = t.tokenBytes(c);
+    if (!t.isSpecial(c) && b.length > 0 && b.every(isSpace)) out.push(c);
+  }
+  return out;
+}
 const exact = (tok: Tokenizer, tail: Uint8Array, ids: number[], t: number) => extendable(tok, tail, ids, t, tok.tokenBytes(t), false);
 
 for (const [name, make] of TOKENIZERS) {
@@ -207,14 +220,10 @@ for (const [name, make] of TOKENIZERS) {
   test(`validity ${name}: canonical rows whose pieces move (a whitespace tail followed by whitespace) decided by their pieces equal re-encoding`, () => {
     const t = load();
     // Tokens made of whitespace only: after a whitespace tail they merge with the tail's run.
-    const wsTokens: number[] = [];
-    for (let c = 0; c < t.vocabSize; c++) {
-      const b = t.tokenBytes(c);
-      if (!t.isSpecial(c) && b.length > 0 && b.every(isSpace)) wsTokens.push(c);
-    }
+    const wsTokens = whitespaceTokens(t);
     let decided = 0;
     let total = 0;
-    for (const s of ['\n   ', 'x\n        ', 'a = 1\n  ', '\t\t', 'y  ']) {
+    for (const s of WS_TAILS) {
       const tail = utf8Encode(s);
       const ids = t.encodeBytes(tail);
       const rv = new RowValidity(t, tail, ids, false);
@@ -258,14 +267,10 @@ for (const [name, make] of TOKENIZERS) {
 
   test(`validity ${name}: the lookahead rule where the tail's pieces move (whitespace tail, whitespace token) equals probing by re-encoding`, () => {
     const t = load();
-    const wsTokens: number[] = [];
-    for (let c = 0; c < t.vocabSize; c++) {
-      const b = t.tokenBytes(c);
-      if (!t.isSpecial(c) && b.length > 0 && b.every(isSpace)) wsTokens.push(c);
-    }
+    const wsTokens = whitespaceTokens(t);
     let exactCount = 0;
     let total = 0;
-    for (const s of ['\n   ', 'x\n        ', 'a = 1\n  ', '\t\t', 'y  ']) {
+    for (const s of WS_TAILS) {
       const tail = utf8Encode(s);
       const ids = t.encodeBytes(tail);
       const rv = new RowValidity(t, tail, ids, true);

@@ -743,7 +743,7 @@ export class RowValidity {
   /** A tail that is not valid UTF-8 (canonical or byPieces): splits by group of candidates (byte/mid-char.ts). */
   private readonly midChar: MidCharTail | null;
   /** midChar's split outcomes: by τ's class sequence id (0: not yet computed), by completion group. */
-  private midByClass = new Int8Array(0);
+  private midByClass: Int8Array = new Int8Array(0);
   private readonly midByGroup = new Map<number, Split>();
   /** Invalid positions of a token order over [lo, hi) (see invalidPositions). */
   private invalid: { order: Int32Array; lo: number; hi: number; pos: Int32Array } | null = null;
@@ -952,11 +952,7 @@ export class RowValidity {
   /** The split of tail ++ (a token of class sequence cls), cached per class. */
   private splitOfClass(cls: number): Split {
     const sp = this.splits;
-    if (cls >= sp.byClass.length) {
-      const grown = new Int8Array(Math.max(cls + 1, 64, 2 * sp.byClass.length));
-      grown.set(sp.byClass);
-      sp.byClass = grown;
-    }
+    sp.byClass = withRoom(sp.byClass, cls);
     let split = sp.byClass[cls];
     if (split === 0) sp.byClass[cls] = split = this.startsOutcome(this.tok.splitOffsets(this.tailText + this.mv.classText(this.mv.classRep[cls])!), -1);
     // The tail's own pieces moved (e.g. "\n   " + "\t\n" is one whitespace piece): this row's
@@ -972,18 +968,14 @@ export class RowValidity {
    * class key.
    */
   private movedOutcome(cls: number): Split {
-    if (cls >= this.moved.length) {
-      const grown = new Int8Array(Math.max(cls + 1, 64, 2 * this.moved.length));
-      grown.set(this.moved);
-      this.moved = grown;
-    }
+    this.moved = withRoom(this.moved, cls);
     let split = this.moved[cls];
     if (split === 0) this.moved[cls] = split = this.nonCanonicalOutcome(this.tok.splitOffsets(this.tailText + this.mv.classText(this.mv.classRep[cls])!), -1);
     return split;
   }
 
   /** movedOutcome's outcomes by class (0: not yet computed). */
-  private moved = new Int8Array(0);
+  private moved: Int8Array = new Int8Array(0);
 
   /** Validity of ids ++ [token]; `stats` counts the uncached decisions by how they were made. */
   valid(token: number, stats?: ValidityStats): boolean {
@@ -1074,11 +1066,7 @@ export class RowValidity {
 
   /** The split of marked(tail) + (a token's text of class sequence cls), a tail ending inside a character. */
   private midClassSplit(cls: number): Split {
-    if (cls >= this.midByClass.length) {
-      const grown = new Int8Array(Math.max(cls + 1, 64, 2 * this.midByClass.length));
-      grown.set(this.midByClass);
-      this.midByClass = grown;
-    }
+    this.midByClass = withRoom(this.midByClass, cls);
     let split = this.midByClass[cls];
     if (split === 0) this.midByClass[cls] = split = this.startsOutcome(this.tok.markedSplitOffsets(this.midChar!.marked + this.mv.classText(this.mv.classRep[cls])!), -1);
     return split;
@@ -1357,6 +1345,14 @@ export function lowerBound(a: Int32Array, x: number, lo = 0, hi = a.length): num
 }
 
 /** The pre-tokenizer's verdict on tail ++ bytes(τ) (values are stored in an Int8Array; 0: unknown). */
+/** a, or a copy grown (zero-filled, at least doubled) so that index i fits: a table by class id. */
+function withRoom(a: Int8Array, i: number): Int8Array {
+  if (i < a.length) return a;
+  const grown = new Int8Array(Math.max(i + 1, 64, 2 * a.length));
+  grown.set(a);
+  return grown;
+}
+
 const enum Split {
   Invalid = 1,
   Undecided = 2,
