@@ -825,9 +825,9 @@ export class RowValidity {
    * with the last token (cached per last token), the rest invalid. Only tokens ending in
    * whitespace under lookahead (the probe rule), classes the split leaves undecided and tokens
    * without a class sequence go through valid() one by one; valid whole pieces of a starting
-   * class cost nothing. A tail ending inside a character: the classes are those of τ's own text
-   * after marked(tail) (midCharSplit's), and the tokens that may complete the character (they
-   * start with a continuation byte) go through valid().
+   * class cost nothing. A tail that is not valid UTF-8: the classes are those of τ's own text
+   * after marked(tail) (midCharSplit's), and the tokens that may complete a character (they start
+   * with a continuation byte) go through valid().
    */
   private invalidByClass(order: Int32Array, stats?: ValidityStats): Int32Array {
     const mid = this.midChar !== null ? this.mv.startsMidChar() : null;
@@ -1064,7 +1064,7 @@ export class RowValidity {
     return cls < 0 ? this.bytesSplit(tb, null) : this.midClassSplit(cls);
   }
 
-  /** The split of marked(tail) + (a token's text of class sequence cls), a tail ending inside a character. */
+  /** The split of marked(tail) + (a token's text of class sequence cls), for a tail that is not valid UTF-8. */
   private midClassSplit(cls: number): Split {
     this.midByClass = withRoom(this.midByClass, cls);
     let split = this.midByClass[cls];
