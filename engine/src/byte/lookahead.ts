@@ -87,12 +87,17 @@ export function altTails(tok: Tokenizer, tail: Uint8Array): number[][] {
 
 const WS_CHAR = /[\t\n\v\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]/u;
 
+/** An ASCII whitespace byte (space, \t \n \v \f \r). */
+export function isAsciiSpace(b: number): boolean {
+  return b === 0x20 || (b >= 0x09 && b <= 0x0d);
+}
+
 /** Byte offset where the trailing run of whitespace characters starts (length if none). */
 export function trailingWhitespaceStart(b: Uint8Array): number {
   // ASCII at the end (the usual case): the run is read off the bytes; a non-ASCII byte before the
   // run's first byte is decoded with the rest below.
   let i = b.length;
-  while (i > 0 && (b[i - 1] === 0x20 || (b[i - 1] >= 0x09 && b[i - 1] <= 0x0d))) i--;
+  while (i > 0 && isAsciiSpace(b[i - 1])) i--;
   if (i === 0 || b[i - 1] < 0x80) return i;
   const s = utf8DecodeLenient(b);
   const chars = Array.from(s);

@@ -15,7 +15,7 @@ import { CharClasses } from '../tokenizer/char-class';
 import { BpeModel } from '../tokenizer/bpe';
 import { bytesToByteLevel } from '../tokenizer/byte-level';
 import { concatBytes, utf8DecodeIfValid, utf8DecodeLenient } from '../tokenizer/utf8';
-import { extendable, extendsWithProbe, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
+import { extendable, extendsWithProbe, isAsciiSpace, PROBE_TEXTS, stableCommitPoint, tokensBefore } from './lookahead';
 import { MidCharTail, NOT_COMPLETING, NOT_KEPT } from './mid-char';
 
 const MAX_PAIR_ROWS = 512;
@@ -884,25 +884,16 @@ export class RowValidity {
           }
         }
       }
-      // The rest of the class is invalid as it stands (the probe rule may save a whitespace end).
-      if (mid !== null) {
-        for (let i = we; i < e; i++) {
-          const t = g.ids[i];
-          if (mid[t] === 1) continue;
-          if (probe && ws![t] === 1) {
-            if (!this.valid(t, stats)) bad[gp[i]] = 1;
-          } else {
-            bad[gp[i]] = 1;
-            decided++;
-          }
-        }
-      } else if (!probe) {
+      // The rest of the class is invalid as it stands (the probe rule may save a whitespace end;
+      // those that may complete a character were decided above).
+      if (mid === null && !probe) {
         for (let i = we; i < e; i++) bad[gp[i]] = 1;
         decided += e - we;
       } else {
         for (let i = we; i < e; i++) {
           const t = g.ids[i];
-          if (ws![t] === 1) {
+          if (mid !== null && mid[t] === 1) continue;
+          if (probe && ws![t] === 1) {
             if (!this.valid(t, stats)) bad[gp[i]] = 1;
           } else {
             bad[gp[i]] = 1;
@@ -1402,7 +1393,7 @@ function plainText(tok: Tokenizer, b: Uint8Array): string | null {
 function endsInWhitespace(tb: Uint8Array): boolean {
   if (tb.length === 0) return false;
   const last = tb[tb.length - 1];
-  if (last < 0x80) return last === 0x20 || (last >= 0x09 && last <= 0x0d);
+  if (last < 0x80) return isAsciiSpace(last);
   return /[\s\x85]$/u.test(utf8DecodeLenient(tb.subarray(Math.max(0, tb.length - 4))));
 }
 

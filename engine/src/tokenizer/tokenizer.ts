@@ -205,9 +205,9 @@ export class Tokenizer {
   }
 
   /**
-   * pieceStartsIfUnchanged of the bytes whose markedText is `text`, for a tokenizer that rewrites
-   * no text: the piece starts of the text as byte offsets, a marker character being its one byte
-   * (no decoding or encoding of the pieces).
+   * pieceStartsIfUnchanged of the bytes whose markedText is `text`, for text the tokenizer leaves
+   * as it is (no prefix space; normalized, where there is a normalizer): the piece starts of the
+   * text as byte offsets, a marker character being its one byte (no decoding or encoding of the pieces).
    */
   markedSplitOffsets(text: string): number[] {
     const offs = utf8Offsets(text, this.pre.starts(text), true);
